@@ -1,0 +1,62 @@
+/**
+ * The one interface every autograd engine implements.
+ *
+ * The model speaks only in the vector-level operations below. A scalar engine gets them for free
+ * from `ScalarEngine`, which builds each from scalar primitives exactly as microgpt.py's `Value`
+ * does; a variant overrides the ones it fuses (`linear`, say), and a vector-level engine implements
+ * them all directly. `V` is the engine's own handle for a vector and is opaque to the model.
+ */
+
+/** A row-major matrix inside the flat parameter vector. */
+export interface ParamMatrix {
+  readonly name: string;
+  readonly offset: number;
+  readonly rows: number;
+  readonly cols: number;
+}
+
+/** Size of the graph (or tape) the last backward pass worked through. */
+export interface GraphStats {
+  readonly nodes: number;
+  readonly edges: number;
+}
+
+export interface Engine<V = unknown> {
+  /** Copies in the initial parameter values; the engine owns its storage from then on. */
+  init(params: Float64Array): void;
+  /** Drops the previous graph and zeroes the parameter gradients: call before each forward pass. */
+  reset(): void;
+
+  /** Row `r` of a parameter matrix (an embedding lookup). */
+  row(w: ParamMatrix, r: number): V;
+  /** Elementwise a + b (embedding sum, residual connections). */
+  add(a: V, b: V): V;
+  /** x / sqrt(mean(x²) + eps). */
+  rmsnorm(x: V, eps: number): V;
+  /** w·x for w with `rows` outputs and `cols` inputs. */
+  linear(x: V, w: ParamMatrix): V;
+  relu(x: V): V;
+  /** One head's scaled scores: (q[o..o+n) · k_t[o..o+n)) / sqrt(n) for each cached key k_t. */
+  attnScores(q: V, keys: readonly V[], offset: number, size: number): V;
+  /** exp(x − max x) / Σ exp(x − max x). */
+  softmax(x: V): V;
+  /** One head's output: Σ_t w_t · v_t[o..o+n). */
+  attnMix(weights: V, values: readonly V[], offset: number, size: number): V;
+  /** The head outputs side by side. */
+  concat(parts: readonly V[]): V;
+  /** −log softmax(logits)[target], a vector of length 1. */
+  crossEntropy(logits: V, target: number): V;
+  /** The mean of length-1 vectors, a vector of length 1. */
+  mean(xs: readonly V[]): V;
+
+  /** Forward values of x, copied into `out` (length ≥ x's length). */
+  read(x: V, out: Float64Array): void;
+  /** Gradients of the loss (a length-1 vector) with respect to every parameter. */
+  backward(loss: V): void;
+  /** Parameter gradients from the last backward pass, copied into `out`. */
+  readGrads(out: Float64Array): void;
+  /** Replaces the parameter values (after an optimizer step). */
+  writeParams(src: Float64Array): void;
+  /** Nodes and edges of the graph the last backward pass handled. */
+  graphStats(): GraphStats;
+}

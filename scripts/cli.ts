@@ -1,0 +1,81 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { InputError } from '../workload/input-error.ts';
+
+/**
+ * Runs a command's main function: bad input (InputError, or a flag parseArgs rejects) becomes one
+ * line on stderr and exit code 2; anything else is a bug and keeps its stack trace (exit 1).
+ */
+export function runCli(main: () => void | Promise<void>): void {
+  Promise.resolve()
+    .then(main)
+    .catch((err: unknown) => {
+      if (err instanceof InputError) {
+        process.stderr.write(`error: ${err.message}\n`);
+        process.exitCode = 2;
+      } else {
+        process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+        process.exitCode = 1;
+      }
+    });
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** util.parseArgs in strict mode, with its errors turned into one-line InputErrors naming the valid flags. */
+export function parseFlags<O extends Options>(argv: string[], options: O, allowPositionals = false) {
+  try {
+    return parseArgs({ args: joinNegativeValues(argv, options), options, strict: true, allowPositionals });
+  } catch (err) {
+    const valid = Object.keys(options)
+      .map((k) => `--${k}`)
+      .join(', ');
+    const msg = (err as Error).message.split('\n')[0].replace(/\. To specify a positional argument.*$/, '');
+    throw new InputError(`${msg}. Valid options: ${valid}`);
+  }
+}
+
+/** `--steps -3` → `--steps=-3`, so a negative value reaches validation instead of looking like a flag. */
+function joinNegativeValues(argv: string[], options: Options): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i].startsWith('--') ? argv[i].slice(2) : '';
+    if (options[name]?.type === 'string' && /^-\d/.test(argv[i + 1] ?? '')) out.push(`${argv[i]}=${argv[++i]}`);
+    else out.push(argv[i]);
+  }
+  return out;
+}
+
+/** A whole number ≥ min, or an InputError naming the flag. */
+export function intFlag(flag: string, raw: string | undefined, fallback: number, min = 1): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min) {
+    throw new InputError(`--${flag} expects a whole number ≥ ${min}, got '${raw}'`);
+  }
+  return n;
+}
+
+/** A finite number satisfying `ok`, or an InputError naming the flag and what it expects. */
+export function numberFlag(
+  flag: string,
+  raw: string | undefined,
+  fallback: number,
+  ok: (n: number) => boolean,
+  expects: string,
+): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n) || !ok(n)) throw new InputError(`--${flag} expects ${expects}, got '${raw}'`);
+  return n;
+}
+
+/** A list like "a,b" whose every item is one of `valid`. */
+export function choiceListFlag(flag: string, raw: string | undefined, valid: readonly string[]): string[] {
+  if (raw === undefined) return [...valid];
+  const items = raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const unknown = items.filter((s) => !valid.includes(s));
+  if (items.length === 0 || unknown.length > 0) {
+    throw new InputError(`--${flag}: unknown ${unknown.length > 0 ? `'${unknown.join(',')}'` : 'empty list'}. Valid: ${valid.join(', ')}`);
+  }
+  return items;
+}

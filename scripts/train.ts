@@ -1,0 +1,74 @@
+import cliProgress from 'cli-progress';
+import { train } from '../scenarios/train.ts';
+import { loadDataset } from '../workload/dataset.ts';
+import { engineNames } from '../engines/registry.ts';
+import { parseFlags, runCli } from './cli.ts';
+import { JOB_FLAGS, JOB_HELP, configFromFlags, engineFlag } from './job-flags.ts';
+
+const HELP = `Usage: npm run train -- [--engine NAME] [options]
+
+Runs microgpt.py's training job (and its 20 samples) on one autograd engine.
+
+Options:
+  --engine NAME        one of: ${engineNames().join(', ')} (default topo)
+  --json               print one JSON object with the full result on stdout
+  --no-timers          time the whole step only (measures the cost of the phase timers)
+  --help               show this help
+${JOB_HELP}`;
+
+runCli(() => {
+  const { values } = parseFlags(process.argv.slice(2), {
+    ...JOB_FLAGS,
+    engine: { type: 'string' },
+    json: { type: 'boolean' },
+    'no-timers': { type: 'boolean' },
+    help: { type: 'boolean' },
+  });
+  if (values.help) {
+    process.stdout.write(HELP + '\n');
+    return;
+  }
+  const info = engineFlag(values.engine);
+  const config = configFromFlags(values);
+  const dataset = loadDataset(values.data);
+  const json = values.json === true;
+  const say = (line: string) => {
+    if (!json) process.stdout.write(line + '\n');
+  };
+
+  const bar = new cliProgress.SingleBar(
+    { stream: process.stderr, format: `${info.name} [{bar}] step {value}/{total} | loss {loss} | eta {eta_formatted}`, hideCursor: true },
+    cliProgress.Presets.shades_classic,
+  );
+  const result = train({
+    engineName: info.name,
+    engine: info.create(),
+    config,
+    dataset,
+    phaseTimers: values['no-timers'] !== true,
+    onStart: (job) => {
+      say(`num docs: ${job.docs}`);
+      say(`vocab size: ${job.vocabSize}`);
+      say(`num params: ${job.numParams}`);
+      bar.start(config.steps, 0, { loss: '-' });
+    },
+    onStep: (step, loss) => bar.update(step, { loss: loss.toFixed(4) }),
+  });
+  bar.stop();
+
+  if (json) {
+    process.stdout.write(JSON.stringify(result) + '\n');
+    return;
+  }
+  const t = result.timingMs;
+  const pct = (ms: number) => `${((100 * ms) / t.total).toFixed(1)}%`;
+  say(`step ${String(config.steps).padStart(4)} / ${String(config.steps).padStart(4)} | loss ${result.finalLoss.toFixed(4)}`);
+  say(`engine ${info.name}: ${(t.total / 1000).toFixed(3)} s training, ${result.msPerStep.toFixed(3)} ms/step`);
+  if (values['no-timers'] !== true) {
+    say(`  forward ${pct(t.forward)} | softmax ${pct(t.softmax)} | backward ${pct(t.backward)} | update ${pct(t.update)}`);
+  }
+  say(`  nodes/step ${Math.round(result.nodesPerStep.mean)} (max ${result.nodesPerStep.max}), edges/step ${Math.round(result.edgesPerStep.mean)} (max ${result.edgesPerStep.max})`);
+  say(`  mean loss of the last 100 steps ${result.meanLossLast100.toFixed(4)}, peak heap ${(result.memory.peakHeapBytes / 2 ** 20).toFixed(1)} MiB`);
+  say('--- inference (new, hallucinated names) ---');
+  result.samples.forEach((s, i) => say(`sample ${String(i + 1).padStart(2)}: ${s}`));
+});

@@ -1,0 +1,30 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** names.txt from $MICROGPT_NAMES or ../shared/data/names.txt; undefined when neither exists. */
+export const NAMES_PATH: string | undefined = [process.env.MICROGPT_NAMES, resolve(ROOT, '../shared/data/names.txt')].find(
+  (p): p is string => p !== undefined && existsSync(p),
+);
+
+/** Says once, visibly, why names.txt tests are skipped. */
+export function namesSkipReason(): string | undefined {
+  if (NAMES_PATH) return undefined;
+  const reason = 'names.txt not found (set MICROGPT_NAMES or put it at ../shared/data/names.txt): skipping its tests';
+  console.warn(`[skip] ${reason}`);
+  return reason;
+}
+
+/** Runs one of the project's npm scripts' entry points with tsx, as `npm run` would. */
+export function runScript(script: string, args: string[], opts: { timeout?: number; env?: NodeJS.ProcessEnv } = {}) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', script), ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: opts.timeout ?? 120_000,
+    env: { ...process.env, ...opts.env },
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}

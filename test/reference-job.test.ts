@@ -1,0 +1,60 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { TopoEngine } from '../engines/topo.ts';
+import { prepareJob, train } from '../scenarios/train.ts';
+import { DEFAULT_CONFIG } from '../workload/config.ts';
+import { loadDatasetFile } from '../workload/dataset.ts';
+import { documentLoss } from '../workload/model.ts';
+import { NAMES_PATH, namesSkipReason, ROOT, runScript } from './helpers.ts';
+
+/** microgpt.py's own run on names.txt (seed 42): every loss at full precision, and its 20 samples. */
+const PY = JSON.parse(readFileSync(`${ROOT}/test/fixtures/microgpt-py-names-seed42.json`, 'utf8'));
+
+const skip = namesSkipReason();
+
+describe.skipIf(skip !== undefined)('the reference job on names.txt reproduces microgpt.py', () => {
+  const dataset = () => loadDatasetFile(NAMES_PATH!);
+
+  it('prints num docs 32033, vocab size 27, num params 4192', () => {
+    const r = runScript('train.ts', ['--data', NAMES_PATH!, '--steps', '1', '--samples', '0']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('num docs: 32033\nvocab size: 27\nnum params: 4192\n');
+  });
+
+  it('shuffles yuheng first and builds its 59,647-node graph', () => {
+    const job = prepareJob(DEFAULT_CONFIG, dataset());
+    expect(job.docs[0]).toBe('yuheng');
+    const engine = new TopoEngine();
+    engine.init(job.params);
+    engine.backward(documentLoss(engine, job.layout, DEFAULT_CONFIG, job.tokenizer.encodeDocument('yuheng'), null));
+    expect(engine.graphStats().nodes).toBe(59_647);
+  });
+
+  it('loses 3.3660, 3.4243, 3.1778 on steps 1-3 of the 1000-step schedule', () => {
+    const r = train({ engineName: 'topo', engine: new TopoEngine(), config: DEFAULT_CONFIG, dataset: dataset(), stopAfter: 3 });
+    expect(r.losses.map((l) => l.toFixed(4))).toEqual(['3.3660', '3.4243', '3.1778']);
+  });
+
+  it('follows microgpt.py for 1000 steps (every loss within 1e-12) and draws the same 20 samples', () => {
+    const r = train({ engineName: 'topo', engine: new TopoEngine(), config: DEFAULT_CONFIG, dataset: dataset() });
+    const worst = Math.max(...r.losses.map((l, i) => Math.abs(l - PY.losses[i])));
+    console.log(`topo vs microgpt.py over 1000 steps: worst loss difference ${worst.toExponential(2)}`);
+    expect(r.losses).toHaveLength(1000);
+    expect(worst).toBeLessThan(1e-12);
+    expect(r.samples).toEqual(PY.samples);
+  });
+});
+
+describe('determinism', () => {
+  it('two runs with the same seed give bit-identical losses and samples', () => {
+    const run = () =>
+      runScript('train.ts', ['--steps', '8', '--seed', '7', '--samples', '3', '--json'], { timeout: 60_000 });
+    const a = JSON.parse(run().stdout);
+    const b = JSON.parse(run().stdout);
+    expect(a.losses).toHaveLength(8);
+    expect(b.losses).toEqual(a.losses);
+    expect(b.samples).toEqual(a.samples);
+    const c = JSON.parse(runScript('train.ts', ['--steps', '8', '--seed', '8', '--samples', '0', '--json']).stdout);
+    expect(c.losses).not.toEqual(a.losses);
+  });
+});

@@ -1,0 +1,36 @@
+import type { TrainConfig } from './config.ts';
+
+/**
+ * microgpt.py's Adam with bias correction and linear learning-rate decay, float operation for
+ * float operation (so the parameters match the Python run bit for bit when the gradients do).
+ */
+export class Adam {
+  private readonly m: Float64Array;
+  private readonly v: Float64Array;
+
+  constructor(
+    size: number,
+    private readonly cfg: Pick<TrainConfig, 'learningRate' | 'beta1' | 'beta2' | 'epsAdam' | 'steps'>,
+  ) {
+    this.m = new Float64Array(size);
+    this.v = new Float64Array(size);
+  }
+
+  /** Updates `params` in place from `grads`; `step` counts from 0. */
+  update(params: Float64Array, grads: Float64Array, step: number): void {
+    const { learningRate, beta1, beta2, epsAdam, steps } = this.cfg;
+    const lrT = learningRate * (1 - step / steps);
+    const mCorrection = 1 - Math.pow(beta1, step + 1);
+    const vCorrection = 1 - Math.pow(beta2, step + 1);
+    const m = this.m;
+    const v = this.v;
+    for (let i = 0; i < params.length; i++) {
+      const g = grads[i];
+      m[i] = beta1 * m[i] + (1 - beta1) * g;
+      v[i] = beta2 * v[i] + (1 - beta2) * (g * g);
+      const mHat = m[i] / mCorrection;
+      const vHat = v[i] / vCorrection;
+      params[i] -= (lrT * mHat) / (Math.sqrt(vHat) + epsAdam);
+    }
+  }
+}
