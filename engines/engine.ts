@@ -46,6 +46,8 @@ export interface Engine<V = unknown> {
   concat(parts: readonly V[]): V;
   /** −log softmax(logits)[target], a vector of length 1. */
   crossEntropy(logits: V, target: number): V;
+  /** Σ x_i, a vector of length 1 (micro-benchmarks reduce an operation's output with it). */
+  sum(x: V): V;
   /** The mean of length-1 vectors, a vector of length 1. */
   mean(xs: readonly V[]): V;
 

@@ -88,7 +88,7 @@ export abstract class ScalarEngine<N> implements Engine<N[]> {
 
   softmax(x: N[]): N[] {
     const exps = this.exps(x);
-    const total = this.sum(exps);
+    const total = this.sumNodes(exps);
     const out: N[] = new Array(x.length);
     for (let i = 0; i < x.length; i++) out[i] = this.mulNode(exps[i], this.powNode(total, -1));
     return out;
@@ -110,15 +110,18 @@ export abstract class ScalarEngine<N> implements Engine<N[]> {
 
   crossEntropy(logits: N[], target: number): N[] {
     const exps = this.exps(logits);
-    const total = this.sum(exps);
+    const total = this.sumNodes(exps);
     const prob = this.mulNode(exps[target], this.powNode(total, -1));
     return [this.mulNode(this.logNode(prob), this.constNode(-1))];
   }
 
+  sum(x: N[]): N[] {
+    return [this.sumNodes(x)];
+  }
+
   mean(xs: readonly N[][]): N[] {
-    let acc = this.addNode(xs[0][0], this.constNode(0));
-    for (let i = 1; i < xs.length; i++) acc = this.addNode(acc, xs[i][0]);
-    return [this.mulNode(acc, this.constNode(1 / xs.length))];
+    const total = this.sumNodes(xs.map((x) => x[0]));
+    return [this.mulNode(total, this.constNode(1 / xs.length))];
   }
 
   read(x: N[], out: Float64Array): void {
@@ -134,7 +137,7 @@ export abstract class ScalarEngine<N> implements Engine<N[]> {
     return out;
   }
 
-  private sum(xs: N[]): N {
+  private sumNodes(xs: N[]): N {
     let acc = this.addNode(xs[0], this.constNode(0));
     for (let i = 1; i < xs.length; i++) acc = this.addNode(acc, xs[i]);
     return acc;
