@@ -1,17 +1,23 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { InputError } from '../workload/input-error.ts';
 
+/** A command could not finish for a reason outside its input (a profiler wrote no report): one line, exit 1. */
+export class CommandError extends Error {
+  override readonly name = 'CommandError';
+}
+
 /**
  * Runs a command's main function: bad input (InputError, or a flag parseArgs rejects) becomes one
- * line on stderr and exit code 2; anything else is a bug and keeps its stack trace (exit 1).
+ * line on stderr and exit code 2; a CommandError one line and exit 1; anything else is a bug and
+ * keeps its stack trace (exit 1).
  */
 export function runCli(main: () => void | Promise<void>): void {
   Promise.resolve()
     .then(main)
     .catch((err: unknown) => {
-      if (err instanceof InputError) {
+      if (err instanceof InputError || err instanceof CommandError) {
         process.stderr.write(`error: ${err.message}\n`);
-        process.exitCode = 2;
+        process.exitCode = err instanceof InputError ? 2 : 1;
       } else {
         process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
         process.exitCode = 1;

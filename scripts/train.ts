@@ -1,9 +1,14 @@
+import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { train } from '../scenarios/train.ts';
 import { loadDataset } from '../workload/dataset.ts';
 import { engineNames } from '../engines/registry.ts';
 import { parseFlags, runCli } from './cli.ts';
+import { cpuProfilePath, startCpuProfile } from './cpu-profile.ts';
 import { JOB_FLAGS, JOB_HELP, configFromFlags, engineFlag } from './job-flags.ts';
+import { REPORTS_DIR } from './paths.ts';
+
+const CPU_PROF_DIR = join(REPORTS_DIR, 'cpu-prof');
 
 const HELP = `Usage: npm run train -- [--engine NAME] [options]
 
@@ -13,15 +18,20 @@ Options:
   --engine NAME        one of: ${engineNames().join(', ')} (default topo)
   --json               print one JSON object with the full result on stdout
   --no-timers          time the whole step only (measures the cost of the phase timers)
+  --cpu-prof           write a V8 CPU profile of the job (training and sampling) as a .cpuprofile
+                       for Chrome DevTools or speedscope, and print its path last (stderr with --json)
+  --cpu-prof-dir DIR   where --cpu-prof writes, implies --cpu-prof (default ${CPU_PROF_DIR})
   --help               show this help
 ${JOB_HELP}`;
 
-runCli(() => {
+runCli(async () => {
   const { values } = parseFlags(process.argv.slice(2), {
     ...JOB_FLAGS,
     engine: { type: 'string' },
     json: { type: 'boolean' },
     'no-timers': { type: 'boolean' },
+    'cpu-prof': { type: 'boolean' },
+    'cpu-prof-dir': { type: 'string' },
     help: { type: 'boolean' },
   });
   if (values.help) {
@@ -31,6 +41,8 @@ runCli(() => {
   const info = engineFlag(values.engine);
   const config = configFromFlags(values);
   const dataset = loadDataset(values.data);
+  const profileDir = values['cpu-prof-dir'] ?? (values['cpu-prof'] ? CPU_PROF_DIR : undefined);
+  const profilePath = profileDir === undefined ? undefined : cpuProfilePath(profileDir, info.name);
   const json = values.json === true;
   const say = (line: string) => {
     if (!json) process.stdout.write(line + '\n');
@@ -40,6 +52,7 @@ runCli(() => {
     { stream: process.stderr, format: `${info.name} [{bar}] step {value}/{total} | loss {loss} | eta {eta_formatted}`, hideCursor: true },
     cliProgress.Presets.shades_classic,
   );
+  const stopProfile = profilePath === undefined ? undefined : await startCpuProfile(profilePath);
   const result = train({
     engineName: info.name,
     engine: info.create(),
@@ -55,9 +68,11 @@ runCli(() => {
     onStep: (step, loss) => bar.update(step, { loss: loss.toFixed(4) }),
   });
   bar.stop();
+  await stopProfile?.();
 
   if (json) {
     process.stdout.write(JSON.stringify(result) + '\n');
+    if (profilePath) process.stderr.write(`cpu profile: ${profilePath}\n`);
     return;
   }
   const t = result.timingMs;
@@ -71,4 +86,5 @@ runCli(() => {
   say(`  mean loss of the last 100 steps ${result.meanLossLast100.toFixed(4)}, peak heap ${(result.memory.peakHeapBytes / 2 ** 20).toFixed(1)} MiB`);
   say('--- inference (new, hallucinated names) ---');
   result.samples.forEach((s, i) => say(`sample ${String(i + 1).padStart(2)}: ${s}`));
+  if (profilePath) say(`cpu profile: ${profilePath}`);
 });

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runScript } from './helpers.ts';
+import { expectInputError as expectScriptInputError, runScript } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mgb-train-cli-'));
 const empty = join(dir, 'empty.txt');
@@ -10,16 +10,7 @@ writeFileSync(empty, '\n   \n\n');
 const binary = join(dir, 'latin1.txt');
 writeFileSync(binary, Buffer.from([0x61, 0x6e, 0x6e, 0x61, 0x0a, 0xe9, 0x6c, 0x69, 0x65, 0x0a]));
 
-/** Bad input: exit code 2, exactly one line on stderr that matches `message`, nothing on stdout. */
-function expectInputError(args: string[], message: RegExp) {
-  const r = runScript('train.ts', args);
-  expect(r.status).toBe(2);
-  expect(r.stdout).toBe('');
-  const lines = r.stderr.trimEnd().split('\n');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(message);
-  expect(r.stderr).not.toMatch(/\n\s+at /);
-}
+const expectInputError = (args: string[], message: RegExp) => expectScriptInputError('train.ts', args, message);
 
 describe('npm run train: bad input', () => {
   it('unknown engine lists the registered engines', () => expectInputError(['--engine', 'nope'], /unknown engine 'nope'.*topo/));

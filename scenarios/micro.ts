@@ -1,0 +1,114 @@
+import { Bench } from 'tinybench';
+import type { Engine, ParamMatrix } from '../engines/engine.ts';
+import { Adam } from '../workload/adam.ts';
+import type { TrainConfig } from '../workload/config.ts';
+import type { Dataset } from '../workload/dataset.ts';
+import { documentLoss } from '../workload/model.ts';
+import { PyRandom } from '../workload/pyrandom.ts';
+import { prepareJob } from './train.ts';
+
+/** The operations timed, each as build + backward; sizes are microGPT's (n_embd 16, head size 4, vocab 27). */
+export const MICRO_OPERATIONS = ['linear 16→16', 'softmax 27', 'rmsnorm 16', 'attention head (8 keys)', 'training step'] as const;
+export type MicroOperation = (typeof MICRO_OPERATIONS)[number];
+
+/** tinybench's time budget per operation; a quarter of it again goes to warming up. */
+export const DEFAULT_MICRO_TIME_MS = 500;
+
+export interface MicroRow {
+  readonly engine: string;
+  readonly operation: MicroOperation;
+  readonly meanNs: number;
+  readonly medianNs: number;
+  /** tinybench's relative margin of error of the mean, in percent (95% confidence). */
+  readonly rmePercent: number;
+  readonly samples: number;
+}
+
+const WIDTH = 16;
+const HEAD_SIZE = 4;
+const KEYS = 8;
+const LOGITS = 27;
+const RMS_EPS = 1e-5;
+
+/**
+ * The single-operation fixtures, as parameters so that every engine can build on them through the
+ * Engine interface alone: one matrix whose rows serve as inputs (x or q, then 8 keys, then 8 values),
+ * a linear layer's weight, and a row of logits.
+ */
+function operationParams() {
+  let offset = 0;
+  const matrix = (name: string, rows: number, cols: number): ParamMatrix => {
+    const m = { name, offset, rows, cols };
+    offset += rows * cols;
+    return m;
+  };
+  const inputs = matrix('inputs', 1 + 2 * KEYS, WIDTH);
+  const weight = matrix('weight', WIDTH, WIDTH);
+  const logits = matrix('logits', 1, LOGITS);
+  const rng = new PyRandom(42);
+  const values = Float64Array.from({ length: offset }, () => rng.gauss(0, 1));
+  return { inputs, weight, logits, values };
+}
+
+/**
+ * One closure per operation, each building that operation's graph on a fresh step of `create()`'s
+ * engine and running backward from the sum of its outputs. The training step is the job's first
+ * document (a fixed graph size, so its spread is the engine's, not the documents'), with Adam.
+ */
+export function microTasks(create: () => Engine, config: TrainConfig, dataset: Dataset): Record<MicroOperation, () => void> {
+  const { inputs, weight, logits, values } = operationParams();
+  const ops = create();
+  ops.init(values);
+  const buildAndBackward = (build: () => unknown) => () => {
+    ops.reset();
+    ops.backward(ops.sum(build()));
+  };
+  const x = () => ops.row(inputs, 0);
+  const rows = (first: number) => Array.from({ length: KEYS }, (_, t) => ops.row(inputs, first + t));
+
+  const job = prepareJob(config, dataset);
+  const model = create();
+  model.init(job.params);
+  const tokens = job.tokenizer.encodeDocument(job.docs[0]);
+  const grads = new Float64Array(job.layout.numParams);
+  const adam = new Adam(job.layout.numParams, config);
+  let step = 0;
+
+  return {
+    'linear 16→16': buildAndBackward(() => ops.linear(x(), weight)),
+    'softmax 27': buildAndBackward(() => ops.softmax(ops.row(logits, 0))),
+    'rmsnorm 16': buildAndBackward(() => ops.rmsnorm(x(), RMS_EPS)),
+    'attention head (8 keys)': buildAndBackward(() => {
+      const weights = ops.softmax(ops.attnScores(x(), rows(1), 0, HEAD_SIZE));
+      return ops.attnMix(weights, rows(1 + KEYS), 0, HEAD_SIZE);
+    }),
+    'training step': () => {
+      model.reset();
+      model.backward(documentLoss(model, job.layout, config, tokens, null));
+      model.readGrads(grads);
+      adam.update(job.params, grads, step);
+      model.writeParams(job.params);
+      step = (step + 1) % config.steps;
+    },
+  };
+}
+
+/** Times every operation with tinybench for about `timeMs` each (after a warm-up), in this process. */
+export function runMicro(engineName: string, tasks: Record<MicroOperation, () => void>, timeMs: number): MicroRow[] {
+  const bench = new Bench({ time: timeMs, iterations: 5, warmupTime: Math.max(1, timeMs / 4), warmupIterations: 3, throws: true });
+  for (const op of MICRO_OPERATIONS) bench.add(op, tasks[op]);
+  bench.runSync();
+  return bench.tasks.map((task) => {
+    const result = task.result;
+    if (result.state !== 'completed') throw new Error(`${engineName} / ${task.name}: tinybench ended in state ${result.state}`);
+    const ms = result.latency;
+    return {
+      engine: engineName,
+      operation: task.name as MicroOperation,
+      meanNs: ms.mean * 1e6,
+      medianNs: ms.p50 * 1e6,
+      rmePercent: ms.rme,
+      samples: ms.samplesCount,
+    };
+  });
+}

@@ -1,0 +1,32 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { join, resolve } from 'node:path';
+import { InputError } from '../workload/input-error.ts';
+import { timestamp } from './paths.ts';
+
+/** A fresh `<dir>/<name>-<timestamp>.cpuprofile` path; the folder is created now, so a bad one fails before the job runs. */
+export function cpuProfilePath(dir: string, name: string): string {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    throw new InputError(`--cpu-prof-dir ${dir}: cannot create it (${(err as NodeJS.ErrnoException).code ?? err})`);
+  }
+  return join(resolve(dir), `${name}-${timestamp()}.cpuprofile`);
+}
+
+/**
+ * Starts V8's sampling CPU profiler inside this process (what `node --cpu-prof` does, but around
+ * just the part we choose). The returned function stops it and writes the profile to `path` as a
+ * .cpuprofile, which Chrome DevTools (Performance → Load profile) and speedscope open.
+ */
+export async function startCpuProfile(path: string): Promise<() => Promise<void>> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    session.disconnect();
+    writeFileSync(path, JSON.stringify(profile));
+  };
+}

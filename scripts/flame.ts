@@ -1,0 +1,27 @@
+import { join } from 'node:path';
+import { parseFlags, runCli } from './cli.ts';
+import { REPORTS_DIR } from './paths.ts';
+import { PROFILE_FLAGS, profileHelp, profileInFreshDir, profileJob, runProfilerCli } from './profiling.ts';
+
+const DEFAULT_OUT = join(REPORTS_DIR, 'flame');
+
+const HELP = `Usage: npm run flame -- [--engine NAME] [--steps N] [options]
+
+Runs the training job on one engine under 0x and writes a flamegraph (one self-contained HTML
+file, no network needed). Every function of the job appears with its file, so an engine's own
+work shows up under engines/<engine>.ts. The last line on stdout is the HTML file's path.
+
+${profileHelp(DEFAULT_OUT)}`;
+
+runCli(async () => {
+  const { values } = parseFlags(process.argv.slice(2), PROFILE_FLAGS);
+  if (values.help) {
+    process.stdout.write(HELP + '\n');
+    return;
+  }
+  const job = profileJob(values);
+  await profileInFreshDir('0x', values.out ?? DEFAULT_OUT, job, (runDir, command) =>
+    // 0x writes the V8 log into its working directory and moves it to --output-dir, so the two must differ.
+    runProfilerCli('0x', '0x/cmd.js', ['--output-dir', 'data', '--output-html', 'flamegraph.html', '--', ...command], runDir),
+  );
+});

@@ -1,0 +1,30 @@
+/**
+ * The process the profilers watch (started by `npm run flame` and `npm run clinic`, not by users):
+ * the training job on one engine, silent, without phase timers so the profile shows the job and not
+ * the timing code. On success it writes a one-object JSON summary to --summary, which tells the
+ * caller the job really ran to the end (the profilers report success even when their target fails).
+ */
+import { writeFileSync } from 'node:fs';
+import { train } from '../scenarios/train.ts';
+import { loadDataset } from '../workload/dataset.ts';
+import { InputError } from '../workload/input-error.ts';
+import { parseFlags, runCli } from './cli.ts';
+import { JOB_FLAGS, configFromFlags, engineFlag } from './job-flags.ts';
+
+runCli(() => {
+  const { values } = parseFlags(process.argv.slice(2), { ...JOB_FLAGS, engine: { type: 'string' }, summary: { type: 'string' } });
+  if (values.summary === undefined) throw new InputError('--summary PATH is required');
+  const info = engineFlag(values.engine);
+  const config = configFromFlags(values);
+  const result = train({ engineName: info.name, engine: info.create(), config, dataset: loadDataset(values.data), phaseTimers: false });
+  const summary = {
+    engine: result.engine,
+    steps: config.steps,
+    dataset: result.dataset.source,
+    trainingMs: result.timingMs.total,
+    msPerStep: result.msPerStep,
+    finalLoss: result.finalLoss,
+    nodesPerStep: result.nodesPerStep.mean,
+  };
+  writeFileSync(values.summary, JSON.stringify(summary, null, 2) + '\n');
+});

@@ -1,0 +1,115 @@
+/**
+ * What `npm run flame` and `npm run clinic` share: validating the job before any profiler starts,
+ * the profiled command line, a fresh output folder per run, and the checks that the run produced
+ * what it claims (profilers exit 0 even when their target fails or they write nothing).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
+import { engineNames, type EngineInfo } from '../engines/registry.ts';
+import { loadDatasetFile } from '../workload/dataset.ts';
+import { CommandError } from './cli.ts';
+import { JOB_FLAGS, JOB_HELP, configFromFlags, engineFlag } from './job-flags.ts';
+import { timestamp, tsxScriptArgs } from './paths.ts';
+
+export const PROFILE_FLAGS = {
+  ...JOB_FLAGS,
+  engine: { type: 'string' },
+  out: { type: 'string' },
+  help: { type: 'boolean' },
+} as const;
+
+/** The options part of a profiling command's --help. */
+export function profileHelp(defaultOut: string): string {
+  return `Options:
+  --engine NAME        one of: ${engineNames().join(', ')} (default topo)
+  --out DIR            where reports go, as DIR/<engine>/<timestamp>/ (default ${defaultOut})
+  --help               show this help
+${JOB_HELP}`;
+}
+
+type ProfileValues = { [K in keyof typeof PROFILE_FLAGS]?: string | boolean };
+
+export interface ProfileJob {
+  readonly engine: EngineInfo;
+  /** The flags the profiled process gets: the engine and every job flag given, paths made absolute. */
+  readonly targetFlags: readonly string[];
+}
+
+/** Checks the job's flags as the profiled process will (engine first), so bad input fails before a profiler starts. */
+export function profileJob(values: ProfileValues): ProfileJob {
+  const engine = engineFlag(values.engine as string | undefined);
+  configFromFlags(values);
+  const targetFlags = ['--engine', engine.name];
+  for (const key of Object.keys(JOB_FLAGS) as (keyof typeof JOB_FLAGS)[]) {
+    const value = values[key];
+    if (typeof value !== 'string') continue;
+    // The target runs in the report folder, so a relative --data would not resolve there.
+    const arg = key === 'data' ? resolve(value) : value;
+    if (key === 'data') loadDatasetFile(arg);
+    targetFlags.push(`--${key}=${arg}`);
+  }
+  return { engine, targetFlags };
+}
+
+/** Exactly one HTML report directly inside `dir`, or a CommandError saying `tool` produced none. */
+export function requireHtml(dir: string, tool: string): string {
+  const html = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.html')) : [];
+  if (html.length === 0) throw new CommandError(`${tool} produced no HTML report in ${dir}`);
+  if (html.length > 1) throw new CommandError(`${tool} left ${html.length} HTML reports in ${dir}, expected one`);
+  return join(dir, html[0]);
+}
+
+/** Runs a profiler's CLI on this Node with stdin closed and its output on our stderr (stdout carries only the report's path). */
+export function runProfilerCli(
+  tool: string,
+  bin: string,
+  args: readonly string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<void> {
+  const script = createRequire(import.meta.url).resolve(bin);
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [script, ...args], { cwd, stdio: ['ignore', 2, 2], env: { ...process.env, ...env } });
+    child.on('error', fail);
+    child.on('close', (code, signal) => {
+      if (code === 0) done();
+      else fail(new CommandError(`${tool} exited with ${signal ?? `code ${code}`}`));
+    });
+  });
+}
+
+/**
+ * Profiles the job in a fresh `<outDir>/<engine>/<timestamp>/`: `profile(runDir, command)` runs the
+ * profiler there on `command` (node and its arguments). The folder must end up holding the job's
+ * summary and one HTML report, else it is removed and the run fails. Prints the job's summary on
+ * stderr and the report's path as the last line of stdout.
+ */
+export async function profileInFreshDir(
+  tool: string,
+  outDir: string,
+  job: ProfileJob,
+  profile: (runDir: string, command: string[]) => Promise<void>,
+): Promise<void> {
+  const runDir = resolve(outDir, job.engine.name, timestamp());
+  mkdirSync(runDir, { recursive: true });
+  const summaryPath = join(runDir, 'job.json');
+  const command = [process.execPath, ...tsxScriptArgs('profile-target.ts', [...job.targetFlags, `--summary=${summaryPath}`])];
+  let html: string;
+  let summary: { steps: number; trainingMs: number; finalLoss: number };
+  try {
+    process.stderr.write(`${tool}: profiling the training job on ${job.engine.name} in ${runDir}\n`);
+    await profile(runDir, command);
+    if (!existsSync(summaryPath)) throw new CommandError(`the profiled training job did not finish (see its error above); ${tool}'s output was removed`);
+    summary = JSON.parse(readFileSync(summaryPath, 'utf8'));
+    html = requireHtml(runDir, tool);
+  } catch (err) {
+    rmSync(runDir, { recursive: true, force: true });
+    throw err;
+  }
+  process.stderr.write(
+    `${tool}: ${job.engine.name}, ${summary.steps} steps, ${(summary.trainingMs / 1000).toFixed(2)} s training under the profiler, final loss ${summary.finalLoss.toFixed(4)}\n`,
+  );
+  process.stdout.write(html + '\n');
+}

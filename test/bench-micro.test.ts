@@ -1,0 +1,58 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { describe, expect, it } from 'vitest';
+import { engineNames } from '../engines/registry.ts';
+import { MICRO_OPERATIONS } from '../scenarios/micro.ts';
+import { expectInputError, runScript } from './helpers.ts';
+
+const tmp = (label: string) => mkdtempSync(join(tmpdir(), `mgb-${label}-`));
+
+describe('npm run bench:micro', () => {
+  it('measures every registered engine on every operation, into a CSV and a Markdown table', () => {
+    const results = tmp('micro-results');
+    const reports = tmp('micro-reports');
+    const r = runScript('bench-micro.ts', ['--time', '10', '--results-dir', results, '--reports-dir', reports]);
+    expect(r.status, r.stderr).toBe(0);
+    const [mdPath, csvPath] = r.stdout.trimEnd().split('\n').slice(-2);
+    expect(dirname(mdPath)).toBe(reports);
+    expect(dirname(csvPath)).toBe(results);
+    expect(existsSync(mdPath) && existsSync(csvPath)).toBe(true);
+
+    const rows: Record<string, string>[] = parse(readFileSync(csvPath, 'utf8'), { columns: true });
+    const expected = MICRO_OPERATIONS.flatMap((op) => engineNames().map((engine) => `${engine} | ${op}`));
+    expect(rows.map((row) => `${row.engine} | ${row.operation}`).sort()).toEqual(expected.sort());
+    for (const row of rows) {
+      expect(Object.keys(row)).toEqual(['engine', 'operation', 'mean_ns', 'median_ns', 'rme_percent', 'samples']);
+      expect(Number(row.mean_ns)).toBeGreaterThan(0);
+      expect(Number(row.median_ns)).toBeGreaterThan(0);
+      expect(Number(row.rme_percent)).toBeGreaterThanOrEqual(0);
+      expect(Number(row.samples)).toBeGreaterThanOrEqual(5);
+    }
+    // Whatever the engine, a whole training step builds every other operation several times over.
+    const median = (engine: string, op: string) => Number(rows.find((row) => row.engine === engine && row.operation === op)!.median_ns);
+    for (const engine of engineNames()) expect(median(engine, 'training step')).toBeGreaterThan(median(engine, 'linear 16→16'));
+
+    const md = readFileSync(mdPath, 'utf8');
+    for (const key of expected) expect(md).toContain(`| ${key.split(' | ').reverse().join(' | ')} |`);
+    expect(r.stdout).toContain(md.trimEnd());
+  });
+
+  it('--engines measures only those engines, in the given order within each operation', () => {
+    const dir = tmp('micro-some');
+    const engines = engineNames().slice(0, 2).reverse();
+    const r = runScript('bench-micro.ts', ['--engines', engines.join(','), '--time', '5', '--results-dir', dir, '--reports-dir', dir]);
+    expect(r.status, r.stderr).toBe(0);
+    const rows: Record<string, string>[] = parse(readFileSync(r.stdout.trimEnd().split('\n').at(-1)!, 'utf8'), { columns: true });
+    expect(rows.map((row) => `${row.operation} | ${row.engine}`)).toEqual(MICRO_OPERATIONS.flatMap((op) => engines.map((e) => `${op} | ${e}`)));
+  });
+
+  describe('bad input: one line, exit 2, nothing measured or written', () => {
+    const dir = tmp('micro-bad');
+    const args = ['--results-dir', dir, '--reports-dir', dir];
+    it('an unknown engine', () => expectInputError('bench-micro.ts', ['--engines', 'topo,nope', ...args], /--engines: unknown 'nope'. Valid: topo/));
+    it('a bad --time', () => expectInputError('bench-micro.ts', ['--time', '0', ...args], /--time expects a whole number ≥ 1, got '0'/));
+    it('wrote nothing', () => expect(readdirSync(dir)).toEqual([]));
+  });
+});
