@@ -19,6 +19,10 @@ export interface ParamMatrix {
 export interface GraphStats {
   readonly nodes: number;
   readonly edges: number;
+  /** Vector operations on the tape (vector-level engines only). */
+  readonly vectorOps?: number;
+  /** Floating-point operations of forward + backward, counted from the shapes (vector-level engines only). */
+  readonly flops?: number;
 }
 
 export interface Engine<V = unknown> {
@@ -59,6 +63,6 @@ export interface Engine<V = unknown> {
   readGrads(out: Float64Array): void;
   /** Replaces the parameter values (after an optimizer step). */
   writeParams(src: Float64Array): void;
-  /** Nodes and edges of the graph the last backward pass handled. */
+  /** Nodes and edges of the graph the last backward pass handled (the engine may reuse the object). */
   graphStats(): GraphStats;
 }

@@ -1,4 +1,5 @@
 import type { Engine } from './engine.ts';
+import { TensorEngine } from './tensor.ts';
 import { TopoEngine } from './topo.ts';
 
 export interface EngineInfo {
@@ -15,6 +16,12 @@ export const ENGINES: readonly EngineInfo[] = [
     description: 'scalar Value nodes, recursive topological sort, reverse sweep (microgpt.py)',
     study: 'baseline (naive port)',
     create: () => new TopoEngine(),
+  },
+  {
+    name: 'tensor',
+    description: 'vector-level tape: Float64Array vectors, hand-derived gradient per vector op',
+    study: "not in the study: vector-level tape (MicroGPT-C's design)",
+    create: () => new TensorEngine(),
   },
 ];
 

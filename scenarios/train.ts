@@ -39,6 +39,11 @@ export interface TrainResult {
   samples: string[];
   nodesPerStep: MeanMax;
   edgesPerStep: MeanMax;
+  /** Means over the steps of the engine's vector operations and flops (forward + backward); null if it doesn't count them. */
+  vectorOpsPerStep: number | null;
+  flopsPerStep: number | null;
+  /** Counted flops over the training time, in 1e9 per second; null if the engine doesn't count flops. */
+  gflops: number | null;
   /** total = forward + softmax + backward + update: the training time, sampling excluded. */
   timingMs: { total: number; forward: number; softmax: number; backward: number; update: number };
   msPerStep: number;
@@ -79,6 +84,8 @@ export function train(opts: TrainOptions): TrainResult {
   let nodesMax = 0;
   let edgesSum = 0;
   let edgesMax = 0;
+  let vectorOpsSum: number | null = 0;
+  let flopsSum: number | null = 0;
   let peakRss = 0;
   let peakHeap = 0;
 
@@ -108,6 +115,8 @@ export function train(opts: TrainOptions): TrainResult {
     edgesSum += stats.edges;
     nodesMax = Math.max(nodesMax, stats.nodes);
     edgesMax = Math.max(edgesMax, stats.edges);
+    vectorOpsSum = stats.vectorOps === undefined || vectorOpsSum === null ? null : vectorOpsSum + stats.vectorOps;
+    flopsSum = stats.flops === undefined || flopsSum === null ? null : flopsSum + stats.flops;
     if (step % 10 === 0 || step === steps - 1) {
       const mem = process.memoryUsage();
       peakRss = Math.max(peakRss, mem.rss);
@@ -137,6 +146,9 @@ export function train(opts: TrainOptions): TrainResult {
     samples,
     nodesPerStep: { mean: nodesSum / steps, max: nodesMax },
     edgesPerStep: { mean: edgesSum / steps, max: edgesMax },
+    vectorOpsPerStep: vectorOpsSum === null ? null : vectorOpsSum / steps,
+    flopsPerStep: flopsSum === null ? null : flopsSum / steps,
+    gflops: flopsSum === null ? null : flopsSum / (total * 1e6),
     timingMs: { total, forward: forward - softmaxMs, softmax: softmaxMs, backward, update },
     msPerStep: total / steps,
     memory: { peakRssBytes: peakRss, peakHeapBytes: peakHeap },

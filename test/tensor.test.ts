@@ -1,0 +1,146 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { TensorEngine } from '../engines/tensor.ts';
+import { TopoEngine } from '../engines/topo.ts';
+import { finiteDifference, gradientsOf } from '../scenarios/gradients.ts';
+import { prepareJob, train } from '../scenarios/train.ts';
+import { DEFAULT_CONFIG, type TrainConfig } from '../workload/config.ts';
+import { loadDatasetFile } from '../workload/dataset.ts';
+import { documentLoss } from '../workload/model.ts';
+import { NAMES_PATH, namesSkipReason, ROOT } from './helpers.ts';
+
+const dataset = { source: 'test', docs: ['emma', 'olivia', 'ava', 'isabella', 'christopherjohnson', 'x'], sha256: '' };
+
+/** Largest |a − b| / max(|a|, |b|) over the elements (0 where both are 0). */
+function worstRelative(a: Float64Array, b: Float64Array): number {
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) {
+    const scale = Math.max(Math.abs(a[i]), Math.abs(b[i]));
+    if (scale > 0) worst = Math.max(worst, Math.abs(a[i] - b[i]) / scale);
+  }
+  return worst;
+}
+
+describe('tensor gradients', () => {
+  const configs: [string, TrainConfig][] = [
+    ['the reference model', DEFAULT_CONFIG],
+    ['2 layers, 3 heads of 4, context 8', { ...DEFAULT_CONFIG, nLayer: 2, nEmbd: 12, nHead: 3, blockSize: 8 }],
+  ];
+  it.each(configs)('agree with topo within 1e-9 relative, element by element (%s)', (_, config) => {
+    const job = prepareJob(config, dataset);
+    const tensor = new TensorEngine();
+    const topo = new TopoEngine();
+    tensor.init(job.params);
+    topo.init(job.params);
+    let worst = 0;
+    for (const doc of dataset.docs) {
+      const tokens = job.tokenizer.encodeDocument(doc);
+      const a = gradientsOf(tensor, job.layout, config, tokens, job.params);
+      const b = gradientsOf(topo, job.layout, config, tokens, job.params);
+      // The forward pass performs topo's float operations in topo's order: the loss is bit-identical.
+      expect(a.loss).toBe(b.loss);
+      // Parameters no path reaches (unused embedding rows) get exactly zero in both.
+      for (let i = 0; i < a.grads.length; i++) expect(a.grads[i] === 0).toBe(b.grads[i] === 0);
+      worst = Math.max(worst, worstRelative(a.grads, b.grads));
+    }
+    console.log(`tensor vs topo gradients (${config.nLayer} layer(s)): worst relative difference ${worst.toExponential(2)}`);
+    expect(worst).toBeLessThan(1e-9);
+  });
+
+  it('match central finite differences for every parameter (relative error < 1e-6)', () => {
+    const config = { ...DEFAULT_CONFIG, nEmbd: 8, nHead: 2, blockSize: 8 };
+    const job = prepareJob(config, dataset);
+    const engine = new TensorEngine();
+    engine.init(job.params);
+    const tokens = job.tokenizer.encodeDocument('olivia');
+    const { grads } = gradientsOf(engine, job.layout, config, tokens, job.params);
+    let worst = 0;
+    let nonzero = 0;
+    for (let i = 0; i < job.layout.numParams; i++) {
+      const fd = finiteDifference(engine, job.layout, config, tokens, job.params, i);
+      const scale = Math.max(Math.abs(fd), Math.abs(grads[i]));
+      if (scale > 1e-6) nonzero++;
+      worst = Math.max(worst, Math.abs(fd - grads[i]) / Math.max(scale, 1e-3));
+    }
+    console.log(`tensor vs finite differences: ${job.layout.numParams} params, ${nonzero} nonzero, worst relative error ${worst.toExponential(2)}`);
+    expect(nonzero).toBeGreaterThan(job.layout.numParams / 2);
+    expect(worst).toBeLessThan(1e-6);
+  });
+});
+
+describe('tensor counts', () => {
+  const job = prepareJob(DEFAULT_CONFIG, dataset);
+
+  it('a document of n positions takes 28n + 1 vector operations (one layer, four heads)', () => {
+    const engine = new TensorEngine();
+    engine.init(job.params);
+    for (const doc of ['ava', 'christopherjohnson']) {
+      const tokens = job.tokenizer.encodeDocument(doc);
+      const n = Math.min(DEFAULT_CONFIG.blockSize, tokens.length - 1);
+      engine.reset();
+      engine.backward(documentLoss(engine, job.layout, DEFAULT_CONFIG, tokens, null));
+      // Per position: embedding add, rmsnorm; rmsnorm, q, k, v, 4 × (scores, softmax, mix), concat,
+      // wo, add, rmsnorm, fc1, relu, fc2, add; lm_head, cross-entropy. Then the mean of the losses.
+      expect(engine.graphStats().vectorOps).toBe(28 * n + 1);
+    }
+  });
+
+  it('counts a linear layer as 6·rows·cols flops (forward 2rc, backward 4rc) and starts afresh each step', () => {
+    const engine = new TensorEngine();
+    engine.init(job.params);
+    const { lmHead, wte } = job.layout;
+    for (let step = 0; step < 2; step++) {
+      engine.reset();
+      engine.backward(engine.sum(engine.linear(engine.row(wte, 1), lmHead)));
+      // sum over the vocab-sized output: a forward and a backward add per element.
+      expect(engine.graphStats().flops).toBe(6 * lmHead.rows * lmHead.cols + 2 * lmHead.rows);
+      expect(engine.graphStats().vectorOps).toBe(2);
+    }
+  });
+
+  it('the training result reports vector ops, flops per step and GFLOP/s (null for a scalar engine)', () => {
+    const run = (engineName: string, engine: TensorEngine | TopoEngine) =>
+      train({ engineName, engine, config: { ...DEFAULT_CONFIG, samples: 0 }, dataset, stopAfter: 3 });
+    const t = run('tensor', new TensorEngine());
+    expect(t.vectorOpsPerStep).toBeGreaterThan(0);
+    expect(t.flopsPerStep).toBeGreaterThan(t.vectorOpsPerStep!);
+    expect(t.gflops).toBeCloseTo((3 * t.flopsPerStep!) / (t.timingMs.total * 1e6), 12);
+    const s = run('topo', new TopoEngine());
+    expect([s.vectorOpsPerStep, s.flopsPerStep, s.gflops]).toEqual([null, null, null]);
+  });
+});
+
+const skip = namesSkipReason();
+
+describe.skipIf(skip !== undefined)('tensor trains the reference job on names.txt', () => {
+  it('follows microgpt.py for 1000 steps (every loss within 1e-6) and draws the same 20 samples', () => {
+    const py = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/microgpt-py-names-seed42.json'), 'utf8'));
+    const r = train({ engineName: 'tensor', engine: new TensorEngine(), config: DEFAULT_CONFIG, dataset: loadDatasetFile(NAMES_PATH!) });
+    const worst = Math.max(...r.losses.map((l, i) => Math.abs(l - py.losses[i])));
+    console.log(`tensor vs microgpt.py over 1000 steps: worst loss difference ${worst.toExponential(2)}`);
+    expect(r.losses).toHaveLength(1000);
+    expect(worst).toBeLessThan(1e-6);
+    expect(r.samples).toEqual(py.samples);
+  });
+});
+
+describe('tensor memory', () => {
+  it('steady-state steps allocate nothing of their own and retain nothing', () => {
+    const probe = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', join(ROOT, 'test/fixtures/heap-probe.ts'), 'tensor'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(probe.status, probe.stderr).toBe(0);
+    const r = JSON.parse(probe.stdout);
+    console.log(`tensor heap probe: ${JSON.stringify(r)}`);
+    // A leak of one object per step would retain ≥ 16 bytes × 1000 steps in every window; the JIT
+    // settling can add a one-off bump to a window, so the quietest window is the one that counts.
+    expect(Math.min(...r.retainedBytes)).toBeLessThan(16 * r.windowSteps);
+    // The model's own per-position arrays are there with any engine; the engine adds nothing.
+    expect(r.modelBytesPerStep).toBeGreaterThan(0);
+    expect(Math.abs(r.engineBytesPerStep)).toBeLessThan(8);
+  });
+});
