@@ -1,17 +1,19 @@
 /**
  * What `npm run flame` and `npm run clinic` share: validating the job before any profiler starts,
- * the profiled command line, a fresh output folder per run, and the checks that the run produced
- * what it claims (profilers exit 0 even when their target fails or they write nothing).
+ * the profiled program compiled to plain JavaScript, a fresh output folder per run, and the checks
+ * that the run produced what it claims (profilers exit 0 even when their target fails or they write
+ * nothing).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
+import ts from 'typescript';
 import { engineNames, type EngineInfo } from '../engines/registry.ts';
 import { loadDatasetFile } from '../workload/dataset.ts';
 import { CommandError } from './cli.ts';
 import { JOB_FLAGS, JOB_HELP, configFromFlags, engineFlag } from './job-flags.ts';
-import { timestamp, tsxScriptArgs } from './paths.ts';
+import { PROJECT_ROOT, timestamp } from './paths.ts';
 
 export const PROFILE_FLAGS = {
   ...JOB_FLAGS,
@@ -61,6 +63,36 @@ export function requireHtml(dir: string, tool: string): string {
   return join(dir, html[0]);
 }
 
+const TARGET = join(PROJECT_ROOT, 'scripts', 'profile-target.ts');
+
+/**
+ * Compiles the profiled entry and what it imports to JavaScript in `dir` and returns the entry's
+ * path. Under `node --import tsx` the TypeScript would be compiled by loader hooks on a second
+ * thread, whose isolate writes a V8 log of its own, and 0x (also inside clinic flame) takes
+ * whichever log it lists first: sometimes a profile of the loader instead of the job. Compiled
+ * code also keeps arrow functions' names and lines near the source's.
+ */
+export function compileTarget(dir: string): string {
+  const program = ts.createProgram([TARGET], {
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    target: ts.ScriptTarget.ES2022,
+    rewriteRelativeImportExtensions: true,
+    resolveJsonModule: true,
+    skipLibCheck: true,
+    noCheck: true,
+    types: ['node'],
+    rootDir: PROJECT_ROOT,
+    outDir: dir,
+  });
+  const { emitSkipped, diagnostics } = program.emit();
+  if (emitSkipped) throw new CommandError(`compiling ${relative(PROJECT_ROOT, TARGET)} failed: ${ts.flattenDiagnosticMessageText(diagnostics[0]?.messageText, ' ')}`);
+  // ES modules wherever the run folder is, importing this project's packages.
+  writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+  symlinkSync(join(PROJECT_ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  return join(dir, relative(PROJECT_ROOT, TARGET).replace(/\.ts$/, '.js'));
+}
+
 /** Runs a profiler's CLI on this Node with stdin closed and its output on our stderr (stdout carries only the report's path). */
 export function runProfilerCli(
   tool: string,
@@ -81,9 +113,10 @@ export function runProfilerCli(
 }
 
 /**
- * Profiles the job in a fresh `<outDir>/<engine>/<timestamp>/`: `profile(runDir, command)` runs the
- * profiler there on `command` (node and its arguments). The folder must end up holding the job's
- * summary and one HTML report, else it is removed and the run fails. Prints the job's summary on
+ * Profiles the job in a fresh `<outDir>/<engine>/<timestamp>/`: compiles it into `build/` there,
+ * then `profile(runDir, command)` runs the profiler in that folder on `command` (node and its
+ * arguments). The folder must end up holding the job's summary and one HTML report, else it is
+ * removed and the run fails. Prints the job's summary on
  * stderr and the report's path as the last line of stdout.
  */
 export async function profileInFreshDir(
@@ -95,10 +128,10 @@ export async function profileInFreshDir(
   const runDir = resolve(outDir, job.engine.name, timestamp());
   mkdirSync(runDir, { recursive: true });
   const summaryPath = join(runDir, 'job.json');
-  const command = [process.execPath, ...tsxScriptArgs('profile-target.ts', [...job.targetFlags, `--summary=${summaryPath}`])];
   let html: string;
   let summary: { steps: number; trainingMs: number; finalLoss: number };
   try {
+    const command = [process.execPath, compileTarget(join(runDir, 'build')), ...job.targetFlags, `--summary=${summaryPath}`];
     process.stderr.write(`${tool}: profiling the training job on ${job.engine.name} in ${runDir}\n`);
     await profile(runDir, command);
     if (!existsSync(summaryPath)) throw new CommandError(`the profiled training job did not finish (see its error above); ${tool}'s output was removed`);

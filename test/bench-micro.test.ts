@@ -1,13 +1,12 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import { engineNames } from '../engines/registry.ts';
 import { MICRO_OPERATIONS } from '../scenarios/micro.ts';
-import { expectInputError, runScript } from './helpers.ts';
+import { expectInputError, runScript, tempDirs } from './helpers.ts';
 
-const tmp = (label: string) => mkdtempSync(join(tmpdir(), `mgb-${label}-`));
+const tmp = tempDirs();
 
 describe('npm run bench:micro', () => {
   it('measures every registered engine on every operation, into a CSV and a Markdown table', () => {

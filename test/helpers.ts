@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expect } from 'vitest';
+import { afterAll, expect } from 'vitest';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -39,4 +40,15 @@ export function expectInputError(script: string, args: string[], message: RegExp
   expect(lines).toHaveLength(1);
   expect(lines[0]).toMatch(message);
   expect(r.stderr).not.toMatch(/\n\s+at /);
+}
+
+/** A maker of fresh temporary folders (`mgb-<label>-…`), all removed after the calling test file. */
+export function tempDirs(): (label: string) => string {
+  const made: string[] = [];
+  afterAll(() => made.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+  return (label) => {
+    const dir = mkdtempSync(join(tmpdir(), `mgb-${label}-`));
+    made.push(dir);
+    return dir;
+  };
 }
