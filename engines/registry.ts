@@ -1,3 +1,5 @@
+import { isAbsolute } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Engine } from './engine.ts';
 import { TensorEngine } from './tensor.ts';
 import { TopoEngine } from './topo.ts';
@@ -23,10 +25,37 @@ export const ENGINES: readonly EngineInfo[] = [
     study: "not in the study: vector-level tape (MicroGPT-C's design)",
     create: () => new TensorEngine(),
   },
+  ...(await pluginEngines()),
 ];
 
 export function engineNames(): string[] {
   return ENGINES.map((e) => e.name);
+}
+
+/**
+ * Engines from outside the repo, to try a design without editing it: $MICROGPT_BENCH_ENGINES names
+ * a module (absolute path) exporting `engines: EngineInfo[]`. This runs while the registry is
+ * imported, before any command could catch an error, so a bad module is reported here: one line,
+ * exit code 2.
+ */
+async function pluginEngines(): Promise<EngineInfo[]> {
+  const path = process.env.MICROGPT_BENCH_ENGINES;
+  if (!path) return [];
+  const fail = (why: string): never => {
+    process.stderr.write(`error: MICROGPT_BENCH_ENGINES=${path}: ${why}\n`);
+    process.exit(2);
+  };
+  if (!isAbsolute(path)) return fail('expected an absolute path');
+  let engines: unknown;
+  try {
+    ({ engines } = (await import(pathToFileURL(path).href)) as { engines?: unknown });
+  } catch (err) {
+    return fail(`cannot load it: ${String(err instanceof Error ? err.message : err).split('\n')[0]}`);
+  }
+  const valid = (e: unknown) =>
+    typeof e === 'object' && e !== null && typeof (e as EngineInfo).name === 'string' && typeof (e as EngineInfo).create === 'function';
+  if (!Array.isArray(engines) || !engines.every(valid)) return fail('expected it to export `engines`, an array of { name, description, study, create }');
+  return engines as EngineInfo[];
 }
 
 /** The registered engine called `name`, or undefined. */

@@ -1,0 +1,80 @@
+/** env.json: everything needed to judge, compare and reproduce a results folder. */
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { EngineInfo } from '../../engines/registry.ts';
+import type { TrainConfig } from '../../workload/config.ts';
+import type { Dataset } from '../../workload/dataset.ts';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface BenchEnv {
+  /** Host name: the report's machine column when folders from several machines are merged. */
+  machine: string;
+  /** ISO 8601 start time of the bench. */
+  date: string;
+  node: string;
+  v8: string;
+  cpu: { model: string; count: number };
+  os: { platform: string; release: string; arch: string };
+  totalMemoryBytes: number;
+  /** Null when the harness does not run from a git checkout. */
+  git: { commit: string | null; dirty: boolean | null };
+  dataset: { source: string; docs: number; sha256: string };
+  config: TrainConfig;
+  seed: number;
+  bench: {
+    engines: { name: string; study: string; description: string }[];
+    trials: number;
+    warmup: number;
+    timeoutSeconds: number;
+  };
+  /** The bench:all arguments as given, and the extra-engines module if one was loaded. */
+  command: { args: string[]; enginesModule: string | null };
+}
+
+export interface BenchSetup {
+  engines: readonly EngineInfo[];
+  trials: number;
+  warmup: number;
+  timeoutSeconds: number;
+  config: TrainConfig;
+  dataset: Dataset;
+  args: readonly string[];
+}
+
+export function captureEnv(setup: BenchSetup, date = new Date()): BenchEnv {
+  const cpus = os.cpus();
+  const { dataset, config } = setup;
+  return {
+    machine: os.hostname(),
+    date: date.toISOString(),
+    node: process.version,
+    v8: process.versions.v8,
+    cpu: { model: cpus[0]?.model.trim() ?? 'unknown', count: cpus.length },
+    os: { platform: os.platform(), release: os.release(), arch: os.arch() },
+    totalMemoryBytes: os.totalmem(),
+    git: gitState(),
+    dataset: { source: dataset.source, docs: dataset.docs.length, sha256: dataset.sha256 },
+    config,
+    seed: config.seed,
+    bench: {
+      engines: setup.engines.map(({ name, study, description }) => ({ name, study, description })),
+      trials: setup.trials,
+      warmup: setup.warmup,
+      timeoutSeconds: setup.timeoutSeconds,
+    },
+    command: { args: [...setup.args], enginesModule: process.env.MICROGPT_BENCH_ENGINES || null },
+  };
+}
+
+/** The commit, and whether tracked or untracked files differ from it (either may change the figures). */
+function gitState(): BenchEnv['git'] {
+  const git = (...args: string[]) => execFileSync('git', ['-C', REPO, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  try {
+    return { commit: git('rev-parse', 'HEAD').trim(), dirty: git('status', '--porcelain').trim() !== '' };
+  } catch {
+    return { commit: null, dirty: null };
+  }
+}

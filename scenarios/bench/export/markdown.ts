@@ -1,0 +1,160 @@
+/**
+ * The Markdown report: comparison table, per-engine profile, environment and the commands that
+ * reproduce it. It depends only on the folders' runs.jsonl and env.json (no clock, no machine
+ * state), so regenerating it from the same folders gives the same bytes.
+ */
+import type { ResultsFolder } from '../results.ts';
+import { BASELINE, statusText, summarize, verdictText, type EngineSummary } from '../summary.ts';
+import { datasetLabel, formatCount, formatGiB, formatLoss, formatNumber, formatSpeedup, formatTime } from '../format.ts';
+import { machineLabels, type Exporter } from './exporter.ts';
+
+const PHASES = ['forward', 'backward', 'softmax', 'update'] as const;
+
+export const markdownReport: Exporter = {
+  serialize(folders) {
+    const labels = machineLabels(folders);
+    const multi = folders.length > 1;
+    const rows = folders.flatMap((folder, i) => summarize(folder).map((s) => ({ label: labels[i], s })));
+    return [
+      '# microgpt-bench: engine comparison',
+      '',
+      ...folders.map((f, i) => (multi ? `- **${labels[i]}**: ${jobLine(f)}` : jobLine(f))),
+      '',
+      '## Comparison',
+      '',
+      ...comparisonTable(rows, multi),
+      '',
+      `Time is the training time of each timed trial (forward, backward and update; process start-up and sampling excluded): the median, and the range over the trials. Speedup is ${BASELINE}'s median time over the engine's, its range from the extreme pairs (${BASELINE}'s fastest over the engine's slowest … ${BASELINE}'s slowest over the engine's fastest). Losses, nodes/step and the profile come from each engine's median trial. Gradients: the gradient check's verdict against ${BASELINE} and finite differences.`,
+      '',
+      '## Profile',
+      '',
+      `Where each engine's median trial spent its training time (forward excludes softmax, timed on its own).`,
+      ...rows.flatMap(({ label, s }) => profile(s, multi ? label : null)),
+      '',
+      '## Environment',
+      '',
+      ...environmentTable(folders, labels),
+      '',
+      '## Reproduce',
+      '',
+      ...folders.flatMap((f, i) => reproduce(f, multi ? labels[i] : null)),
+      'Regenerate this report from the saved results (no rerun):',
+      '',
+      '```sh',
+      `npm run report -- ${folders.map((f) => shellQuote(f.dir)).join(' ')}`,
+      '```',
+    ].join('\n') + '\n';
+  },
+};
+
+function jobLine(f: ResultsFolder): string {
+  const { bench, config, dataset } = f.env;
+  const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+  const warmup = bench.warmup > 0 ? ` (after ${plural(bench.warmup, 'warmup run')})` : '';
+  return (
+    `Each engine ran ${plural(bench.trials, 'timed trial')}${warmup}, each in a fresh Node process: ` +
+    `${config.steps} training steps on ${datasetLabel(dataset.source)} (${formatCount(dataset.docs)} docs), seed ${f.env.seed}. Started ${f.env.date}.`
+  );
+}
+
+function comparisonTable(rows: { label: string; s: EngineSummary }[], multi: boolean): string[] {
+  const showGflops = rows.some(({ s }) => typeof s.typical?.result.gflops === 'number');
+  const headers = [
+    ...(multi ? ['machine'] : []),
+    'engine',
+    'study row',
+    'time, median (min–max)',
+    `speedup vs ${BASELINE}`,
+    'final loss',
+    'mean loss, last 100',
+    'nodes/step',
+    ...(showGflops ? ['GFLOP/s'] : []),
+    'gradients',
+    'status',
+  ];
+  const body = rows.map(({ label, s }) => {
+    const r = s.typical?.result;
+    const gflops = r?.gflops;
+    return [
+      ...(multi ? [label] : []),
+      s.engine,
+      s.study,
+      s.timeMs ? formatTime(s.timeMs) : '—',
+      s.engine === BASELINE && s.speedup ? 'baseline' : s.speedup ? formatSpeedup(s.speedup) : '—',
+      formatLoss(r?.finalLoss),
+      formatLoss(r?.meanLossLast100),
+      r ? formatCount(r.nodesPerStep.mean) : '—',
+      ...(showGflops ? [typeof gflops === 'number' ? formatNumber(gflops) : '—'] : []),
+      verdictText(s),
+      statusText(s),
+    ];
+  });
+  return table(headers, body);
+}
+
+function profile(s: EngineSummary, label: string | null): string[] {
+  if (!s.typical) return [];
+  const t = s.typical.result.timingMs;
+  const row = (name: string, ms: number) => [name, (ms / 1000).toFixed(3), `${((100 * ms) / t.total).toFixed(1)}%`];
+  return [
+    '',
+    `### ${s.engine}${label ? ` on ${label}` : ''}: trial ${s.typical.trial}`,
+    '',
+    ...table(['phase', 'seconds', '%'], [...PHASES.map((p) => row(p, t[p])), row('total', t.total)], ['---', '---:', '---:']),
+  ];
+}
+
+function environmentTable(folders: readonly ResultsFolder[], labels: readonly string[]): string[] {
+  const field = (name: string, value: (f: ResultsFolder) => string) => [name, ...folders.map(value)];
+  return table(
+    ['', ...labels],
+    [
+      field('date', (f) => f.env.date),
+      field('Node / V8', (f) => `${f.env.node} / ${f.env.v8}`),
+      field('CPU', (f) => `${f.env.cpu.model} × ${f.env.cpu.count}`),
+      field('OS', (f) => `${f.env.os.platform} ${f.env.os.release} ${f.env.os.arch}`),
+      field('memory', (f) => formatGiB(f.env.totalMemoryBytes)),
+      field('git commit', (f) => (f.env.git.commit ? `${f.env.git.commit}${f.env.git.dirty ? ' (uncommitted changes)' : ''}` : 'unknown')),
+      field('dataset', (f) => `${f.env.dataset.source} (${formatCount(f.env.dataset.docs)} docs)`),
+      field('dataset sha256', (f) => f.env.dataset.sha256),
+      field('config', (f) => Object.entries(f.env.config).map(([k, v]) => `${k} ${v}`).join(', ')),
+      field('trials', (f) => `${f.env.bench.trials} timed, ${f.env.bench.warmup} warmup, timeout ${f.env.bench.timeoutSeconds} s per run`),
+      field('results folder', (f) => f.dir),
+    ],
+  );
+}
+
+function reproduce(f: ResultsFolder, label: string | null): string[] {
+  const { git, command } = f.env;
+  const plugin = command.enginesModule ? `MICROGPT_BENCH_ENGINES=${shellQuote(command.enginesModule)} ` : '';
+  const dirtyNote = git.dirty ? ['', 'The tree had uncommitted changes, which this commit alone does not restore.'] : [];
+  return [
+    ...(label ? [`On ${label}:`, ''] : []),
+    '```sh',
+    ...(git.commit ? [`git checkout ${git.commit}`] : []),
+    'npm ci',
+    `${plugin}npm run bench:all --${benchArgs(command.args).map((a) => ` ${shellQuote(a)}`).join('')}`,
+    '```',
+    ...dirtyNote,
+    '',
+  ];
+}
+
+/** The arguments that decide the figures: where the output went (--out, --report) does not. */
+function benchArgs(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--out' || args[i] === '--report') i++;
+    else if (!/^--(out|report)=/.test(args[i])) out.push(args[i]);
+  }
+  return out;
+}
+
+function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+function table(headers: readonly string[], rows: readonly (readonly string[])[], align = headers.map(() => '---')): string[] {
+  const line = (cells: readonly string[]) => `| ${cells.map((c) => c.replace(/\|/g, '\\|').replace(/\n/g, ' ')).join(' | ')} |`;
+  return [line(headers), `|${align.join('|')}|`, ...rows.map(line)];
+}

@@ -1,0 +1,88 @@
+/**
+ * One results folder boiled down to one row per engine: what the report, summary.csv and the
+ * terminal all show, computed once.
+ */
+import type { TrainResult } from '../train.ts';
+import type { GradcheckRun, ResultsFolder, TrainRun } from './results.ts';
+
+/** The engine every speedup is measured against. */
+export const BASELINE = 'topo';
+
+export interface Spread {
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+export interface EngineSummary {
+  readonly engine: string;
+  readonly study: string;
+  /** Timed trials planned per engine (env.json), and those that ran. */
+  readonly plannedTrials: number;
+  readonly trials: readonly TrainRun[];
+  readonly okTrials: number;
+  /** Training time (timingMs.total) over the ok trials. */
+  readonly timeMs: Spread | null;
+  /** Baseline median / this median; the range pairs the extremes: baseline min / this max … baseline max / this min. */
+  readonly speedup: Spread | null;
+  /** The ok trial at the median time (the lower middle for an even count): its loss, graph size and profile stand for the engine. */
+  readonly typical: { trial: number; result: TrainResult } | null;
+  /** The first run (warmup included) that failed or diverged. */
+  readonly fault: TrainRun | null;
+  readonly gradcheck: GradcheckRun | null;
+}
+
+export function summarize(folder: ResultsFolder): EngineSummary[] {
+  const listed = folder.env.bench.engines;
+  const names = [...new Set([...listed.map((e) => e.name), ...folder.runs.map((r) => r.engine)])];
+  const rows = names.map((engine) => {
+    const train = folder.runs.filter((r): r is TrainRun => r.kind === 'train' && r.engine === engine);
+    const trials = train.filter((r) => !r.warmup);
+    const ok = trials.filter((r): r is TrainRun & { result: TrainResult } => r.status === 'ok' && r.result !== undefined);
+    const byTime = [...ok].sort((a, b) => a.result.timingMs.total - b.result.timingMs.total);
+    const typical = byTime[(byTime.length - 1) >> 1];
+    return {
+      engine,
+      study: listed.find((e) => e.name === engine)?.study ?? '',
+      plannedTrials: folder.env.bench.trials,
+      trials,
+      okTrials: ok.length,
+      timeMs: spread(ok.map((r) => r.result.timingMs.total)),
+      typical: typical ? { trial: typical.trial, result: typical.result } : null,
+      fault: train.find((r) => r.status !== 'ok') ?? null,
+      gradcheck: folder.runs.find((r): r is GradcheckRun => r.kind === 'gradcheck' && r.engine === engine) ?? null,
+    };
+  });
+  const base = rows.find((r) => r.engine === BASELINE)?.timeMs;
+  return rows.map((r) => ({
+    ...r,
+    speedup: base && r.timeMs ? { median: base.median / r.timeMs.median, min: base.min / r.timeMs.max, max: base.max / r.timeMs.min } : null,
+  }));
+}
+
+function spread(xs: number[]): Spread | null {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return { median: s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2, min: s[0], max: s[s.length - 1] };
+}
+
+/** The engine's state in one phrase: "ok", "failed: …", "diverged at step 3 (…)", "2 of 3 trials (interrupted)". */
+export function statusText(s: EngineSummary): string {
+  if (s.fault) {
+    const f = s.fault;
+    const what = f.status === 'diverged' ? `diverged at step ${f.divergedAtStep} (${f.reason})` : `failed: ${f.reason}`;
+    const where = f.warmup ? `warmup run ${f.trial}` : `trial ${f.trial}`;
+    return s.okTrials > 0 || f.warmup ? `${where} ${what}` : what;
+  }
+  if (s.trials.length < s.plannedTrials) return `${s.okTrials} of ${s.plannedTrials} trials (interrupted)`;
+  return 'ok';
+}
+
+/** The gradient check's one-line verdict, or why there is none. */
+export function verdictText(s: EngineSummary): string {
+  const g = s.gradcheck;
+  if (!g) return 'not checked';
+  if (g.status === 'failed' || !g.result) return `not checked: ${g.reason ?? 'no result'}`;
+  return g.result.verdict;
+}

@@ -1,0 +1,210 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { RunRecord, TrainRun } from '../scenarios/bench/results.ts';
+import { outcomeOf, type ChildEnd } from '../scenarios/bench/runner.ts';
+import { ROOT, runScript } from './helpers.ts';
+
+/** The test-only faulty engines join the registry through the documented extension point. */
+const FAULTY = { MICROGPT_BENCH_ENGINES: join(ROOT, 'test/fixtures/faulty-engines.ts') };
+const tmp = mkdtempSync(join(tmpdir(), 'mgb-bench-all-'));
+const SHORT_JOB = ['--steps', '4', '--samples', '1'];
+
+const readRuns = (dir: string): RunRecord[] =>
+  readFileSync(join(dir, 'runs.jsonl'), 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((line) => JSON.parse(line) as RunRecord);
+
+const trainRun = (runs: RunRecord[], engine: string, trial = 1) =>
+  runs.find((r): r is TrainRun => r.kind === 'train' && r.engine === engine && r.trial === trial && !r.warmup);
+
+describe('bench:all with faulty engines', () => {
+  const out = join(tmp, 'faults');
+  const report = join(tmp, 'faults.md');
+  let r: ReturnType<typeof runScript>;
+  let runs: RunRecord[];
+
+  beforeAll(() => {
+    // A small heap limit (inherited by every run's process) makes the leaking engine hit it fast.
+    r = runScript(
+      'bench-all.ts',
+      ['--engines', 'topo,throws-at-3,nan-at-3,oom-at-3', '--trials', '2', ...SHORT_JOB, '--out', out, '--report', report],
+      { env: { ...FAULTY, NODE_OPTIONS: '--max-old-space-size=256' } },
+    );
+    runs = readRuns(out);
+  });
+
+  it('completes, writes every file and the report, and prints its path', () => {
+    expect(r.status, r.stderr).toBe(0);
+    for (const file of ['runs.jsonl', 'runs.csv', 'summary.csv', 'env.json']) expect(existsSync(join(out, file))).toBe(true);
+    expect(r.stdout).toContain(`Report:  ${report}`);
+    expect(existsSync(report)).toBe(true);
+  });
+
+  it('gives each fault one row with its reason, while the healthy engine runs every trial', () => {
+    expect(trainRun(runs, 'topo', 1)?.status).toBe('ok');
+    expect(trainRun(runs, 'topo', 2)?.status).toBe('ok');
+    expect(trainRun(runs, 'topo', 2)?.result?.losses).toHaveLength(4);
+    expect(trainRun(runs, 'throws-at-3')).toMatchObject({ status: 'failed', reason: expect.stringMatching(/threw Error: deliberate fault at step 3/) });
+    expect(trainRun(runs, 'nan-at-3')).toMatchObject({ status: 'diverged', divergedAtStep: 3, reason: 'loss became NaN' });
+    expect(trainRun(runs, 'oom-at-3')).toMatchObject({ status: 'failed', reason: expect.stringMatching(/out of memory/) });
+    // A faulty engine sits out its second trial: one row per fault.
+    for (const engine of ['throws-at-3', 'nan-at-3', 'oom-at-3']) expect(trainRun(runs, engine, 2)).toBeUndefined();
+  });
+
+  it('measures every engine’s gradient verdict in the same run', () => {
+    const checks = runs.filter((x) => x.kind === 'gradcheck');
+    expect(checks.map((c) => c.engine)).toEqual(['topo', 'throws-at-3', 'nan-at-3', 'oom-at-3']);
+    expect(checks[0]).toMatchObject({ status: 'ok', result: { engine: 'topo', pass: true, verdict: 'pass' } });
+    expect(checks[1]).toMatchObject({ status: 'failed', reason: expect.stringMatching(/deliberate fault at step 3/) });
+    // A NaN loss is a wrong result, not a crash: the check runs to its verdict.
+    expect(checks[2]).toMatchObject({ status: 'ok', result: { engine: 'nan-at-3', verdict: expect.any(String) } });
+  });
+
+  it('shows the faults in the report and the terminal summary', () => {
+    const md = readFileSync(report, 'utf8');
+    expect(md).toMatch(/\| throws-at-3 \|.*\| failed: threw Error: deliberate fault at step 3 \|/);
+    expect(md).toMatch(/\| nan-at-3 \|.*\| diverged at step 3 \(loss became NaN\) \|/);
+    expect(md).toMatch(/\| oom-at-3 \|.*\| failed: out of memory/);
+    expect(md).toMatch(/\| topo \| baseline \(naive port\) \| [\d.]+ m?s \([\d.]+–[\d.]+\) \| baseline \|/);
+    expect(r.stdout).toMatch(/nan-at-3 +diverged at step 3 \(loss became NaN\) +gradients: /);
+  });
+
+  it('writes runs.csv that parses back to the values in runs.jsonl', () => {
+    const rows = parse(readFileSync(join(out, 'runs.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
+    const train = runs.filter((x): x is TrainRun => x.kind === 'train');
+    expect(rows).toHaveLength(train.length);
+    const cell = (v: unknown) => (v === undefined || v === null ? '' : String(v));
+    rows.forEach((row, i) => {
+      const run = train[i];
+      const res = run.result;
+      expect(row).toMatchObject({
+        engine: run.engine,
+        trial: cell(run.trial),
+        warmup: cell(run.warmup),
+        status: run.status,
+        reason: cell(run.reason),
+        diverged_at_step: cell(run.divergedAtStep),
+        wall_ms: cell(run.wallMs),
+        total_ms: cell(res?.timingMs.total),
+        backward_ms: cell(res?.timingMs.backward),
+        final_loss: cell(res?.finalLoss),
+        mean_loss_last100: cell(res?.meanLossLast100),
+        nodes_per_step_mean: cell(res?.nodesPerStep.mean),
+        peak_heap_bytes: cell(res?.memory.peakHeapBytes),
+      });
+      if (res) expect(Number(row.final_loss)).toBe(res.finalLoss);
+    });
+    const summary = parse(readFileSync(join(out, 'summary.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
+    expect(summary.map((s) => s.engine)).toEqual(['topo', 'throws-at-3', 'nan-at-3', 'oom-at-3']);
+    const topoTimes = [1, 2].map((t) => trainRun(runs, 'topo', t)!.result!.timingMs.total);
+    expect(Number(summary[0].median_ms)).toBe((topoTimes[0] + topoTimes[1]) / 2);
+    expect(Number(summary[0].speedup_vs_topo)).toBe(1);
+  });
+
+  it('writes env.json with the machine, the tree, the dataset and the job', () => {
+    const env = JSON.parse(readFileSync(join(out, 'env.json'), 'utf8'));
+    expect(env.node).toBe(process.version);
+    expect(env.v8).toBe(process.versions.v8);
+    expect(env.cpu).toEqual({ model: expect.any(String), count: expect.any(Number) });
+    expect(env.cpu.count).toBeGreaterThan(0);
+    expect(env.os).toEqual({ platform: process.platform, release: expect.any(String), arch: process.arch });
+    expect(env.totalMemoryBytes).toBeGreaterThan(0);
+    expect(env.git.commit).toMatch(/^[0-9a-f]{40}$/);
+    expect(typeof env.git.dirty).toBe('boolean');
+    expect(env.dataset).toEqual({ source: expect.stringMatching(/^embedded:/), docs: 8422, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(env.config).toMatchObject({ steps: 4, samples: 1, seed: 42, nEmbd: 16 });
+    expect(env.seed).toBe(42);
+    expect(Number.isNaN(Date.parse(env.date))).toBe(false);
+    expect(env.bench).toMatchObject({ trials: 2, warmup: 0, timeoutSeconds: 600 });
+    expect(env.bench.engines.map((e: { name: string }) => e.name)).toEqual(['topo', 'throws-at-3', 'nan-at-3', 'oom-at-3']);
+    expect(env.command).toEqual({ args: expect.arrayContaining(['--trials', '2']), enginesModule: FAULTY.MICROGPT_BENCH_ENGINES });
+  });
+});
+
+describe('bench:all with an engine that hangs', () => {
+  it('kills it at --timeout and records a failed row, while the other engine runs every trial', () => {
+    const out = join(tmp, 'hang');
+    const report = join(tmp, 'hang.md');
+    const r = runScript('bench-all.ts', ['--engines', 'hangs-at-3,topo', '--trials', '2', '--timeout', '2.5', ...SHORT_JOB, '--out', out, '--report', report], { env: FAULTY });
+    expect(r.status, r.stderr).toBe(0);
+    const runs = readRuns(out);
+    expect(trainRun(runs, 'hangs-at-3')).toMatchObject({ status: 'failed', reason: 'timed out after 2.5 s' });
+    expect(trainRun(runs, 'hangs-at-3', 2)).toBeUndefined();
+    expect([1, 2].map((t) => trainRun(runs, 'topo', t)?.status)).toEqual(['ok', 'ok']);
+    expect(runs.find((x) => x.kind === 'gradcheck' && x.engine === 'hangs-at-3')).toMatchObject({ status: 'failed', reason: 'timed out after 2.5 s' });
+    expect(readFileSync(report, 'utf8')).toMatch(/\| hangs-at-3 \|.*\| failed: timed out after 2.5 s \|/);
+  });
+});
+
+describe('bench:all interrupted', () => {
+  it('keeps the finished runs in a valid runs.jsonl, and report works on the partial folder', async () => {
+    const out = join(tmp, 'interrupted');
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(ROOT, 'scripts', 'bench-all.ts'), '--engines', 'topo,hangs-at-3', '--trials', '2', '--timeout', '60', ...SHORT_JOB, '--out', out],
+      { cwd: ROOT, env: { ...process.env, ...FAULTY }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((done) => child.on('close', (code) => done(code)));
+    // topo's first trial is recorded; then hangs-at-3 blocks, so the bench is surely mid-run.
+    const runsFile = join(out, 'runs.jsonl');
+    while (!(existsSync(runsFile) && readFileSync(runsFile, 'utf8').includes('"engine":"topo"'))) {
+      await new Promise((t) => setTimeout(t, 50));
+    }
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stderr).toContain(`interrupted: the finished runs are in ${runsFile}`);
+
+    const runs = readRuns(out);
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ kind: 'train', engine: 'topo', trial: 1, status: 'ok' });
+    expect(existsSync(join(out, 'runs.csv'))).toBe(false);
+
+    const report = join(tmp, 'interrupted.md');
+    const r = runScript('report.ts', [out, '--output', report]);
+    expect(r.status, r.stderr).toBe(0);
+    const md = readFileSync(report, 'utf8');
+    expect(md).toMatch(/\| topo \|.*\| 1 of 2 trials \(interrupted\) \|/);
+    expect(md).toMatch(/\| hangs-at-3 \|.*\| not checked \| 0 of 2 trials \(interrupted\) \|/);
+  });
+});
+
+describe('bench:all: bad input', () => {
+  /** Exit code 2, one line on stderr, and no results folder left behind. */
+  function expectInputError(args: string[], message: RegExp, out = join(tmp, 'never-written')) {
+    const r = runScript('bench-all.ts', [...args, '--out', out]);
+    expect(r.status).toBe(2);
+    const lines = r.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(message);
+    expect(existsSync(join(tmp, 'never-written'))).toBe(false);
+  }
+
+  it('--trials 0', () => expectInputError(['--trials', '0'], /^error: --trials expects a whole number ≥ 1, got '0'$/));
+  it('--engines nope lists the registered engines', () => expectInputError(['--engines', 'nope'], /^error: --engines: unknown 'nope'. Valid: topo/));
+  it('--timeout 0', () => expectInputError(['--timeout', '0'], /^error: --timeout expects a number of seconds > 0, got '0'$/));
+  it('--out pointing at a file', () => {
+    const file = join(tmp, 'a-file');
+    writeFileSync(file, 'keep me\n');
+    expectInputError([], /^error: --out .*a-file: is a file, expected a folder$/, file);
+    expect(readFileSync(file, 'utf8')).toBe('keep me\n');
+  });
+});
+
+describe('how a run process ended, as an outcome', () => {
+  const ended = (end: Partial<ChildEnd>) => outcomeOf({ code: null, signal: null, timedOut: false, interrupted: false, stderr: '', ...end }, 5000, 42);
+
+  it('a crash without a message keeps the exit code and the last stderr line', () =>
+    expect(ended({ code: 3, stderr: 'some noise\nsegment table corrupt\n' })).toEqual({ status: 'failed', reason: 'exited with code 3: segment table corrupt', wallMs: 42 }));
+  it('a signal', () => expect(ended({ signal: 'SIGSEGV' })).toEqual({ status: 'failed', reason: 'killed by SIGSEGV', wallMs: 42 }));
+  it('a clean exit that sent no result', () => expect(ended({ code: 0 })).toEqual({ status: 'failed', reason: 'exited without a result', wallMs: 42 }));
+  it('a result from a process that then exits non-zero is not trusted', () =>
+    expect(ended({ code: 1, reply: { type: 'result', result: {} as never } })).toEqual({ status: 'failed', reason: 'exited with code 1', wallMs: 42 }));
+  it('^C reaching the child stops the bench instead of costing a row', () => expect(ended({ signal: 'SIGINT' })).toEqual({ status: 'interrupted' }));
+});

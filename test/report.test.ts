@@ -1,0 +1,85 @@
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT, runScript } from './helpers.ts';
+
+/**
+ * Two real bench:all folders (embedded names, 5 steps, faulty engines via MICROGPT_BENCH_ENGINES):
+ * `complete` ran to the end; `interrupted` was stopped with ^C during its hanging engine's trial.
+ */
+const FIXTURES = 'test/fixtures/bench-results';
+const COMPLETE = `${FIXTURES}/complete`;
+const INTERRUPTED = `${FIXTURES}/interrupted`;
+const tmp = mkdtempSync(join(tmpdir(), 'mgb-report-'));
+
+function report(args: string[]) {
+  const output = join(tmp, `${args.length}-${Math.random().toString(36).slice(2)}.md`);
+  const r = runScript('report.ts', [...args, '--output', output]);
+  expect(r.status, r.stderr).toBe(0);
+  return { stdout: r.stdout, markdown: readFileSync(output, 'utf8'), output };
+}
+
+describe('npm run report', () => {
+  it('regenerates the report of a saved folder exactly', () => {
+    const { markdown, stdout, output } = report([COMPLETE]);
+    expect(markdown).toBe(readFileSync(join(ROOT, FIXTURES, 'complete.expected.md'), 'utf8'));
+    expect(stdout).toBe(`${output}\n`);
+  });
+
+  it('merges several folders into one report with a machine column', () => {
+    expect(report([COMPLETE, INTERRUPTED]).markdown).toBe(readFileSync(join(ROOT, FIXTURES, 'merged.expected.md'), 'utf8'));
+  });
+
+  it('writes to reports/<folder name>.md by default', () => {
+    const folder = join(tmp, `default-output-${process.pid}`);
+    cpSync(join(ROOT, COMPLETE), folder, { recursive: true });
+    const expected = join(ROOT, 'reports', `${basename(folder)}.md`);
+    try {
+      const r = runScript('report.ts', [folder]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toBe(`reports/${basename(folder)}.md\n`);
+      expect(readFileSync(expected, 'utf8')).toContain('| tape | not in the study: typed-array tape |');
+    } finally {
+      rmSync(expected, { force: true });
+    }
+  });
+
+  it('drops a last line torn by a kill, keeping the runs before it', () => {
+    const folder = join(tmp, 'torn');
+    cpSync(join(ROOT, INTERRUPTED), folder, { recursive: true });
+    const lines = readFileSync(join(folder, 'runs.jsonl'), 'utf8').trimEnd().split('\n');
+    writeFileSync(join(folder, 'runs.jsonl'), `${lines[0]}\n${lines[1].slice(0, 80)}`);
+    const { markdown } = report([folder]);
+    expect(markdown).toMatch(/\| topo \|.*\| 1 of 2 trials \(interrupted\) \|/);
+    expect(markdown).toMatch(/\| tensor \|.*\| 0 of 2 trials \(interrupted\) \|/);
+  });
+});
+
+describe('npm run report: bad input', () => {
+  function expectInputError(args: string[], message: RegExp) {
+    const r = runScript('report.ts', args);
+    expect(r.status).toBe(2);
+    const lines = r.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(message);
+  }
+
+  it('no folder', () => expectInputError([], /^error: expected at least one results folder/));
+  it('a missing folder', () => expectInputError([join(tmp, 'nope')], /nope: no such folder$/));
+  it('a folder that is not a results folder', () => expectInputError([tmp], /: no env\.json \(not a bench:all results folder\?\)$/));
+  it('--output pointing at a folder', () => expectInputError([COMPLETE, '--output', tmp], /^error: --output .*: is a folder, expected a file$/));
+  it('a corrupt line inside runs.jsonl names the line', () => {
+    const folder = join(tmp, 'corrupt');
+    cpSync(join(ROOT, COMPLETE), folder, { recursive: true });
+    const lines = readFileSync(join(folder, 'runs.jsonl'), 'utf8').split('\n');
+    lines[1] = '{ not json';
+    writeFileSync(join(folder, 'runs.jsonl'), lines.join('\n'));
+    expectInputError([folder], /runs\.jsonl:2: not valid JSON$/);
+  });
+  it('leaves no report behind when it fails', () => {
+    const output = join(tmp, 'never.md');
+    expect(runScript('report.ts', [join(tmp, 'nope'), '--output', output]).status).toBe(2);
+    expect(existsSync(output)).toBe(false);
+  });
+});
