@@ -1,6 +1,11 @@
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Engine } from './engine.ts';
+import { FusedEngine } from './fused.ts';
+import { FusedStackEngine } from './fused-stack.ts';
+import { PendingEngine } from './pending.ts';
+import { StackEngine } from './stack.ts';
+import { TapeEngine } from './tape.ts';
 import { TensorEngine } from './tensor.ts';
 import { TopoEngine } from './topo.ts';
 
@@ -18,6 +23,36 @@ export const ENGINES: readonly EngineInfo[] = [
     description: 'scalar Value nodes, recursive topological sort, reverse sweep (microgpt.py)',
     study: 'baseline (naive port)',
     create: () => new TopoEngine(),
+  },
+  {
+    name: 'stack',
+    description: 'scalar Value nodes, the study\'s stack backward as published (wrong: a node is passed on once)',
+    study: 'stack-based backward (as published)',
+    create: () => new StackEngine(),
+  },
+  {
+    name: 'fused',
+    description: 'each linear output one node with 2·n_in children, topological-sort backward',
+    study: 'fused linear',
+    create: () => new FusedEngine(),
+  },
+  {
+    name: 'fused-stack',
+    description: 'fused linear nodes with the published stack backward (wrong gradients)',
+    study: 'optimized: fused + stack (as published)',
+    create: () => new FusedStackEngine(),
+  },
+  {
+    name: 'pending',
+    description: 'sort-free backward expanding a node once all its parents are done (what the study meant)',
+    study: 'stack backward, fixed',
+    create: () => new PendingEngine(),
+  },
+  {
+    name: 'tape',
+    description: 'typed-array tape: Float64Array values/grads, typed edge arrays, one reverse sweep',
+    study: 'not in the study: typed-array tape',
+    create: () => new TapeEngine(),
   },
   {
     name: 'tensor',
