@@ -42,7 +42,7 @@ const FLOPS = {
   scores: (t: number, size: number) => t * (2 * size + 1) + 2 + (t * (4 * size + 1) + 2),
   softmax: (n: number) => 5 * n + 1 + 5 * n,
   mix: (t: number, size: number) => 2 * t * size + (4 * t * size + t),
-  concat: (n: number) => 0 + n,
+  concat: (n: number) => 0 + n, // copying is free; backward adds each element back
   crossEntropy: (n: number) => 5 * n + 3 + 3 * n,
   sum: (n: number) => n + n,
   mean: (k: number) => k + 2 + (k + 2),
@@ -71,8 +71,6 @@ export class TensorEngine implements Engine<number> {
   private liveRows = new Int32Array(64);
   private flops = 0;
   private edges = 0;
-  private invSqrtOf = 0;
-  private invSqrtValue = 0;
   private readonly stats = { nodes: 0, edges: 0, vectorOps: 0, flops: 0 };
 
   init(params: Float64Array): void {
@@ -131,7 +129,7 @@ export class TensorEngine implements Engine<number> {
     const t = keys.length;
     const out = this.alloc(t, 0);
     const list = this.pushList(keys);
-    scoresForward(this.val, this.nodeOff, this.lists, this.nodeOff[q] + offset, list, t, offset, size, this.invSqrt(size), this.nodeOff[out]);
+    scoresForward(this.val, this.nodeOff, this.lists, this.nodeOff[q] + offset, list, t, offset, size, this.nodeOff[out]);
     this.record(SCORES, out, q, list, t, offset, size, t + 1, FLOPS.scores(t, size));
     return out;
   }
@@ -226,7 +224,7 @@ export class TensorEngine implements Engine<number> {
           reluBackward(val, grad, nodeOff[a], oo, nodeLen[out]);
           break;
         case SCORES:
-          scoresBackward(val, grad, nodeOff, lists, nodeOff[a] + tape[r + 5], tape[r + 3], tape[r + 4], tape[r + 5], tape[r + 6], this.invSqrt(tape[r + 6]), oo);
+          scoresBackward(val, grad, nodeOff, lists, nodeOff[a] + tape[r + 5], tape[r + 3], tape[r + 4], tape[r + 5], tape[r + 6], oo);
           break;
         case SOFTMAX:
           softmaxBackward(val, grad, nodeOff[a], oo, nodeLen[out]);
@@ -266,15 +264,6 @@ export class TensorEngine implements Engine<number> {
   /** The same object every time, updated by each backward pass: read it before the next one. */
   graphStats(): GraphStats {
     return this.stats;
-  }
-
-  /** `/ head_dim**0.5` in microgpt.py multiplies by the float (head_dim**0.5)**-1; pow is slow, so it is kept. */
-  private invSqrt(size: number): number {
-    if (size !== this.invSqrtOf) {
-      this.invSqrtOf = size;
-      this.invSqrtValue = Math.pow(Math.pow(size, 0.5), -1);
-    }
-    return this.invSqrtValue;
   }
 
   private clearTape(): void {
@@ -454,10 +443,16 @@ function reluBackward(v: Float64Array, g: Float64Array, xo: number, oo: number, 
   for (let i = 0; i < n; i++) if (v[xo + i] > 0) g[xo + i] += g[oo + i];
 }
 
+/** `/ head_dim**0.5` in microgpt.py multiplies by the float (head_dim**0.5)**-1. */
+function invSqrt(size: number): number {
+  return Math.pow(Math.pow(size, 0.5), -1);
+}
+
 function scoresForward(
   v: Float64Array, nodeOff: Int32Array, lists: Int32Array,
-  qo: number, list: number, t: number, offset: number, size: number, inv: number, oo: number,
+  qo: number, list: number, t: number, offset: number, size: number, oo: number,
 ): void {
+  const inv = invSqrt(size);
   for (let s = 0; s < t; s++) {
     const ko = nodeOff[lists[list + s]] + offset;
     let acc = 0;
@@ -468,8 +463,9 @@ function scoresForward(
 
 function scoresBackward(
   v: Float64Array, g: Float64Array, nodeOff: Int32Array, lists: Int32Array,
-  qo: number, list: number, t: number, offset: number, size: number, inv: number, oo: number,
+  qo: number, list: number, t: number, offset: number, size: number, oo: number,
 ): void {
+  const inv = invSqrt(size);
   for (let s = 0; s < t; s++) {
     const ko = nodeOff[lists[list + s]] + offset;
     const d = g[oo + s] * inv;

@@ -83,6 +83,9 @@ runCli(async () => {
     say(`  forward ${pct(t.forward)} | softmax ${pct(t.softmax)} | backward ${pct(t.backward)} | update ${pct(t.update)}`);
   }
   say(`  nodes/step ${Math.round(result.nodesPerStep.mean)} (max ${result.nodesPerStep.max}), edges/step ${Math.round(result.edgesPerStep.mean)} (max ${result.edgesPerStep.max})`);
+  if (result.gflops !== null) {
+    say(`  vector ops/step ${Math.round(result.vectorOpsPerStep!)}, flops/step ${Math.round(result.flopsPerStep!)} (forward + backward), ${result.gflops.toFixed(2)} GFLOP/s`);
+  }
   say(`  mean loss of the last 100 steps ${result.meanLossLast100.toFixed(4)}, peak heap ${(result.memory.peakHeapBytes / 2 ** 20).toFixed(1)} MiB`);
   say('--- inference (new, hallucinated names) ---');
   result.samples.forEach((s, i) => say(`sample ${String(i + 1).padStart(2)}: ${s}`));
