@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TensorEngine } from '../engines/tensor.ts';
 import { TopoEngine } from '../engines/topo.ts';
-import { finiteDifference, gradientsOf } from '../scenarios/gradients.ts';
+import { findEngine } from '../engines/registry.ts';
+import { gradcheck } from '../scenarios/gradcheck.ts';
+import { gradientsOf } from '../scenarios/gradients.ts';
 import { prepareJob, train } from '../scenarios/train.ts';
 import { DEFAULT_CONFIG, type TrainConfig } from '../workload/config.ts';
 import { loadDatasetFile } from '../workload/dataset.ts';
@@ -49,24 +51,17 @@ describe('tensor gradients', () => {
     expect(worst).toBeLessThan(1e-9);
   });
 
-  it('match central finite differences for every parameter (relative error < 1e-6)', () => {
-    const config = { ...DEFAULT_CONFIG, nEmbd: 8, nHead: 2, blockSize: 8 };
-    const job = prepareJob(config, dataset);
-    const engine = new TensorEngine();
-    engine.init(job.params);
-    const tokens = job.tokenizer.encodeDocument('olivia');
-    const { grads } = gradientsOf(engine, job.layout, config, tokens, job.params);
-    let worst = 0;
-    let nonzero = 0;
-    for (let i = 0; i < job.layout.numParams; i++) {
-      const fd = finiteDifference(engine, job.layout, config, tokens, job.params, i);
-      const scale = Math.max(Math.abs(fd), Math.abs(grads[i]));
-      if (scale > 1e-6) nonzero++;
-      worst = Math.max(worst, Math.abs(fd - grads[i]) / Math.max(scale, 1e-3));
-    }
-    console.log(`tensor vs finite differences: ${job.layout.numParams} params, ${nonzero} nonzero, worst relative error ${worst.toExponential(2)}`);
-    expect(nonzero).toBeGreaterThan(job.layout.numParams / 2);
-    expect(worst).toBeLessThan(1e-6);
+  // gradcheck: step 1's gradients vs topo's and vs central finite differences, then 50 steps of
+  // losses vs topo's. Finite differences need no ReLU input within h of zero, which holds on these
+  // parameters; on the reference model a few others sit that close (topo's differences miss there too).
+  const checks: [string, TrainConfig, number | undefined][] = [
+    ['the reference model, the default sample of parameters', DEFAULT_CONFIG, undefined],
+    ['a small model, most parameters', { ...DEFAULT_CONFIG, nEmbd: 8, nHead: 2, blockSize: 8 }, 1120],
+  ];
+  it.each(checks)('pass the gradient check (%s)', (_, config, fdSamples) => {
+    const r = gradcheck({ engine: findEngine('tensor')!, dataset, config, fdSamples });
+    console.log(`tensor gradcheck: ${r.verdict}; vs topo ${r.maxRelErr.toExponential(2)}, finite differences ${r.fdMaxRelErr.toExponential(2)} on ${r.fdSampled} parameters, losses ${r.trajectory.maxLossDiff.toExponential(2)} over ${r.trajectory.steps} steps`);
+    expect(r.verdict).toBe('pass');
   });
 });
 
