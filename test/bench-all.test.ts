@@ -189,6 +189,11 @@ describe('bench:all: bad input', () => {
   it('--trials 0', () => expectInputError(['--trials', '0'], /^error: --trials expects a whole number ≥ 1, got '0'$/));
   it('--engines nope lists the registered engines', () => expectInputError(['--engines', 'nope'], /^error: --engines: unknown 'nope'. Valid: topo/));
   it('--timeout 0', () => expectInputError(['--timeout', '0'], /^error: --timeout expects a number of seconds > 0, got '0'$/));
+  it('--out pointing at a folder that is not empty', () => {
+    const full = mkdtempSync(join(tmp, 'full-'));
+    writeFileSync(join(full, 'notes.txt'), 'mine\n');
+    expectInputError([], /^error: --out .*full-\w+: is not empty; choose a new or empty folder$/, full);
+  });
   it('--out pointing at a file', () => {
     const file = join(tmp, 'a-file');
     writeFileSync(file, 'keep me\n');

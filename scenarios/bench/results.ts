@@ -3,7 +3,7 @@
  * every finished run) and env.json (written before the first run). Everything else in the folder
  * (CSV, report) is derived from these two files and can be regenerated from them.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { TrainResult } from '../train.ts';
 import type { GradcheckResult } from '../gradcheck.ts';
@@ -50,13 +50,12 @@ export interface ResultsFolder {
   readonly runs: readonly RunRecord[];
 }
 
-/** Makes `dir` ready for a new bench, refusing a file or a folder that already holds results. */
+/** Makes `dir` ready for a new bench, refusing a file or a folder that holds anything. */
 export function prepareResultsDir(dir: string): void {
   if (existsSync(dir)) {
     if (!statSync(dir).isDirectory()) throw new InputError(`--out ${dir}: is a file, expected a folder`);
-    if (existsSync(join(dir, RUNS_FILE)) || existsSync(join(dir, ENV_FILE))) {
-      throw new InputError(`--out ${dir}: already holds results; choose a new folder`);
-    }
+    // Results must not mix with earlier runs or other files.
+    if (readdirSync(dir).length > 0) throw new InputError(`--out ${dir}: is not empty; choose a new or empty folder`);
   }
   try {
     mkdirSync(dir, { recursive: true });
