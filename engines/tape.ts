@@ -29,8 +29,14 @@ export class TapeEngine extends ScalarEngine<number> {
   private local = new Float64Array(0);
   /** paramIndex[i] = i: lets a weight row be passed to sumOfProducts like any list of nodes. */
   private paramIndex = new Int32Array(0);
+  /** Scratch lists of node indices, the two operands of sumOfProducts. */
   private left = new Int32Array(64);
   private right = new Int32Array(64);
+  /** The last power computed by powNode. */
+  private powBase = NaN;
+  private powExp = NaN;
+  private powValue = NaN;
+  private powGrad = NaN;
   /** The loss of the last backward pass, and graphStats' cached answer for it. */
   private lastRoot = -1;
   private stats: GraphStats | null = null;
@@ -126,7 +132,7 @@ export class TapeEngine extends ScalarEngine<number> {
   override linear(x: number[], w: ParamMatrix): number[] {
     const n = w.cols;
     const out: number[] = new Array(w.rows);
-    const xs = this.scratch(x.length, false);
+    const xs = (this.right = atLeast(this.right, n));
     for (let i = 0; i < n; i++) xs[i] = x[i];
     this.reserve(w.rows * (2 * n + 1), w.rows * 4 * n);
     for (let o = 0; o < w.rows; o++) out[o] = this.sumOfProducts(this.paramIndex, w.offset + o * n, xs, n);
@@ -136,8 +142,8 @@ export class TapeEngine extends ScalarEngine<number> {
   override attnScores(q: number[], keys: readonly number[][], offset: number, size: number): number[] {
     const invScale = Math.pow(Math.pow(size, 0.5), -1);
     const out: number[] = new Array(keys.length);
-    const qs = this.scratch(size, true);
-    const ks = this.scratch(size, false);
+    const qs = (this.left = atLeast(this.left, size));
+    const ks = (this.right = atLeast(this.right, size));
     for (let j = 0; j < size; j++) qs[j] = q[offset + j];
     this.reserve(keys.length * (2 * size + 3), keys.length * (4 * size + 2));
     for (let t = 0; t < keys.length; t++) {
@@ -151,8 +157,8 @@ export class TapeEngine extends ScalarEngine<number> {
   override attnMix(weights: number[], values: readonly number[][], offset: number, size: number): number[] {
     const n = values.length;
     const out: number[] = new Array(size);
-    const ws = this.scratch(n, true);
-    const vs = this.scratch(n, false);
+    const ws = (this.left = atLeast(this.left, n));
+    const vs = (this.right = atLeast(this.right, n));
     for (let t = 0; t < n; t++) ws[t] = weights[t];
     this.reserve(size * (2 * n + 1), size * 4 * n);
     for (let j = 0; j < size; j++) {
@@ -266,12 +272,6 @@ export class TapeEngine extends ScalarEngine<number> {
     return node - 1;
   }
 
-  /** One of the two scratch index buffers, at least n long. */
-  private scratch(n: number, first: boolean): Int32Array {
-    if (first) return this.left.length >= n ? this.left : (this.left = new Int32Array(2 * n));
-    return this.right.length >= n ? this.right : (this.right = new Int32Array(2 * n));
-  }
-
   protected paramNode(i: number): number {
     return i;
   }
@@ -299,8 +299,16 @@ export class TapeEngine extends ScalarEngine<number> {
   }
 
   protected powNode(a: number, k: number): number {
+    // softmax divides each element by the same total (one pow node per element, as microgpt.py
+    // builds it): compute that power and its derivative once.
     const va = this.val[a];
-    return this.unary(Math.pow(va, k), a, k * Math.pow(va, k - 1));
+    if (va !== this.powBase || k !== this.powExp) {
+      this.powBase = va;
+      this.powExp = k;
+      this.powValue = Math.pow(va, k);
+      this.powGrad = k * Math.pow(va, k - 1);
+    }
+    return this.unary(this.powValue, a, this.powGrad);
   }
 
   protected logNode(a: number): number {
@@ -359,6 +367,10 @@ export class TapeEngine extends ScalarEngine<number> {
       this.local = resized(this.local, cap);
     }
   }
+}
+
+function atLeast(a: Int32Array<ArrayBuffer>, length: number): Int32Array<ArrayBuffer> {
+  return a.length >= length ? a : new Int32Array(2 * length);
 }
 
 function resized<T extends Float64Array | Int32Array>(a: T, length: number): T {
