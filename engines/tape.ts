@@ -300,9 +300,9 @@ export class TapeEngine extends ScalarEngine<number> {
 
   protected powNode(a: number, k: number): number {
     // softmax divides each element by the same total (one pow node per element, as microgpt.py
-    // builds it): compute that power and its derivative once.
+    // builds it): compute that power and its derivative once. Object.is tells 0 from -0 (1/±0 = ±∞).
     const va = this.val[a];
-    if (va !== this.powBase || k !== this.powExp) {
+    if (!Object.is(va, this.powBase) || k !== this.powExp) {
       this.powBase = va;
       this.powExp = k;
       this.powValue = Math.pow(va, k);
