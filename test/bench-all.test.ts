@@ -1,17 +1,33 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RunRecord, TrainRun } from '../scenarios/bench/results.ts';
 import { outcomeOf, type ChildEnd } from '../scenarios/bench/runner.ts';
-import { ROOT, runScript } from './helpers.ts';
+import { ROOT, expectInputError, runScript, tempDirs } from './helpers.ts';
 
 /** The test-only faulty engines join the registry through the documented extension point. */
 const FAULTY = { MICROGPT_BENCH_ENGINES: join(ROOT, 'test/fixtures/faulty-engines.ts') };
-const tmp = mkdtempSync(join(tmpdir(), 'mgb-bench-all-'));
+const tmp = tempDirs()('bench-all');
 const SHORT_JOB = ['--steps', '4', '--samples', '1'];
+
+/** Starts a script without waiting for it (runScript blocks), so benches can overlap or be interrupted. */
+function startScript(script: string, args: string[], env: NodeJS.ProcessEnv) {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', script), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const done = new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('close', (status) => resolve({ status, stdout, stderr })),
+  );
+  return { child, done };
+}
 
 const readRuns = (dir: string): RunRecord[] =>
   readFileSync(join(dir, 'runs.jsonl'), 'utf8')
@@ -22,19 +38,28 @@ const readRuns = (dir: string): RunRecord[] =>
 const trainRun = (runs: RunRecord[], engine: string, trial = 1) =>
   runs.find((r): r is TrainRun => r.kind === 'train' && r.engine === engine && r.trial === trial && !r.warmup);
 
-describe('bench:all with faulty engines', () => {
-  const out = join(tmp, 'faults');
-  const report = join(tmp, 'faults.md');
-  let r: ReturnType<typeof runScript>;
-  let runs: RunRecord[];
-
-  beforeAll(() => {
+// The two fault benches run side by side: the hanging engine's runs mostly wait for --timeout.
+const faults = { out: join(tmp, 'faults'), report: join(tmp, 'faults.md') };
+const hang = { out: join(tmp, 'hang'), report: join(tmp, 'hang.md') };
+let faultsRun: { status: number | null; stdout: string; stderr: string };
+let hangRun: typeof faultsRun;
+beforeAll(async () => {
+  [faultsRun, hangRun] = await Promise.all([
     // A small heap limit (inherited by every run's process) makes the leaking engine hit it fast.
-    r = runScript(
-      'bench-all.ts',
-      ['--engines', 'topo,throws-at-3,nan-at-3,oom-at-3', '--trials', '2', ...SHORT_JOB, '--out', out, '--report', report],
-      { env: { ...FAULTY, NODE_OPTIONS: '--max-old-space-size=256' } },
-    );
+    startScript('bench-all.ts', ['--engines', 'topo,throws-at-3,nan-at-3,oom-at-3', '--trials', '2', ...SHORT_JOB, '--out', faults.out, '--report', faults.report], {
+      ...FAULTY,
+      NODE_OPTIONS: '--max-old-space-size=256',
+    }).done,
+    startScript('bench-all.ts', ['--engines', 'hangs-at-3,topo', '--trials', '2', '--timeout', '5', ...SHORT_JOB, '--out', hang.out, '--report', hang.report], FAULTY).done,
+  ]);
+});
+
+describe('bench:all with faulty engines', () => {
+  const { out, report } = faults;
+  let r: typeof faultsRun;
+  let runs: RunRecord[];
+  beforeAll(() => {
+    r = faultsRun;
     runs = readRuns(out);
   });
 
@@ -128,37 +153,28 @@ describe('bench:all with faulty engines', () => {
 
 describe('bench:all with an engine that hangs', () => {
   it('kills it at --timeout and records a failed row, while the other engine runs every trial', () => {
-    const out = join(tmp, 'hang');
-    const report = join(tmp, 'hang.md');
-    const r = runScript('bench-all.ts', ['--engines', 'hangs-at-3,topo', '--trials', '2', '--timeout', '2.5', ...SHORT_JOB, '--out', out, '--report', report], { env: FAULTY });
-    expect(r.status, r.stderr).toBe(0);
-    const runs = readRuns(out);
-    expect(trainRun(runs, 'hangs-at-3')).toMatchObject({ status: 'failed', reason: 'timed out after 2.5 s' });
+    expect(hangRun.status, hangRun.stderr).toBe(0);
+    const runs = readRuns(hang.out);
+    expect(trainRun(runs, 'hangs-at-3')).toMatchObject({ status: 'failed', reason: 'timed out after 5 s' });
     expect(trainRun(runs, 'hangs-at-3', 2)).toBeUndefined();
     expect([1, 2].map((t) => trainRun(runs, 'topo', t)?.status)).toEqual(['ok', 'ok']);
-    expect(runs.find((x) => x.kind === 'gradcheck' && x.engine === 'hangs-at-3')).toMatchObject({ status: 'failed', reason: 'timed out after 2.5 s' });
-    expect(readFileSync(report, 'utf8')).toMatch(/\| hangs-at-3 \|.*\| failed: timed out after 2.5 s \|/);
+    expect(runs.find((x) => x.kind === 'gradcheck' && x.engine === 'hangs-at-3')).toMatchObject({ status: 'failed', reason: 'timed out after 5 s' });
+    expect(readFileSync(hang.report, 'utf8')).toMatch(/\| hangs-at-3 \|.*\| failed: timed out after 5 s \|/);
   });
 });
 
 describe('bench:all interrupted', () => {
   it('keeps the finished runs in a valid runs.jsonl, and report works on the partial folder', async () => {
     const out = join(tmp, 'interrupted');
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', join(ROOT, 'scripts', 'bench-all.ts'), '--engines', 'topo,hangs-at-3', '--trials', '2', '--timeout', '60', ...SHORT_JOB, '--out', out],
-      { cwd: ROOT, env: { ...process.env, ...FAULTY }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const exited = new Promise<number | null>((done) => child.on('close', (code) => done(code)));
+    const { child, done } = startScript('bench-all.ts', ['--engines', 'topo,hangs-at-3', '--trials', '2', '--timeout', '60', ...SHORT_JOB, '--out', out], FAULTY);
     // topo's first trial is recorded; then hangs-at-3 blocks, so the bench is surely mid-run.
     const runsFile = join(out, 'runs.jsonl');
     while (!(existsSync(runsFile) && readFileSync(runsFile, 'utf8').includes('"engine":"topo"'))) {
       await new Promise((t) => setTimeout(t, 50));
     }
     child.kill('SIGINT');
-    expect(await exited).toBe(130);
+    const { status, stderr } = await done;
+    expect(status).toBe(130);
     expect(stderr).toContain(`interrupted: the finished runs are in ${runsFile}`);
 
     const runs = readRuns(out);
@@ -176,28 +192,25 @@ describe('bench:all interrupted', () => {
 });
 
 describe('bench:all: bad input', () => {
-  /** Exit code 2, one line on stderr, and no results folder left behind. */
-  function expectInputError(args: string[], message: RegExp, out = join(tmp, 'never-written')) {
-    const r = runScript('bench-all.ts', [...args, '--out', out]);
-    expect(r.status).toBe(2);
-    const lines = r.stderr.trimEnd().split('\n');
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(message);
+  /** The helpers' one-line error with exit code 2, and no results folder left behind. */
+  function expectBadInput(args: string[], message: RegExp, out = join(tmp, 'never-written')) {
+    expectInputError('bench-all.ts', [...args, '--out', out], message);
     expect(existsSync(join(tmp, 'never-written'))).toBe(false);
   }
 
-  it('--trials 0', () => expectInputError(['--trials', '0'], /^error: --trials expects a whole number ≥ 1, got '0'$/));
-  it('--engines nope lists the registered engines', () => expectInputError(['--engines', 'nope'], /^error: --engines: unknown 'nope'. Valid: topo/));
-  it('--timeout 0', () => expectInputError(['--timeout', '0'], /^error: --timeout expects a number of seconds > 0, got '0'$/));
+  it('--trials 0', () => expectBadInput(['--trials', '0'], /^error: --trials expects a whole number ≥ 1, got '0'$/));
+  it('--engines nope lists the registered engines', () => expectBadInput(['--engines', 'nope'], /^error: --engines: unknown 'nope'. Valid: topo/));
+  it('--timeout 0', () => expectBadInput(['--timeout', '0'], /^error: --timeout expects a number of seconds > 0, got '0'$/));
   it('--out pointing at a folder that is not empty', () => {
-    const full = mkdtempSync(join(tmp, 'full-'));
+    const full = join(tmp, 'full');
+    mkdirSync(full);
     writeFileSync(join(full, 'notes.txt'), 'mine\n');
-    expectInputError([], /^error: --out .*full-\w+: is not empty; choose a new or empty folder$/, full);
+    expectBadInput([], /^error: --out .*full: is not empty; choose a new or empty folder$/, full);
   });
   it('--out pointing at a file', () => {
     const file = join(tmp, 'a-file');
     writeFileSync(file, 'keep me\n');
-    expectInputError([], /^error: --out .*a-file: is a file, expected a folder$/, file);
+    expectBadInput([], /^error: --out .*a-file: is a file, expected a folder$/, file);
     expect(readFileSync(file, 'utf8')).toBe('keep me\n');
   });
 });

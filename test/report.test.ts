@@ -1,8 +1,7 @@
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, runScript } from './helpers.ts';
+import { ROOT, expectInputError, runScript, tempDirs } from './helpers.ts';
 
 /**
  * Two real bench:all folders (embedded names, 5 steps, faulty engines via MICROGPT_BENCH_ENGINES):
@@ -11,7 +10,7 @@ import { ROOT, runScript } from './helpers.ts';
 const FIXTURES = 'test/fixtures/bench-results';
 const COMPLETE = `${FIXTURES}/complete`;
 const INTERRUPTED = `${FIXTURES}/interrupted`;
-const tmp = mkdtempSync(join(tmpdir(), 'mgb-report-'));
+const tmp = tempDirs()('report');
 
 function report(args: string[]) {
   const output = join(tmp, `${args.length}-${Math.random().toString(36).slice(2)}.md`);
@@ -57,25 +56,19 @@ describe('npm run report', () => {
 });
 
 describe('npm run report: bad input', () => {
-  function expectInputError(args: string[], message: RegExp) {
-    const r = runScript('report.ts', args);
-    expect(r.status).toBe(2);
-    const lines = r.stderr.trimEnd().split('\n');
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(message);
-  }
+  const expectBadInput = (args: string[], message: RegExp) => expectInputError('report.ts', args, message);
 
-  it('no folder', () => expectInputError([], /^error: expected at least one results folder/));
-  it('a missing folder', () => expectInputError([join(tmp, 'nope')], /nope: no such folder$/));
-  it('a folder that is not a results folder', () => expectInputError([tmp], /: no env\.json \(not a bench:all results folder\?\)$/));
-  it('--output pointing at a folder', () => expectInputError([COMPLETE, '--output', tmp], /^error: --output .*: is a folder, expected a file$/));
+  it('no folder', () => expectBadInput([], /^error: expected at least one results folder/));
+  it('a missing folder', () => expectBadInput([join(tmp, 'nope')], /nope: no such folder$/));
+  it('a folder that is not a results folder', () => expectBadInput([tmp], /: no env\.json \(not a bench:all results folder\?\)$/));
+  it('--output pointing at a folder', () => expectBadInput([COMPLETE, '--output', tmp], /^error: --output .*: is a folder, expected a file$/));
   it('a corrupt line inside runs.jsonl names the line', () => {
     const folder = join(tmp, 'corrupt');
     cpSync(join(ROOT, COMPLETE), folder, { recursive: true });
     const lines = readFileSync(join(folder, 'runs.jsonl'), 'utf8').split('\n');
     lines[1] = '{ not json';
     writeFileSync(join(folder, 'runs.jsonl'), lines.join('\n'));
-    expectInputError([folder], /runs\.jsonl:2: not valid JSON$/);
+    expectBadInput([folder], /runs\.jsonl:2: not valid JSON$/);
   });
   it('leaves no report behind when it fails', () => {
     const output = join(tmp, 'never.md');
