@@ -26,7 +26,6 @@ export interface RunLabel {
 }
 
 export interface BenchHooks {
-  onRunStart?(label: RunLabel): void;
   onProgress?(label: RunLabel, progress: Progress): void;
   onRunEnd?(label: RunLabel, record: RunRecord): void;
 }
@@ -43,7 +42,6 @@ export async function runBench(plan: BenchPlan, dir: string, hooks: BenchHooks, 
     ...Array.from({ length: plan.trials }, (_, i) => ({ trial: i + 1, warmup: false })),
   ];
   const attempt = async (label: RunLabel, toRecord: (outcome: Finished) => RunRecord) => {
-    hooks.onRunStart?.(label);
     const outcome = await runChild(
       { kind: label.kind, engine: label.engine, dataPath: plan.dataPath, config: plan.config },
       { timeoutMs: plan.timeoutMs, signal, onProgress: (p) => hooks.onProgress?.(label, p) },

@@ -29,6 +29,7 @@ async function run(job: ChildJob): Promise<WorkerMessage> {
   const dataset = loadDataset(job.dataPath ?? undefined);
   const { config } = job;
   if (job.kind === 'gradcheck') {
+    // Loaded only here, so a training run's process holds nothing but the job and its engine.
     const { gradcheck } = await import('../gradcheck.ts');
     return { type: 'result', result: gradcheck({ engine: info, dataset, config }) };
   }
