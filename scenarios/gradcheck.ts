@@ -90,7 +90,7 @@ export function gradcheck(opts: GradcheckOptions): GradcheckResult {
   let maxLossDiff = 0;
   if (steps > 0) {
     const run = train({ engineName: opts.engine.name, engine: opts.engine.create(), config, dataset: opts.dataset, stopAfter: steps, phaseTimers: false });
-    run.losses.forEach((l, i) => (maxLossDiff = Math.max(maxLossDiff, Math.abs(l - ref.losses[i]))));
+    run.losses.forEach((l, i) => (maxLossDiff = Math.max(maxLossDiff, distance(l, ref.losses[i]))));
   }
 
   const result = {
@@ -120,8 +120,15 @@ function reference(dataset: Dataset, config: TrainConfig, steps: number): Refere
   return ref;
 }
 
+/** |a − b|, with a NaN anywhere counting as infinitely far (Math.max would let NaN through as a pass). */
+function distance(a: number, b: number): number {
+  const d = Math.abs(a - b);
+  return Number.isNaN(d) ? Infinity : d;
+}
+
 function relErr(a: number, b: number, floor: number): number {
-  return Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b), floor);
+  const r = distance(a, b) / Math.max(Math.abs(a), Math.abs(b), floor);
+  return Number.isNaN(r) ? Infinity : r;
 }
 
 /** Error figures of `grads` against the reference gradients `ref`. */
@@ -134,7 +141,7 @@ export function compareGradients(grads: Float64Array, ref: Float64Array) {
   let rr = 0;
   for (let i = 0; i < ref.length; i++) {
     const rel = relErr(grads[i], ref[i], TOLERANCE.refFloor);
-    maxAbsErr = Math.max(maxAbsErr, Math.abs(grads[i] - ref[i]));
+    maxAbsErr = Math.max(maxAbsErr, distance(grads[i], ref[i]));
     maxRelErr = Math.max(maxRelErr, rel);
     if (rel > TOLERANCE.wrongRelErr) wrongParams++;
     dot += grads[i] * ref[i];
@@ -143,6 +150,7 @@ export function compareGradients(grads: Float64Array, ref: Float64Array) {
   }
   // Clamped: rounding can put identical directions a hair above 1.
   const cosine = gg === 0 && rr === 0 ? 1 : Math.min(1, dot / Math.sqrt(gg * rr));
+  if (Number.isNaN(cosine)) return { maxAbsErr, maxRelErr, cosine: 0, wrongParams, totalParams: ref.length };
   return { maxAbsErr, maxRelErr, cosine, wrongParams, totalParams: ref.length };
 }
 
