@@ -32,6 +32,13 @@ export class TapeEngine extends ScalarEngine<number> {
   /** Scratch lists of node indices, the two operands of sumOfProducts. */
   private left = new Int32Array(64);
   private right = new Int32Array(64);
+  /**
+   * Dot-product segments written by sumOfProducts, in creation order: the output node of each and
+   * its number of terms (the segment is the 2·terms + 1 nodes ending at the output).
+   */
+  private segOut = new Int32Array(1024);
+  private segTerms = new Int32Array(1024);
+  private segCount = 0;
   /** The last power computed by powNode. */
   private powBase = NaN;
   private powExp = NaN;
@@ -57,6 +64,7 @@ export class TapeEngine extends ScalarEngine<number> {
   reset(): void {
     this.size = this.numParams;
     this.edgeCount = 0;
+    this.segCount = 0;
     this.grad.fill(0, 0, this.numParams);
   }
 
@@ -67,34 +75,38 @@ export class TapeEngine extends ScalarEngine<number> {
     const edgeEnd = this.edgeEnd;
     const child = this.child;
     const local = this.local;
+    const segOut = this.segOut;
+    const segTerms = this.segTerms;
     grad.fill(0, P, root + 1);
     grad[root] = 1;
+    let s = this.segCount - 1;
+    while (s >= 0 && segOut[s] > root) s--;
     let n = root;
-    let end = edgeEnd[n];
     while (n >= P) {
-      if (n - 3 >= P && end - edgeEnd[n - 4] === 8) {
-        // Four two-edge nodes in a row (nodes have at most two edges): n's edges are the last two.
-        let g = grad[n];
-        grad[child[end - 1]] += local[end - 1] * g;
-        grad[child[end - 2]] += local[end - 2] * g;
-        g = grad[n - 1];
-        grad[child[end - 3]] += local[end - 3] * g;
-        grad[child[end - 4]] += local[end - 4] * g;
-        g = grad[n - 2];
-        grad[child[end - 5]] += local[end - 5] * g;
-        grad[child[end - 6]] += local[end - 6] * g;
-        g = grad[n - 3];
-        grad[child[end - 7]] += local[end - 7] * g;
-        grad[child[end - 8]] += local[end - 8] * g;
-        end -= 8;
-        n -= 4;
-      } else {
+      // Plain nodes down to the next segment's output: each passes local · grad to its children.
+      const stop = s >= 0 ? segOut[s] : P - 1;
+      let end = edgeEnd[n];
+      for (; n > stop; n--) {
         const start = edgeEnd[n - 1];
         const g = grad[n];
         for (let e = start; e < end; e++) grad[child[e]] += local[e] * g;
         end = start;
-        n--;
       }
+      if (s < 0) break;
+      // A dot-product segment: every add of the chain has local gradients 1 and one parent, so the
+      // output's gradient reaches each product unchanged. Hand it to all of them at once, last
+      // product first as the node-by-node sweep would (so the result is bit for bit the same),
+      // instead of walking the chain, where each add waits on the store of the one before.
+      const g = grad[n];
+      const terms = segTerms[s];
+      // Edges: product 0 (2), add(product 0, const 0) (2), then per term a product (2) and an add (2).
+      const first = edgeEnd[n] - 4 * terms;
+      for (let e = first + 4 * (terms - 1); e >= first; e -= 4) {
+        grad[child[e]] += local[e] * g;
+        grad[child[e + 1]] += local[e + 1] * g;
+      }
+      n -= 2 * terms + 1;
+      s--;
     }
     this.lastRoot = root;
     this.stats = null;
@@ -170,8 +182,10 @@ export class TapeEngine extends ScalarEngine<number> {
 
   /**
    * Σ a[aStart+i]·b[i] as ScalarEngine chains it — mul, const 0, add for the first term, then mul,
-   * add per term — returning the last add. The caller reserves room for its 2n+1 nodes and 4n edges.
-   * After the first term the terms go two per iteration (see the speed notes).
+   * add per term — returning the last add, and recorded as a segment for backward. The caller
+   * reserves room for its 2n+1 nodes and 4n edges. The adds' edges keep their child indices, but
+   * their local gradients (always 1) are left unwritten: backward hands a segment's gradient to its
+   * products directly and never reads them. Terms go four per iteration (see the speed notes).
    */
   private sumOfProducts(a: Int32Array, aStart: number, b: Int32Array, n: number): number {
     const val = this.val;
@@ -184,19 +198,19 @@ export class TapeEngine extends ScalarEngine<number> {
     // mul, const 0, add(mul, const)
     const a0 = a[aStart];
     const b0 = b[0];
-    const prod = val[a0] * val[b0];
-    let sum = prod + 0;
-    val[node] = prod;
+    const av0 = val[a0];
+    const bv0 = val[b0];
+    let sum = av0 * bv0;
+    val[node] = sum;
     val[node + 1] = 0;
+    sum += 0;
     val[node + 2] = sum;
     child[e] = a0;
     child[e + 1] = b0;
     child[e + 2] = node;
     child[e + 3] = node + 1;
-    local[e] = val[b0];
-    local[e + 1] = val[a0];
-    local[e + 2] = 1;
-    local[e + 3] = 1;
+    local[e] = bv0;
+    local[e + 1] = av0;
     edgeEnd[node] = e + 2;
     edgeEnd[node + 1] = e + 2;
     edgeEnd[node + 2] = e + 4;
@@ -205,23 +219,39 @@ export class TapeEngine extends ScalarEngine<number> {
 
     // then mul, add(chain, mul) per term; `node - 1` is always the chain so far
     let i = 1;
-    for (; i + 1 < n; i += 2) {
+    for (; i + 3 < n; i += 4) {
       const a1 = a[aStart + i];
-      const b1 = b[i];
       const a2 = a[aStart + i + 1];
+      const a3 = a[aStart + i + 2];
+      const a4 = a[aStart + i + 3];
+      const b1 = b[i];
       const b2 = b[i + 1];
+      const b3 = b[i + 2];
+      const b4 = b[i + 3];
       const av1 = val[a1];
-      const bv1 = val[b1];
       const av2 = val[a2];
+      const av3 = val[a3];
+      const av4 = val[a4];
+      const bv1 = val[b1];
       const bv2 = val[b2];
+      const bv3 = val[b3];
+      const bv4 = val[b4];
       const p1 = av1 * bv1;
       const p2 = av2 * bv2;
+      const p3 = av3 * bv3;
+      const p4 = av4 * bv4;
       const s1 = sum + p1;
-      sum = s1 + p2;
+      const s2 = s1 + p2;
+      const s3 = s2 + p3;
+      sum = s3 + p4;
       val[node] = p1;
       val[node + 1] = s1;
       val[node + 2] = p2;
-      val[node + 3] = sum;
+      val[node + 3] = s2;
+      val[node + 4] = p3;
+      val[node + 5] = s3;
+      val[node + 6] = p4;
+      val[node + 7] = sum;
       child[e] = a1;
       child[e + 1] = b1;
       child[e + 2] = node - 1;
@@ -230,22 +260,34 @@ export class TapeEngine extends ScalarEngine<number> {
       child[e + 5] = b2;
       child[e + 6] = node + 1;
       child[e + 7] = node + 2;
+      child[e + 8] = a3;
+      child[e + 9] = b3;
+      child[e + 10] = node + 3;
+      child[e + 11] = node + 4;
+      child[e + 12] = a4;
+      child[e + 13] = b4;
+      child[e + 14] = node + 5;
+      child[e + 15] = node + 6;
       local[e] = bv1;
       local[e + 1] = av1;
-      local[e + 2] = 1;
-      local[e + 3] = 1;
       local[e + 4] = bv2;
       local[e + 5] = av2;
-      local[e + 6] = 1;
-      local[e + 7] = 1;
+      local[e + 8] = bv3;
+      local[e + 9] = av3;
+      local[e + 12] = bv4;
+      local[e + 13] = av4;
       edgeEnd[node] = e + 2;
       edgeEnd[node + 1] = e + 4;
       edgeEnd[node + 2] = e + 6;
       edgeEnd[node + 3] = e + 8;
-      node += 4;
-      e += 8;
+      edgeEnd[node + 4] = e + 10;
+      edgeEnd[node + 5] = e + 12;
+      edgeEnd[node + 6] = e + 14;
+      edgeEnd[node + 7] = e + 16;
+      node += 8;
+      e += 16;
     }
-    if (i < n) {
+    for (; i < n; i++) {
       const a1 = a[aStart + i];
       const b1 = b[i];
       const av1 = val[a1];
@@ -260,8 +302,6 @@ export class TapeEngine extends ScalarEngine<number> {
       child[e + 3] = node;
       local[e] = bv1;
       local[e + 1] = av1;
-      local[e + 2] = 1;
-      local[e + 3] = 1;
       edgeEnd[node] = e + 2;
       edgeEnd[node + 1] = e + 4;
       node += 2;
@@ -269,6 +309,12 @@ export class TapeEngine extends ScalarEngine<number> {
     }
     this.size = node;
     this.edgeCount = e;
+    if (this.segCount === this.segOut.length) {
+      this.segOut = resized(this.segOut, 2 * this.segCount);
+      this.segTerms = resized(this.segTerms, 2 * this.segCount);
+    }
+    this.segOut[this.segCount] = node - 1;
+    this.segTerms[this.segCount++] = n;
     return node - 1;
   }
 
