@@ -1,8 +1,8 @@
 import type { GraphStats, ParamMatrix } from './engine.ts';
 import { ScalarEngine } from './scalar-engine.ts';
 
-const INITIAL_NODES = 1 << 16;
-const INITIAL_EDGES = 1 << 17;
+const INITIAL_NODES = 1 << 17;
+const INITIAL_EDGES = 1 << 18;
 
 /**
  * A typed-array tape. A node is an index: values and gradients live in Float64Arrays, the edges
