@@ -1,13 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { findEngine } from '../engines/registry.ts';
 import { train } from '../scenarios/train.ts';
 import { DEFAULT_CONFIG } from '../workload/config.ts';
 import { loadDatasetFile } from '../workload/dataset.ts';
-import { NAMES_PATH, namesSkipReason, ROOT } from './helpers.ts';
+import { MICROGPT_PY, NAMES_PATH, namesSkipReason, worstLossVsPython } from './helpers.ts';
 
-/** microgpt.py's losses on names.txt, seed 42 (topo matches them within 2e-15: test/reference-job.test.ts). */
-const PY: { losses: number[] } = JSON.parse(readFileSync(`${ROOT}/test/fixtures/microgpt-py-names-seed42.json`, 'utf8'));
 const meanLast100 = (losses: number[]) => losses.slice(-100).reduce((a, b) => a + b, 0) / 100;
 
 const skip = namesSkipReason();
@@ -20,7 +17,7 @@ describe.skipIf(skip !== undefined)('1000 training steps on names.txt', () => {
   for (const name of ['fused', 'pending', 'tape']) {
     it(`${name} follows microgpt.py's losses within 1e-6 at every step`, () => {
       const r = run(name);
-      const worst = Math.max(...r.losses.map((l, i) => Math.abs(l - PY.losses[i])));
+      const worst = worstLossVsPython(r.losses); // topo matches within 2e-15 (test/reference-job.test.ts)
       console.log(`${name} vs microgpt.py over 1000 steps: worst loss difference ${worst.toExponential(2)}`);
       expect(r.losses).toHaveLength(1000);
       expect(worst).toBeLessThan(1e-6);
@@ -29,7 +26,7 @@ describe.skipIf(skip !== undefined)('1000 training steps on names.txt', () => {
 
   it("fused-stack (the study's optimized configuration) ends visibly worse", () => {
     const r = run('fused-stack');
-    const reference = meanLast100(PY.losses);
+    const reference = meanLast100(MICROGPT_PY.losses);
     console.log(`mean loss of the last 100 steps: fused-stack ${r.meanLossLast100.toFixed(4)}, microgpt.py ${reference.toFixed(4)}`);
     expect(r.meanLossLast100 - reference).toBeGreaterThan(0.2);
   });

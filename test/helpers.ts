@@ -1,11 +1,21 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, expect } from 'vitest';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** microgpt.py's own run on names.txt (seed 42, 1000 steps): every loss at full precision, its 20 samples. */
+export const MICROGPT_PY: { losses: number[]; samples: string[]; nodesStep1: number } = JSON.parse(
+  readFileSync(join(ROOT, 'test/fixtures/microgpt-py-names-seed42.json'), 'utf8'),
+);
+
+/** The largest |loss − microgpt.py's loss| over a run's steps. */
+export function worstLossVsPython(losses: readonly number[]): number {
+  return Math.max(...losses.map((l, i) => Math.abs(l - MICROGPT_PY.losses[i])));
+}
 
 /** names.txt from $MICROGPT_NAMES or ../shared/data/names.txt; undefined when neither exists. */
 export const NAMES_PATH: string | undefined = [process.env.MICROGPT_NAMES, resolve(ROOT, '../shared/data/names.txt')].find(

@@ -1,14 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { TopoEngine } from '../engines/topo.ts';
 import { prepareJob, train } from '../scenarios/train.ts';
 import { DEFAULT_CONFIG } from '../workload/config.ts';
 import { loadDatasetFile } from '../workload/dataset.ts';
 import { documentLoss } from '../workload/model.ts';
-import { NAMES_PATH, namesSkipReason, ROOT, runScript } from './helpers.ts';
-
-/** microgpt.py's own run on names.txt (seed 42): every loss at full precision, and its 20 samples. */
-const PY = JSON.parse(readFileSync(`${ROOT}/test/fixtures/microgpt-py-names-seed42.json`, 'utf8'));
+import { MICROGPT_PY, NAMES_PATH, namesSkipReason, runScript, worstLossVsPython } from './helpers.ts';
 
 const skip = namesSkipReason();
 
@@ -37,11 +33,11 @@ describe.skipIf(skip !== undefined)('the reference job on names.txt reproduces m
 
   it('follows microgpt.py for 1000 steps (every loss within 1e-12) and draws the same 20 samples', () => {
     const r = train({ engineName: 'topo', engine: new TopoEngine(), config: DEFAULT_CONFIG, dataset: dataset() });
-    const worst = Math.max(...r.losses.map((l, i) => Math.abs(l - PY.losses[i])));
+    const worst = worstLossVsPython(r.losses);
     console.log(`topo vs microgpt.py over 1000 steps: worst loss difference ${worst.toExponential(2)}`);
     expect(r.losses).toHaveLength(1000);
     expect(worst).toBeLessThan(1e-12);
-    expect(r.samples).toEqual(PY.samples);
+    expect(r.samples).toEqual(MICROGPT_PY.samples);
   });
 });
 
