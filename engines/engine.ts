@@ -40,7 +40,7 @@ export interface Engine<V = unknown> {
   /** w·x for w with `rows` outputs and `cols` inputs. */
   linear(x: V, w: ParamMatrix): V;
   relu(x: V): V;
-  /** One head's scaled scores: (q[o..o+n) · k_t[o..o+n)) / sqrt(n) for each cached key k_t. */
+  /** One head's scaled scores: (q[o..o+n) · k_t[o..o+n)) · attnScale(n) for each cached key k_t. */
   attnScores(q: V, keys: readonly V[], offset: number, size: number): V;
   /** exp(x − max x) / Σ exp(x − max x). */
   softmax(x: V): V;
@@ -65,4 +65,9 @@ export interface Engine<V = unknown> {
   writeParams(src: Float64Array): void;
   /** Nodes and edges of the graph the last backward pass handled (the engine may reuse the object). */
   graphStats(): GraphStats;
+}
+
+/** The float attention scores are multiplied by: microgpt.py's `/ head_dim**0.5` on a Value is `* (head_dim**0.5)**-1`. */
+export function attnScale(size: number): number {
+  return Math.pow(Math.pow(size, 0.5), -1);
 }

@@ -17,7 +17,8 @@ export interface EngineInfo {
   readonly create: () => Engine;
 }
 
-export const ENGINES: readonly EngineInfo[] = [
+/** The engines in this repository; add a new one here. */
+const ENGINES: readonly EngineInfo[] = [
   {
     name: 'topo',
     description: 'scalar Value nodes, recursive topological sort, reverse sweep (microgpt.py)',
@@ -60,11 +61,13 @@ export const ENGINES: readonly EngineInfo[] = [
     study: "not in the study: vector-level tape (MicroGPT-C's design)",
     create: () => new TensorEngine(),
   },
-  ...(await pluginEngines()),
 ];
 
+/** Those and any from $MICROGPT_BENCH_ENGINES. */
+const REGISTERED: readonly EngineInfo[] = [...ENGINES, ...(await pluginEngines())];
+
 export function engineNames(): string[] {
-  return ENGINES.map((e) => e.name);
+  return REGISTERED.map((e) => e.name);
 }
 
 /**
@@ -87,13 +90,18 @@ async function pluginEngines(): Promise<EngineInfo[]> {
   } catch (err) {
     return fail(`cannot load it: ${String(err instanceof Error ? err.message : err).split('\n')[0]}`);
   }
-  const valid = (e: unknown) =>
-    typeof e === 'object' && e !== null && typeof (e as EngineInfo).name === 'string' && typeof (e as EngineInfo).create === 'function';
+  const valid = (e: unknown) => {
+    const info = e as EngineInfo;
+    return typeof e === 'object' && e !== null && ['name', 'description', 'study'].every((k) => typeof info[k as keyof EngineInfo] === 'string') && typeof info.create === 'function';
+  };
   if (!Array.isArray(engines) || !engines.every(valid)) return fail('expected it to export `engines`, an array of { name, description, study, create }');
+  const names = (engines as EngineInfo[]).map((e) => e.name);
+  const taken = names.find((name, i) => names.indexOf(name) !== i || ENGINES.some((e) => e.name === name));
+  if (taken !== undefined) return fail(`engine name '${taken}' is already registered`);
   return engines as EngineInfo[];
 }
 
 /** The registered engine called `name`, or undefined. */
 export function findEngine(name: string): EngineInfo | undefined {
-  return ENGINES.find((e) => e.name === name);
+  return REGISTERED.find((e) => e.name === name);
 }

@@ -1,4 +1,4 @@
-import type { Engine, GraphStats, ParamMatrix } from './engine.ts';
+import { attnScale, type Engine, type GraphStats, type ParamMatrix } from './engine.ts';
 
 /**
  * Default vector operations built from scalar primitives, decomposed exactly as microgpt.py's
@@ -74,8 +74,7 @@ export abstract class ScalarEngine<N> implements Engine<N[]> {
   }
 
   attnScores(q: N[], keys: readonly N[][], offset: number, size: number): N[] {
-    // `/ head_dim**0.5` on a Value multiplies by the float (head_dim**0.5)**-1.
-    const invScale = Math.pow(Math.pow(size, 0.5), -1);
+    const invScale = attnScale(size);
     const out: N[] = new Array(keys.length);
     for (let t = 0; t < keys.length; t++) {
       const k = keys[t];

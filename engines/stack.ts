@@ -9,7 +9,7 @@ import { Value, ValueEngine } from './value-graph.ts';
  * positions) is added to its `grad` but never passed on to its children. The gradient check
  * reports what this costs.
  */
-export function publishedStackBackward(root: Value, epoch: number): { nodes: number; edges: number } {
+function publishedStackBackward(root: Value, epoch: number): { nodes: number; edges: number } {
   root.grad = 1;
   const stack: Value[] = [root];
   let nodes = 0;

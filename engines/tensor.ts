@@ -1,4 +1,4 @@
-import type { Engine, GraphStats, ParamMatrix } from './engine.ts';
+import { attnScale, type Engine, type GraphStats, type ParamMatrix } from './engine.ts';
 
 /**
  * A vector-level engine (MicroGPT-C's design): every operation works on whole vectors in one flat
@@ -443,16 +443,11 @@ function reluBackward(v: Float64Array, g: Float64Array, xo: number, oo: number, 
   for (let i = 0; i < n; i++) if (v[xo + i] > 0) g[xo + i] += g[oo + i];
 }
 
-/** `/ head_dim**0.5` in microgpt.py multiplies by the float (head_dim**0.5)**-1. */
-function invSqrt(size: number): number {
-  return Math.pow(Math.pow(size, 0.5), -1);
-}
-
 function scoresForward(
   v: Float64Array, nodeOff: Int32Array, lists: Int32Array,
   qo: number, list: number, t: number, offset: number, size: number, oo: number,
 ): void {
-  const inv = invSqrt(size);
+  const inv = attnScale(size);
   for (let s = 0; s < t; s++) {
     const ko = nodeOff[lists[list + s]] + offset;
     let acc = 0;
@@ -465,7 +460,7 @@ function scoresBackward(
   v: Float64Array, g: Float64Array, nodeOff: Int32Array, lists: Int32Array,
   qo: number, list: number, t: number, offset: number, size: number, oo: number,
 ): void {
-  const inv = invSqrt(size);
+  const inv = attnScale(size);
   for (let s = 0; s < t; s++) {
     const ko = nodeOff[lists[list + s]] + offset;
     const d = g[oo + s] * inv;

@@ -3,7 +3,7 @@ import type { TrainConfig } from '../workload/config.ts';
 import { documentLoss, type ModelLayout } from '../workload/model.ts';
 
 /** One document's loss at the engine's current parameters (a forward pass only). */
-export function lossOf(engine: Engine, layout: ModelLayout, cfg: TrainConfig, tokens: readonly number[]): number {
+function lossOf(engine: Engine, layout: ModelLayout, cfg: TrainConfig, tokens: readonly number[]): number {
   const out = new Float64Array(1);
   engine.reset();
   engine.read(documentLoss(engine, layout, cfg, tokens, null), out);

@@ -44,9 +44,10 @@ export interface TrainResult {
   flopsPerStep: number | null;
   /** Counted flops over the training time, in 1e9 per second; null if the engine doesn't count flops. */
   gflops: number | null;
-  /** total = forward + softmax + backward + update: the training time, sampling excluded. */
-  timingMs: { total: number; forward: number; softmax: number; backward: number; update: number };
+  /** total = forward + softmax + backward + update: the training time, sampling excluded. The phases are null without phase timers. */
+  timingMs: { total: number; forward: number | null; softmax: number | null; backward: number | null; update: number | null };
   msPerStep: number;
+  /** The process's peak resident set; the largest heap in use seen after every 10th step (sampled: the heap saw-tooths between collections). */
   memory: { peakRssBytes: number; peakHeapBytes: number };
 }
 
@@ -86,7 +87,6 @@ export function train(opts: TrainOptions): TrainResult {
   let edgesMax = 0;
   let vectorOpsSum: number | null = 0;
   let flopsSum: number | null = 0;
-  let peakRss = 0;
   let peakHeap = 0;
 
   const steps = Math.min(opts.stopAfter ?? config.steps, config.steps);
@@ -117,11 +117,7 @@ export function train(opts: TrainOptions): TrainResult {
     edgesMax = Math.max(edgesMax, stats.edges);
     vectorOpsSum = stats.vectorOps === undefined || vectorOpsSum === null ? null : vectorOpsSum + stats.vectorOps;
     flopsSum = stats.flops === undefined || flopsSum === null ? null : flopsSum + stats.flops;
-    if (step % 10 === 0 || step === steps - 1) {
-      const mem = process.memoryUsage();
-      peakRss = Math.max(peakRss, mem.rss);
-      peakHeap = Math.max(peakHeap, mem.heapUsed);
-    }
+    if (step % 10 === 0 || step === steps - 1) peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
     losses.push(lossOut[0]);
     opts.onStep?.(step + 1, lossOut[0]);
   }
@@ -132,7 +128,6 @@ export function train(opts: TrainOptions): TrainResult {
   }
 
   const last = losses.slice(-100);
-  const softmaxMs = softmax?.ms ?? 0;
   return {
     engine: opts.engineName,
     config,
@@ -149,8 +144,10 @@ export function train(opts: TrainOptions): TrainResult {
     vectorOpsPerStep: vectorOpsSum === null ? null : vectorOpsSum / steps,
     flopsPerStep: flopsSum === null ? null : flopsSum / steps,
     gflops: flopsSum === null ? null : flopsSum / (total * 1e6),
-    timingMs: { total, forward: forward - softmaxMs, softmax: softmaxMs, backward, update },
+    timingMs: softmax
+      ? { total, forward: forward - softmax.ms, softmax: softmax.ms, backward, update }
+      : { total, forward: null, softmax: null, backward: null, update: null },
     msPerStep: total / steps,
-    memory: { peakRssBytes: peakRss, peakHeapBytes: peakHeap },
+    memory: { peakRssBytes: process.resourceUsage().maxRSS * 1024, peakHeapBytes: peakHeap },
   };
 }

@@ -7,16 +7,18 @@ import { captureEnv } from '../scenarios/bench/env.ts';
 import { runsCsv, summaryCsv } from '../scenarios/bench/export/csv.ts';
 import { markdownReport } from '../scenarios/bench/export/markdown.ts';
 import { datasetLabel, formatLoss, formatTime, speedupLine } from '../scenarios/bench/format.ts';
-import { ENV_FILE, RUNS_FILE, prepareResultsDir, readResultsFolder, writeEnv, writeFileAtomic, type RunRecord } from '../scenarios/bench/results.ts';
+import { ENV_FILE, RUNS_FILE, prepareResultsDir, readResultsFolder, startResults, writeFileAtomic, type RunRecord } from '../scenarios/bench/results.ts';
 import { statusText, summarize, verdictText } from '../scenarios/bench/summary.ts';
 import { loadDataset } from '../workload/dataset.ts';
 import { choiceListFlag, intFlag, numberFlag, parseFlags, runCli } from './cli.ts';
-import { displayPath, reportFileFlag } from './bench-output.ts';
+import { displayPath, reportFileFlag } from './output-paths.ts';
 import { JOB_FLAGS, JOB_HELP, configFromFlags } from './job-flags.ts';
 import { RESULTS_DIR, timestamp } from './paths.ts';
 
 const DEFAULT_TRIALS = 3;
 const DEFAULT_TIMEOUT_SECONDS = 600;
+/** setTimeout's limit (2³¹ − 1 ms); a longer delay would fire at once. */
+const MAX_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 const CSV_FILES = [
   ['runs.csv', runsCsv],
   ['summary.csv', summaryCsv],
@@ -62,18 +64,25 @@ runCli(async () => {
   const engines = [...new Set(choiceListFlag('engines', values.engines, engineNames()))].map((name) => findEngine(name)!);
   const trials = intFlag('trials', values.trials, DEFAULT_TRIALS);
   const warmup = intFlag('warmup', values.warmup, 0, 0);
-  const timeoutSeconds = numberFlag('timeout', values.timeout, DEFAULT_TIMEOUT_SECONDS, (n) => n > 0, 'a number of seconds > 0');
+  const timeoutSeconds = numberFlag('timeout', values.timeout, DEFAULT_TIMEOUT_SECONDS, (n) => n > 0 && n <= MAX_TIMEOUT_SECONDS, `a number of seconds > 0 (at most ${MAX_TIMEOUT_SECONDS})`);
   const config = configFromFlags(values);
   const dataset = loadDataset(values.data);
   const outDir = resolve(values.out ?? join(RESULTS_DIR, timestamp()));
   const reportFile = reportFileFlag('report', values.report, [basename(outDir)]);
   prepareResultsDir(outDir);
-  writeEnv(outDir, captureEnv({ engines, trials, warmup, timeoutSeconds, config, dataset, args }));
+  startResults(outDir, captureEnv({ engines, trials, warmup, timeoutSeconds, config, dataset, args }));
 
   const interrupt = new AbortController();
-  const stop = () => interrupt.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  let exitCode = 0;
+  const stopOn = (signal: NodeJS.Signals, code: number) => {
+    const stop = () => {
+      exitCode = code;
+      interrupt.abort();
+    };
+    process.once(signal, stop);
+    return () => process.off(signal, stop);
+  };
+  const unlisten = [stopOn('SIGINT', 130), stopOn('SIGTERM', 143)];
   const started = performance.now();
   const progress = new RunProgress(trials, warmup);
   const ended = await runBench(
@@ -83,12 +92,11 @@ runCli(async () => {
     interrupt.signal,
   );
   progress.stop();
-  process.off('SIGINT', stop);
-  process.off('SIGTERM', stop);
+  unlisten.forEach((off) => off());
   const dir = displayPath(outDir);
   if (ended === 'interrupted') {
     process.stderr.write(`interrupted: the finished runs are in ${join(dir, RUNS_FILE)}; \`npm run report -- ${dir}\` reports them\n`);
-    process.exitCode = 130;
+    process.exitCode = exitCode;
     return;
   }
 

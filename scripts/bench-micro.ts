@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
@@ -7,7 +6,9 @@ import { engineNames } from '../engines/registry.ts';
 import { DEFAULT_MICRO_TIME_MS, MICRO_OPERATIONS, type MicroRow } from '../scenarios/micro.ts';
 import { loadDatasetFile } from '../workload/dataset.ts';
 import { choiceListFlag, CommandError, intFlag, parseFlags, runCli } from './cli.ts';
+import { outputDir } from './output-paths.ts';
 import { REPORTS_DIR, RESULTS_DIR, timestamp, tsxScriptArgs } from './paths.ts';
+import { writeFileAtomic } from '../scenarios/bench/results.ts';
 
 const HELP = `Usage: npm run bench:micro -- [--engines a,b] [--time MS] [options]
 
@@ -67,7 +68,7 @@ function markdown(rows: MicroRow[], timeMs: number, data: string): string {
 
 function csv(rows: MicroRow[]): string {
   return stringify(
-    rows.map((r) => [r.engine, r.operation, r.meanNs.toFixed(1), r.medianNs.toFixed(1), r.rmePercent.toFixed(3), r.samples]),
+    rows.map((r) => [r.engine, r.operation, r.meanNs, r.medianNs, r.rmePercent, r.samples]),
     { header: true, columns: ['engine', 'operation', 'mean_ns', 'median_ns', 'rme_percent', 'samples'] },
   );
 }
@@ -89,6 +90,8 @@ runCli(async () => {
   const timeMs = intFlag('time', values.time, DEFAULT_MICRO_TIME_MS);
   const data = values.data === undefined ? undefined : resolve(values.data);
   if (data !== undefined) loadDatasetFile(data);
+  const reportsDir = outputDir('reports-dir', values['reports-dir'] ?? REPORTS_DIR);
+  const resultsDir = outputDir('results-dir', values['results-dir'] ?? RESULTS_DIR);
   const childArgs = ['--time', String(timeMs), ...(data === undefined ? [] : ['--data', data])];
 
   const rows: MicroRow[] = [];
@@ -99,11 +102,9 @@ runCli(async () => {
   const ordered = byOperation(rows);
   const stamp = timestamp();
   const table = markdown(ordered, timeMs, data ?? 'embedded English first names');
-  const mdPath = join(resolve(values['reports-dir'] ?? REPORTS_DIR), `micro-${stamp}.md`);
-  const csvPath = join(resolve(values['results-dir'] ?? RESULTS_DIR), `micro-${stamp}.csv`);
-  for (const [path, text] of [[mdPath, table], [csvPath, csv(ordered)]]) {
-    mkdirSync(resolve(path, '..'), { recursive: true });
-    writeFileSync(path, text);
-  }
+  const mdPath = join(reportsDir, `micro-${stamp}.md`);
+  const csvPath = join(resultsDir, `micro-${stamp}.csv`);
+  writeFileAtomic(csvPath, csv(ordered));
+  writeFileAtomic(mdPath, table);
   process.stdout.write(`${table}\n${mdPath}\n${csvPath}\n`);
 });

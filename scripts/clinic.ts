@@ -28,8 +28,8 @@ runCli(async () => {
     throw new InputError(`expected one Clinic.js tool, doctor or flame (npm run clinic -- doctor --engine NAME), got ${got}`);
   }
   const tool = positionals[0];
-  const job = profileJob(values);
-  await profileInFreshDir(`clinic ${tool}`, values.out ?? DEFAULT_OUT, job, (runDir, command) =>
+  const job = profileJob(values, DEFAULT_OUT);
+  await profileInFreshDir(`clinic ${tool}`, job, (runDir, command) =>
     // Without NO_INSIGHT, clinic asks for consent on stdin; with stdin closed it then exits 0 having written nothing.
     runProfilerCli(`clinic ${tool}`, 'clinic/bin.js', [tool, '--open=false', '--dest', runDir, '--', ...command], runDir, {
       NO_INSIGHT: '1',

@@ -19,8 +19,8 @@ runCli(async () => {
     process.stdout.write(HELP + '\n');
     return;
   }
-  const job = profileJob(values);
-  await profileInFreshDir('0x', values.out ?? DEFAULT_OUT, job, (runDir, command) =>
+  const job = profileJob(values, DEFAULT_OUT);
+  await profileInFreshDir('0x', job, (runDir, command) =>
     // 0x writes the V8 log into its working directory and moves it to --output-dir, so the two must differ.
     runProfilerCli('0x', '0x/cmd.js', ['--output-dir', 'data', '--output-html', 'flamegraph.html', '--', ...command], runDir),
   );

@@ -1,8 +1,8 @@
-import { engineNames } from '../engines/registry.ts';
+import { engineNames, findEngine } from '../engines/registry.ts';
 import { DEFAULT_FD_SAMPLES, DEFAULT_TRAJECTORY_STEPS, gradcheck, TOLERANCE, type GradcheckResult } from '../scenarios/gradcheck.ts';
 import { loadDataset } from '../workload/dataset.ts';
 import { choiceListFlag, intFlag, parseFlags, runCli } from './cli.ts';
-import { JOB_FLAGS, JOB_HELP, configFromFlags, engineFlag } from './job-flags.ts';
+import { JOB_FLAGS, JOB_HELP, configFromFlags } from './job-flags.ts';
 
 const HELP = `Usage: npm run gradcheck -- [--engines a,b] [options]
 
@@ -10,7 +10,8 @@ Checks each engine's gradients on training step 1 (the first shuffled document) 
 engine's and against central finite differences, and its losses over the first training steps
 against topo's. An engine passes when its gradients are within ${TOLERANCE.maxRelErr} (relative) of topo's,
 the finite differences agree within ${TOLERANCE.fdMaxRelErr} and every loss is within ${TOLERANCE.lossDiff} of topo's.
-A failed check is a result, not an error: the exit code is 0 either way.
+A failed check is a result, not an error: the exit code is 0 either way. An engine that throws
+gets a FAIL row saying so, the others are still checked, and the exit code is 1.
 
 Options:
   --engines a,b          engines to check, from: ${engineNames().join(', ')} (default: all)
@@ -19,6 +20,14 @@ Options:
   --json                 print one JSON array of results on stdout instead of the table
   --help                 show this help
 ${JOB_HELP}`;
+
+/** An engine that threw instead of producing a result: its row says so. */
+interface Crash {
+  engine: string;
+  pass: false;
+  verdict: string;
+  error: string;
+}
 
 const COLUMNS: [string, number, (r: GradcheckResult) => string][] = [
   ['engine', 12, (r) => r.engine],
@@ -52,7 +61,7 @@ runCli(() => {
     process.stdout.write(HELP + '\n');
     return;
   }
-  const engines = choiceListFlag('engines', values.engines, engineNames()).map((name) => engineFlag(name));
+  const engines = [...new Set(choiceListFlag('engines', values.engines, engineNames()))].map((name) => findEngine(name)!);
   const config = configFromFlags(values);
   const trajectorySteps = intFlag('trajectory-steps', values['trajectory-steps'], DEFAULT_TRAJECTORY_STEPS, 0);
   const fdSamples = intFlag('fd-samples', values['fd-samples'], DEFAULT_FD_SAMPLES, 0);
@@ -63,11 +72,19 @@ runCli(() => {
     process.stdout.write(`gradient check: ${dataset.source} (${dataset.docs.length} docs), seed ${config.seed}, step 1's gradients and ${Math.min(trajectorySteps, config.steps)} steps of losses vs topo\n`);
     process.stdout.write(row(COLUMNS.map(([title]) => title)) + '\n');
   }
-  const results: GradcheckResult[] = [];
+  const results: (GradcheckResult | Crash)[] = [];
   for (const engine of engines) {
-    const r = gradcheck({ engine, dataset, config, trajectorySteps, fdSamples });
-    results.push(r);
-    if (!json) process.stdout.write(row(COLUMNS.map(([, , cell]) => cell(r))) + '\n');
+    try {
+      const r = gradcheck({ engine, dataset, config, trajectorySteps, fdSamples });
+      results.push(r);
+      if (!json) process.stdout.write(row(COLUMNS.map(([, , cell]) => cell(r))) + '\n');
+    } catch (err) {
+      const error = err instanceof Error ? `${err.name}: ${err.message.split('\n')[0]}` : String(err);
+      const crash: Crash = { engine: engine.name, pass: false, verdict: `FAIL: threw ${error}`, error };
+      results.push(crash);
+      if (!json) process.stdout.write(row([crash.engine, ...COLUMNS.slice(1, -1).map(() => '-'), crash.verdict]) + '\n');
+      process.exitCode = 1;
+    }
   }
   if (json) process.stdout.write(JSON.stringify(results) + '\n');
 });

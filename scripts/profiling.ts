@@ -13,6 +13,7 @@ import { engineNames, type EngineInfo } from '../engines/registry.ts';
 import { loadDatasetFile } from '../workload/dataset.ts';
 import { CommandError } from './cli.ts';
 import { JOB_FLAGS, JOB_HELP, configFromFlags, engineFlag } from './job-flags.ts';
+import { outputDir } from './output-paths.ts';
 import { PROJECT_ROOT, timestamp } from './paths.ts';
 
 export const PROFILE_FLAGS = {
@@ -35,12 +36,14 @@ type ProfileValues = { [K in keyof typeof PROFILE_FLAGS]?: string | boolean };
 
 export interface ProfileJob {
   readonly engine: EngineInfo;
+  /** Where run folders go (created and checked up front). */
+  readonly outDir: string;
   /** The flags the profiled process gets: the engine and every job flag given, paths made absolute. */
   readonly targetFlags: readonly string[];
 }
 
 /** Checks the job's flags as the profiled process will (engine first), so bad input fails before a profiler starts. */
-export function profileJob(values: ProfileValues): ProfileJob {
+export function profileJob(values: ProfileValues, defaultOut: string): ProfileJob {
   const engine = engineFlag(values.engine as string | undefined);
   configFromFlags(values);
   const targetFlags = ['--engine', engine.name];
@@ -52,7 +55,7 @@ export function profileJob(values: ProfileValues): ProfileJob {
     if (key === 'data') loadDatasetFile(arg);
     targetFlags.push(`--${key}=${arg}`);
   }
-  return { engine, targetFlags };
+  return { engine, targetFlags, outDir: outputDir('out', (values.out as string | undefined) ?? defaultOut) };
 }
 
 /** Exactly one HTML report directly inside `dir`, or a CommandError saying `tool` produced none. */
@@ -121,11 +124,10 @@ export function runProfilerCli(
  */
 export async function profileInFreshDir(
   tool: string,
-  outDir: string,
   job: ProfileJob,
   profile: (runDir: string, command: string[]) => Promise<void>,
 ): Promise<void> {
-  const runDir = resolve(outDir, job.engine.name, timestamp());
+  const runDir = join(job.outDir, job.engine.name, timestamp());
   mkdirSync(runDir, { recursive: true });
   const summaryPath = join(runDir, 'job.json');
   let html: string;

@@ -2,7 +2,7 @@ import { markdownReport } from '../scenarios/bench/export/markdown.ts';
 import { readResultsFolder, writeFileAtomic } from '../scenarios/bench/results.ts';
 import { InputError } from '../workload/input-error.ts';
 import { parseFlags, runCli } from './cli.ts';
-import { displayPath, reportFileFlag } from './bench-output.ts';
+import { displayPath, reportFileFlag } from './output-paths.ts';
 
 const HELP = `Usage: npm run report -- DIR [DIR ...] [--output FILE]
 

@@ -3,7 +3,7 @@ import cliProgress from 'cli-progress';
 import { train } from '../scenarios/train.ts';
 import { loadDataset } from '../workload/dataset.ts';
 import { engineNames } from '../engines/registry.ts';
-import { parseFlags, runCli } from './cli.ts';
+import { intFlag, parseFlags, runCli } from './cli.ts';
 import { cpuProfilePath, startCpuProfile } from './cpu-profile.ts';
 import { JOB_FLAGS, JOB_HELP, configFromFlags, engineFlag } from './job-flags.ts';
 import { REPORTS_DIR } from './paths.ts';
@@ -17,6 +17,8 @@ Runs microgpt.py's training job (and its 20 samples) on one autograd engine.
 Options:
   --engine NAME        one of: ${engineNames().join(', ')} (default topo)
   --json               print one JSON object with the full result on stdout
+  --log-every N        print microgpt.py's "step N / M | loss X" line every N steps (default: only
+                       the progress bar, on a terminal)
   --no-timers          time the whole step only (measures the cost of the phase timers)
   --cpu-prof           write a V8 CPU profile of the job (training and sampling) as a .cpuprofile
                        for Chrome DevTools or speedscope, and print its path last (stderr with --json)
@@ -29,6 +31,7 @@ runCli(async () => {
     ...JOB_FLAGS,
     engine: { type: 'string' },
     json: { type: 'boolean' },
+    'log-every': { type: 'string' },
     'no-timers': { type: 'boolean' },
     'cpu-prof': { type: 'boolean' },
     'cpu-prof-dir': { type: 'string' },
@@ -40,6 +43,7 @@ runCli(async () => {
   }
   const info = engineFlag(values.engine);
   const config = configFromFlags(values);
+  const logEvery = intFlag('log-every', values['log-every'], 0, 1);
   const dataset = loadDataset(values.data);
   const profileDir = values['cpu-prof-dir'] ?? (values['cpu-prof'] ? CPU_PROF_DIR : undefined);
   const profilePath = profileDir === undefined ? undefined : cpuProfilePath(profileDir, info.name);
@@ -47,6 +51,8 @@ runCli(async () => {
   const say = (line: string) => {
     if (!json) process.stdout.write(line + '\n');
   };
+  const stepLine = (step: number, loss: number) =>
+    `step ${String(step).padStart(4)} / ${String(config.steps).padStart(4)} | loss ${loss.toFixed(4)}`;
 
   const bar = new cliProgress.SingleBar(
     { stream: process.stderr, format: `${info.name} [{bar}] step {value}/{total} | loss {loss} | eta {eta_formatted}`, hideCursor: true },
@@ -65,7 +71,10 @@ runCli(async () => {
       say(`num params: ${job.numParams}`);
       bar.start(config.steps, 0, { loss: '-' });
     },
-    onStep: (step, loss) => bar.update(step, { loss: loss.toFixed(4) }),
+    onStep: (step, loss) => {
+      bar.update(step, { loss: loss.toFixed(4) });
+      if (logEvery > 0 && step % logEvery === 0) say(stepLine(step, loss));
+    },
   });
   bar.stop();
   await stopProfile?.();
@@ -76,8 +85,8 @@ runCli(async () => {
     return;
   }
   const t = result.timingMs;
-  const pct = (ms: number) => `${((100 * ms) / t.total).toFixed(1)}%`;
-  say(`step ${String(config.steps).padStart(4)} / ${String(config.steps).padStart(4)} | loss ${result.finalLoss.toFixed(4)}`);
+  const pct = (ms: number | null) => `${((100 * ms!) / t.total).toFixed(1)}%`;
+  if (logEvery === 0 || config.steps % logEvery !== 0) say(stepLine(config.steps, result.finalLoss));
   say(`engine ${info.name}: ${(t.total / 1000).toFixed(3)} s training, ${result.msPerStep.toFixed(3)} ms/step`);
   if (values['no-timers'] !== true) {
     say(`  forward ${pct(t.forward)} | softmax ${pct(t.softmax)} | backward ${pct(t.backward)} | update ${pct(t.update)}`);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -107,7 +107,9 @@ describe('bench:all with faulty engines', () => {
     rows.forEach((row, i) => {
       const run = train[i];
       const res = run.result;
-      expect(row).toMatchObject({
+      // Every column, so a column added to the CSV must be added here too.
+      expect(row).toEqual({
+        machine: '',
         engine: run.engine,
         trial: cell(run.trial),
         warmup: cell(run.warmup),
@@ -115,20 +117,45 @@ describe('bench:all with faulty engines', () => {
         reason: cell(run.reason),
         diverged_at_step: cell(run.divergedAtStep),
         wall_ms: cell(run.wallMs),
+        steps: cell(res?.losses.length),
         total_ms: cell(res?.timingMs.total),
+        forward_ms: cell(res?.timingMs.forward),
+        softmax_ms: cell(res?.timingMs.softmax),
         backward_ms: cell(res?.timingMs.backward),
+        update_ms: cell(res?.timingMs.update),
+        ms_per_step: cell(res?.msPerStep),
         final_loss: cell(res?.finalLoss),
         mean_loss_last100: cell(res?.meanLossLast100),
         nodes_per_step_mean: cell(res?.nodesPerStep.mean),
+        nodes_per_step_max: cell(res?.nodesPerStep.max),
+        edges_per_step_mean: cell(res?.edgesPerStep.mean),
+        edges_per_step_max: cell(res?.edgesPerStep.max),
+        peak_rss_bytes: cell(res?.memory.peakRssBytes),
         peak_heap_bytes: cell(res?.memory.peakHeapBytes),
+        gflops: cell(res?.gflops),
       });
       if (res) expect(Number(row.final_loss)).toBe(res.finalLoss);
     });
     const summary = parse(readFileSync(join(out, 'summary.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
     expect(summary.map((s) => s.engine)).toEqual(['topo', 'throws-at-3', 'nan-at-3', 'oom-at-3']);
     const topoTimes = [1, 2].map((t) => trainRun(runs, 'topo', t)!.result!.timingMs.total);
-    expect(Number(summary[0].median_ms)).toBe((topoTimes[0] + topoTimes[1]) / 2);
-    expect(Number(summary[0].speedup_vs_topo)).toBe(1);
+    const topo1 = trainRun(runs, 'topo', 1)!.result!;
+    expect(summary[0]).toMatchObject({
+      study: 'baseline (naive port)',
+      status: 'ok',
+      trials_ok: '2',
+      trials_planned: '2',
+      median_ms: String((topoTimes[0] + topoTimes[1]) / 2),
+      min_ms: String(Math.min(...topoTimes)),
+      max_ms: String(Math.max(...topoTimes)),
+      speedup_vs_topo: '1',
+      final_loss: String(topo1.finalLoss),
+      mean_loss_last100: String(topo1.meanLossLast100),
+      nodes_per_step: String(topo1.nodesPerStep.mean),
+      gradcheck_pass: 'true',
+      gradient_verdict: 'pass',
+    });
+    expect(summary[1]).toMatchObject({ status: expect.stringMatching(/^failed: threw Error: deliberate fault at step 3/), median_ms: '', gradcheck_pass: '' });
   });
 
   it('writes env.json with the machine, the tree, the dataset and the job', () => {
@@ -193,24 +220,28 @@ describe('bench:all interrupted', () => {
 
 describe('bench:all: bad input', () => {
   /** The helpers' one-line error with exit code 2, and no results folder left behind. */
-  function expectBadInput(args: string[], message: RegExp, out = join(tmp, 'never-written')) {
+  function expectBadInput(args: string[], message: RegExp) {
+    const out = join(tmp, 'never-written');
     expectInputError('bench-all.ts', [...args, '--out', out], message);
-    expect(existsSync(join(tmp, 'never-written'))).toBe(false);
+    expect(existsSync(out)).toBe(false);
   }
 
   it('--trials 0', () => expectBadInput(['--trials', '0'], /^error: --trials expects a whole number ≥ 1, got '0'$/));
   it('--engines nope lists the registered engines', () => expectBadInput(['--engines', 'nope'], /^error: --engines: unknown 'nope'. Valid: topo/));
-  it('--timeout 0', () => expectBadInput(['--timeout', '0'], /^error: --timeout expects a number of seconds > 0, got '0'$/));
+  it('--timeout 0', () => expectBadInput(['--timeout', '0'], /^error: --timeout expects a number of seconds > 0 \(at most 2147483\), got '0'$/));
+  it('--timeout beyond what a timer can wait', () => expectBadInput(['--timeout', '3000000'], /^error: --timeout expects a number of seconds > 0 \(at most 2147483\), got '3000000'$/));
   it('--out pointing at a folder that is not empty', () => {
     const full = join(tmp, 'full');
     mkdirSync(full);
     writeFileSync(join(full, 'notes.txt'), 'mine\n');
-    expectBadInput([], /^error: --out .*full: is not empty; choose a new or empty folder$/, full);
+    expectInputError('bench-all.ts', ['--out', full], /^error: --out .*full: is not empty; choose a new or empty folder$/);
+    expect(readdirSync(full)).toEqual(['notes.txt']);
+    expect(readFileSync(join(full, 'notes.txt'), 'utf8')).toBe('mine\n');
   });
   it('--out pointing at a file', () => {
     const file = join(tmp, 'a-file');
     writeFileSync(file, 'keep me\n');
-    expectBadInput([], /^error: --out .*a-file: is a file, expected a folder$/, file);
+    expectInputError('bench-all.ts', ['--out', file], /^error: --out .*a-file: is a file, expected a folder$/);
     expect(readFileSync(file, 'utf8')).toBe('keep me\n');
   });
 });

@@ -1,5 +1,5 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import { engineNames } from '../engines/registry.ts';
@@ -52,6 +52,12 @@ describe('npm run bench:micro', () => {
     const args = ['--results-dir', dir, '--reports-dir', dir];
     it('an unknown engine', () => expectInputError('bench-micro.ts', ['--engines', 'topo,nope', ...args], /--engines: unknown 'nope'. Valid: topo/));
     it('a bad --time', () => expectInputError('bench-micro.ts', ['--time', '0', ...args], /--time expects a whole number ≥ 1, got '0'/));
+    it('a --results-dir that is a file, before measuring anything', () => {
+      const file = join(tmp('micro-file'), 'a-file');
+      writeFileSync(file, 'keep me\n');
+      expectInputError('bench-micro.ts', ['--results-dir', file, '--reports-dir', dir], /^error: --results-dir .*a-file: is a file, expected a folder$/);
+      expect(readFileSync(file, 'utf8')).toBe('keep me\n');
+    });
     it('wrote nothing', () => expect(readdirSync(dir)).toEqual([]));
   });
 });

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { findEngine, type EngineInfo } from '../engines/registry.ts';
 import { TopoEngine } from '../engines/topo.ts';
@@ -7,12 +8,11 @@ import { compareGradients, gradcheck, sampleParams, TOLERANCE, type GradcheckRes
 import { prepareJob } from '../scenarios/train.ts';
 import { DEFAULT_CONFIG } from '../workload/config.ts';
 import { loadDatasetFile } from '../workload/dataset.ts';
-import { NAMES_PATH, namesSkipReason, runScript } from './helpers.ts';
+import { NAMES_PATH, namesSkipReason, ROOT, runScript, TINY } from './helpers.ts';
 
 const CORRECT = ['topo', 'fused', 'pending', 'tape'];
 const PUBLISHED_STACK = ['stack', 'fused-stack'];
 
-const tiny = { config: { ...DEFAULT_CONFIG, nEmbd: 8, nHead: 2, blockSize: 8 }, dataset: { source: 'test', docs: ['emma', 'olivia', 'ava', 'isabella'], sha256: '' } };
 
 function expectPass(r: GradcheckResult) {
   expect(r.verdict, r.engine).toBe('pass');
@@ -40,7 +40,7 @@ function checkAll(opts: Omit<Parameters<typeof gradcheck>[0], 'engine'>): Record
 describe('gradcheck on a small model', () => {
   let results: Record<string, GradcheckResult> = {};
   beforeAll(() => {
-    results = checkAll({ ...tiny, trajectorySteps: 5 });
+    results = checkAll({ ...TINY, trajectorySteps: 5 });
   });
 
   it('passes topo, fused, pending and tape', () => CORRECT.forEach((name) => expectPass(results[name])));
@@ -65,7 +65,7 @@ describe('gradcheck on a small model', () => {
           }
         })(),
     };
-    const r = gradcheck({ engine: oneOff, ...tiny, trajectorySteps: 0, fdSamples: 0 });
+    const r = gradcheck({ engine: oneOff, ...TINY, trajectorySteps: 0, fdSamples: 0 });
     expect(r.pass).toBe(false);
     expect(r.wrongParams).toBe(1);
     expect(r.verdict).toBe(`FAIL: 1 of ${r.totalParams} gradients wrong, cosine 1.000`);
@@ -85,10 +85,10 @@ describe('gradient figures', () => {
   });
 
   it('sampleParams takes nonzero-gradient parameters from every matrix', () => {
-    const job = prepareJob(tiny.config, tiny.dataset);
+    const job = prepareJob(TINY.config, TINY.dataset);
     const engine = new TopoEngine();
     engine.init(job.params);
-    const { grads } = gradientsOf(engine, job.layout, tiny.config, job.tokenizer.encodeDocument(job.docs[0]), job.params);
+    const { grads } = gradientsOf(engine, job.layout, TINY.config, job.tokenizer.encodeDocument(job.docs[0]), job.params);
     const sample = sampleParams(job.layout, grads, 20);
     expect(sample).toHaveLength(20);
     expect(new Set(sample).size).toBe(20);
@@ -150,10 +150,21 @@ describe('npm run gradcheck', () => {
     expect(lines[3]).toMatch(/^fused-stack\s.*\sFAIL: [\d,]+ of [\d,]+ gradients wrong/);
   });
 
-  it('--help explains the check and every flag', () => {
-    const r = runScript('gradcheck.ts', ['--help']);
-    expect(r.status).toBe(0);
-    for (const flag of ['--engines', '--data', '--seed', '--trajectory-steps', '--fd-samples', '--json']) expect(r.stdout).toContain(flag);
+  it('an engine that throws gets a FAIL row, the others are still checked, and the exit code is 1', () => {
+    const env = { MICROGPT_BENCH_ENGINES: join(ROOT, 'test/fixtures/faulty-engines.ts') };
+    const args = ['--engines', 'throws-at-3,tape', ...small];
+    const table = runScript('gradcheck.ts', args, { env });
+    expect(table.status).toBe(1);
+    expect(table.stderr).toBe('');
+    const lines = table.stdout.trim().split('\n');
+    expect(lines[2]).toMatch(/^throws-at-3\s+-\s+-.*\sFAIL: threw Error: deliberate fault at step 3$/);
+    expect(lines[3]).toMatch(/^tape\s.*\spass$/);
+    const json = runScript('gradcheck.ts', [...args, '--json'], { env });
+    expect(json.status).toBe(1);
+    expect(JSON.parse(json.stdout)).toEqual([
+      { engine: 'throws-at-3', pass: false, verdict: 'FAIL: threw Error: deliberate fault at step 3', error: 'Error: deliberate fault at step 3' },
+      expect.objectContaining({ engine: 'tape', pass: true }),
+    ]);
   });
 
   for (const [args, message] of [

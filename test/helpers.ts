@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, expect } from 'vitest';
+import { DEFAULT_CONFIG, type TrainConfig } from '../workload/config.ts';
+import type { Dataset } from '../workload/dataset.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -16,6 +18,12 @@ export const MICROGPT_PY: { losses: number[]; samples: string[]; nodesStep1: num
 export function worstLossVsPython(losses: readonly number[]): number {
   return Math.max(...losses.map((l, i) => Math.abs(l - MICROGPT_PY.losses[i])));
 }
+
+/** A model small enough for exhaustive checks: 8-wide embeddings, 2 heads, 8 positions, four names. */
+export const TINY: { config: TrainConfig; dataset: Dataset } = {
+  config: { ...DEFAULT_CONFIG, nEmbd: 8, nHead: 2, blockSize: 8 },
+  dataset: { source: 'test', docs: ['emma', 'olivia', 'ava', 'isabella'], sha256: '' },
+};
 
 /** names.txt from $MICROGPT_NAMES or ../shared/data/names.txt; undefined when neither exists. */
 export const NAMES_PATH: string | undefined = [process.env.MICROGPT_NAMES, resolve(ROOT, '../shared/data/names.txt')].find(

@@ -62,8 +62,8 @@ describe('the guards against a profiler that reports success without output', ()
     const runTargetOnly = async (_runDir: string, [node, ...args]: string[]) => {
       expect(spawnSync(node, args, { stdio: 'ignore' }).status).toBe(0);
     };
-    const job = profileJob({ engine: 'topo', steps: '2', samples: '0' });
-    await expect(profileInFreshDir('clinic doctor', out, job, runTargetOnly)).rejects.toThrow(
+    const job = profileJob({ engine: 'topo', steps: '2', samples: '0' }, out);
+    await expect(profileInFreshDir('clinic doctor', job, runTargetOnly)).rejects.toThrow(
       /clinic doctor produced no HTML report/,
     );
     expect(readdirSync(join(out, 'topo'))).toEqual([]);
@@ -72,7 +72,7 @@ describe('the guards against a profiler that reports success without output', ()
   it('a run whose job did not finish fails even if an HTML report was written', async () => {
     const out = tmp('no-job');
     const reportOnly = async (runDir: string) => writeFileSync(join(runDir, 'flamegraph.html'), '<html></html>');
-    await expect(profileInFreshDir('0x', out, profileJob({ engine: 'topo' }), reportOnly)).rejects.toThrow(/did not finish/);
+    await expect(profileInFreshDir('0x', profileJob({ engine: 'topo', out }, 'unused'), reportOnly)).rejects.toThrow(/did not finish/);
     expect(readdirSync(join(out, 'topo'))).toEqual([]);
   });
 });
@@ -84,6 +84,13 @@ describe('bad input fails before any profiler starts', () => {
     expectInputError('clinic.ts', ['doctor', '--engine', 'nope', '--out', out], /unknown engine 'nope'. Registered engines: topo/));
   it('clinic: unknown tool', () => expectInputError('clinic.ts', ['bubbleprof', '--out', out], /doctor or flame.*got 'bubbleprof'/));
   it('flame: bad --steps', () => expectInputError('flame.ts', ['--steps', '0', '--out', out], /--steps expects a whole number ≥ 1/));
+  it('flame: --out is a file', () => {
+    const file = join(tmp('out-file'), 'a-file');
+    writeFileSync(file, 'keep me\n');
+    expectInputError('flame.ts', ['--steps', '1', '--out', file], /^error: --out .*a-file: is a file, expected a folder$/);
+    expectInputError('clinic.ts', ['doctor', '--steps', '1', '--out', join(file, 'sub')], /^error: --out .*a-file\/sub: cannot create the folder \(ENOTDIR\)$/);
+    expect(readFileSync(file, 'utf8')).toBe('keep me\n');
+  });
   it('created no report folder', () => expect(readdirSync(out)).toEqual([]));
 });
 

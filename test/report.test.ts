@@ -44,6 +44,14 @@ describe('npm run report', () => {
     }
   });
 
+  it('reports a folder whose bench was interrupted before its first run ended', () => {
+    const folder = join(tmp, 'no-runs');
+    cpSync(join(ROOT, INTERRUPTED), folder, { recursive: true });
+    writeFileSync(join(folder, 'runs.jsonl'), '');
+    const { markdown } = report([folder]);
+    expect(markdown).toMatch(/\| topo \|.*\| 0 of 2 trials \(interrupted\) \|/);
+  });
+
   it('drops a last line torn by a kill, keeping the runs before it', () => {
     const folder = join(tmp, 'torn');
     cpSync(join(ROOT, INTERRUPTED), folder, { recursive: true });
@@ -69,6 +77,25 @@ describe('npm run report: bad input', () => {
     lines[1] = '{ not json';
     writeFileSync(join(folder, 'runs.jsonl'), lines.join('\n'));
     expectBadInput([folder], /runs\.jsonl:2: not valid JSON$/);
+  });
+  it('a line of valid JSON that is not a run names the line', () => {
+    const folder = join(tmp, 'not-a-run');
+    cpSync(join(ROOT, COMPLETE), folder, { recursive: true });
+    const lines = readFileSync(join(folder, 'runs.jsonl'), 'utf8').split('\n');
+    lines[2] = '{"kind":"train"}';
+    writeFileSync(join(folder, 'runs.jsonl'), lines.join('\n'));
+    expectBadInput([folder], /runs\.jsonl:3: not a run record/);
+  });
+  it('an env.json of another shape', () => {
+    const folder = join(tmp, 'odd-env');
+    cpSync(join(ROOT, COMPLETE), folder, { recursive: true });
+    writeFileSync(join(folder, 'env.json'), 'null\n');
+    expectBadInput([folder], /env\.json: not a bench:all env\.json/);
+  });
+  it('--output under a file', () => {
+    const file = join(tmp, 'plain-file');
+    writeFileSync(file, '');
+    expectBadInput([COMPLETE, '--output', join(file, 'r.md')], /^error: --output .*plain-file: is a file, expected a folder$/);
   });
   it('leaves no report behind when it fails', () => {
     const output = join(tmp, 'never.md');

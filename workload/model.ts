@@ -58,9 +58,9 @@ export function initParams(layout: ModelLayout, rng: PyRandom, std: number): Flo
 }
 
 /** Per-layer KV cache: the key and value vectors of every position so far. */
-export type KvCache<V> = { keys: V[]; values: V[] }[];
+type KvCache<V> = { keys: V[]; values: V[] }[];
 
-export function emptyCache<V>(cfg: TrainConfig): KvCache<V> {
+function emptyCache<V>(cfg: TrainConfig): KvCache<V> {
   return Array.from({ length: cfg.nLayer }, () => ({ keys: [], values: [] }));
 }
 

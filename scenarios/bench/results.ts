@@ -64,8 +64,10 @@ export function prepareResultsDir(dir: string): void {
   }
 }
 
-export function writeEnv(dir: string, env: BenchEnv): void {
+/** env.json, and an empty runs.jsonl: a bench interrupted before its first run still leaves a folder `report` reads. */
+export function startResults(dir: string, env: BenchEnv): void {
   writeFileAtomic(join(dir, ENV_FILE), JSON.stringify(env, null, 2) + '\n');
+  writeFileSync(join(dir, RUNS_FILE), '');
 }
 
 /** One whole line per write: a crash can lose only the run in progress, never a finished one. */
@@ -81,13 +83,15 @@ export function readResultsFolder(dir: string): ResultsFolder {
     if (!existsSync(path)) throw new InputError(`${dir}: no ${file} (not a bench:all results folder?)`);
     return readFileSync(path, 'utf8');
   };
-  let env: BenchEnv;
+  const envPath = join(dir, ENV_FILE);
+  let env: unknown;
   try {
-    env = JSON.parse(read(ENV_FILE)) as BenchEnv;
+    env = JSON.parse(read(ENV_FILE));
   } catch (err) {
     if (err instanceof InputError) throw err;
-    throw new InputError(`${join(dir, ENV_FILE)}: not valid JSON`);
+    throw new InputError(`${envPath}: not valid JSON`);
   }
+  if (!isEnv(env)) throw new InputError(`${envPath}: not a bench:all env.json (no engines, config or dataset)`);
   return { dir, name: basename(dir), env, runs: parseRuns(read(RUNS_FILE), join(dir, RUNS_FILE)) };
 }
 
@@ -98,14 +102,36 @@ function parseRuns(text: string, path: string): RunRecord[] {
   const runs: RunRecord[] = [];
   lines.forEach((line, i) => {
     if (line.trim() === '') return;
+    let run: unknown;
     try {
-      runs.push(JSON.parse(line) as RunRecord);
+      run = JSON.parse(line);
     } catch {
       const isTornTail = i === lines.length - 1 && !complete;
-      if (!isTornTail) throw new InputError(`${path}:${i + 1}: not valid JSON`);
+      if (isTornTail) return;
+      throw new InputError(`${path}:${i + 1}: not valid JSON`);
     }
+    if (!isRun(run)) throw new InputError(`${path}:${i + 1}: not a run record (kind, engine, status, wallMs)`);
+    runs.push(run);
   });
   return runs;
+}
+
+// Shape checks for files a user may have edited or mixed up: enough that the report can rely on them.
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+function isEnv(x: unknown): x is BenchEnv {
+  return isObject(x) && isObject(x.bench) && Array.isArray(x.bench.engines) && isObject(x.config) && isObject(x.dataset);
+}
+
+function isRun(x: unknown): x is RunRecord {
+  return (
+    isObject(x) &&
+    (x.kind === 'train' || x.kind === 'gradcheck') &&
+    typeof x.engine === 'string' &&
+    typeof x.status === 'string' &&
+    typeof x.wallMs === 'number' &&
+    (x.status !== 'ok' || isObject(x.result))
+  );
 }
 
 /** Writes via a temporary file and a rename, so a reader never sees half a file. */

@@ -24,7 +24,7 @@ export const markdownReport: Exporter = {
       '',
       ...comparisonTable(rows, multi),
       '',
-      `Time is the training time of each timed trial (forward, backward and update; process start-up and sampling excluded): the median, and the range over the trials. Speedup is ${BASELINE}'s median time over the engine's, its range from the extreme pairs (${BASELINE}'s fastest over the engine's slowest … ${BASELINE}'s slowest over the engine's fastest). Losses, nodes/step and the profile come from each engine's median trial. Gradients: the gradient check's verdict against ${BASELINE} and finite differences.`,
+      `Time is the training time of each timed trial (forward, backward and update; process start-up and sampling excluded): the median, and the range over the trials. Speedup is ${BASELINE}'s median time over the engine's, its range from the extreme pairs (${BASELINE}'s fastest over the engine's slowest … ${BASELINE}'s slowest over the engine's fastest). Losses, nodes/step and the profile come from each engine's median trial; nodes/step counts the scalar nodes reachable from the loss, leaves included (a vector-level engine's, its vectors). Gradients: the gradient check's verdict against ${BASELINE} and finite differences.`,
       '',
       '## Profile',
       '',
@@ -83,7 +83,7 @@ function comparisonTable(rows: { label: string; s: EngineSummary }[], multi: boo
       s.engine === BASELINE && s.speedup ? 'baseline' : s.speedup ? formatSpeedup(s.speedup) : '—',
       formatLoss(r?.finalLoss),
       formatLoss(r?.meanLossLast100),
-      r ? formatCount(r.nodesPerStep.mean) : '—',
+      r ? `${formatCount(r.nodesPerStep.mean)}${typeof r.vectorOpsPerStep === 'number' ? ' vectors' : ''}` : '—',
       ...(showGflops ? [typeof gflops === 'number' ? formatNumber(gflops) : '—'] : []),
       verdictText(s),
       statusText(s),
@@ -95,7 +95,8 @@ function comparisonTable(rows: { label: string; s: EngineSummary }[], multi: boo
 function profile(s: EngineSummary, label: string | null): string[] {
   if (!s.typical) return [];
   const t = s.typical.result.timingMs;
-  const row = (name: string, ms: number) => [name, (ms / 1000).toFixed(3), `${((100 * ms) / t.total).toFixed(1)}%`];
+  // A phase is null when the run had no phase timers.
+  const row = (name: string, ms: number | null) => (ms === null ? [name, '—', '—'] : [name, (ms / 1000).toFixed(3), `${((100 * ms) / t.total).toFixed(1)}%`]);
   return [
     '',
     `### ${s.engine}${label ? ` on ${label}` : ''}: trial ${s.typical.trial}`,

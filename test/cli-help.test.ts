@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { runScript } from './helpers.ts';
+
+/** Every command's entry point, with what it needs before its flags (clinic takes the tool first). */
+const COMMANDS: [script: string, lead: string[]][] = [
+  ['train.ts', []],
+  ['gradcheck.ts', []],
+  ['bench-all.ts', []],
+  ['report.ts', []],
+  ['flame.ts', []],
+  ['clinic.ts', ['doctor']],
+  ['bench-micro.ts', []],
+];
+
+describe('--help', () => {
+  for (const [script, lead] of COMMANDS) {
+    it(`${script} describes every flag it accepts`, () => {
+      // An unknown flag's one-line error lists every valid flag: the help must name each of them.
+      const bad = runScript(script, [...lead, '--no-such-flag']);
+      expect(bad.status).toBe(2);
+      const flags = bad.stderr.match(/Valid options: (.*)/)![1].split(', ');
+      expect(flags).toContain('--help');
+      const help = runScript(script, ['--help']);
+      expect(help.status).toBe(0);
+      expect(help.stderr).toBe('');
+      for (const flag of flags) expect(help.stdout, flag).toMatch(new RegExp(`${flag}\\b`));
+    });
+  }
+});
