@@ -104,12 +104,13 @@ describe('bench:all with faulty engines', () => {
     const train = runs.filter((x): x is TrainRun => x.kind === 'train');
     expect(rows).toHaveLength(train.length);
     const cell = (v: unknown) => (v === undefined || v === null ? '' : String(v));
+    const { machine } = JSON.parse(readFileSync(join(out, 'env.json'), 'utf8'));
     rows.forEach((row, i) => {
       const run = train[i];
       const res = run.result;
       // Every column, so a column added to the CSV must be added here too.
       expect(row).toEqual({
-        machine: '',
+        machine,
         engine: run.engine,
         trial: cell(run.trial),
         warmup: cell(run.warmup),
