@@ -70,22 +70,18 @@ describe('npm run report: bad input', () => {
   it('a missing folder', () => expectBadInput([join(tmp, 'nope')], /nope: no such folder$/));
   it('a folder that is not a results folder', () => expectBadInput([tmp], /: no env\.json \(not a bench:all results folder\?\)$/));
   it('--output pointing at a folder', () => expectBadInput([COMPLETE, '--output', tmp], /^error: --output .*: is a folder, expected a file$/));
-  it('a corrupt line inside runs.jsonl names the line', () => {
-    const folder = join(tmp, 'corrupt');
+  /** A copy of the complete fixture folder whose runs.jsonl line `index` (0-based) is replaced. */
+  function withRunsLine(name: string, index: number, line: string): string {
+    const folder = join(tmp, name);
     cpSync(join(ROOT, COMPLETE), folder, { recursive: true });
     const lines = readFileSync(join(folder, 'runs.jsonl'), 'utf8').split('\n');
-    lines[1] = '{ not json';
+    lines[index] = line;
     writeFileSync(join(folder, 'runs.jsonl'), lines.join('\n'));
-    expectBadInput([folder], /runs\.jsonl:2: not valid JSON$/);
-  });
-  it('a line of valid JSON that is not a run names the line', () => {
-    const folder = join(tmp, 'not-a-run');
-    cpSync(join(ROOT, COMPLETE), folder, { recursive: true });
-    const lines = readFileSync(join(folder, 'runs.jsonl'), 'utf8').split('\n');
-    lines[2] = '{"kind":"train"}';
-    writeFileSync(join(folder, 'runs.jsonl'), lines.join('\n'));
-    expectBadInput([folder], /runs\.jsonl:3: not a run record/);
-  });
+    return folder;
+  }
+  it('a corrupt line inside runs.jsonl names the line', () => expectBadInput([withRunsLine('corrupt', 1, '{ not json')], /runs\.jsonl:2: not valid JSON$/));
+  it('a line of valid JSON that is not a run names the line', () =>
+    expectBadInput([withRunsLine('not-a-run', 2, '{"kind":"train"}')], /runs\.jsonl:3: not a run record/));
   it('an env.json of another shape', () => {
     const folder = join(tmp, 'odd-env');
     cpSync(join(ROOT, COMPLETE), folder, { recursive: true });

@@ -98,7 +98,8 @@ describe('tensor counts', () => {
     const run = (engineName: string, engine: TensorEngine | TopoEngine) =>
       train({ engineName, engine, config: { ...DEFAULT_CONFIG, samples: 0 }, dataset, stopAfter: 3 });
     const t = run('tensor', new TensorEngine());
-    expect(t.vectorOpsPerStep).toBeGreaterThan(0);
+    const positions = job.docs.slice(0, 3).map((d) => Math.min(DEFAULT_CONFIG.blockSize, d.length + 1));
+    expect(t.vectorOpsPerStep).toBeCloseTo(positions.reduce((a, n) => a + 28 * n + 1, 0) / 3, 12);
     expect(t.flopsPerStep).toBeGreaterThan(t.vectorOpsPerStep!);
     expect(t.gflops).toBeCloseTo((3 * t.flopsPerStep!) / (t.timingMs.total * 1e6), 12);
     const s = run('topo', new TopoEngine());
