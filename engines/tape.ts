@@ -1,8 +1,10 @@
-import type { GraphStats, ParamMatrix } from './engine.ts';
+import { attnScale, type GraphStats, type ParamMatrix } from './engine.ts';
 import { ScalarEngine } from './scalar-engine.ts';
+import { grown } from './typed-arrays.ts';
 
 const INITIAL_NODES = 1 << 17;
 const INITIAL_EDGES = 1 << 18;
+const INITIAL_SEGMENTS = 1 << 12;
 
 /**
  * A typed-array tape. A node is an index: values and gradients live in Float64Arrays, the edges
@@ -15,8 +17,8 @@ const INITIAL_EDGES = 1 << 18;
  * The graph is the other scalar engines' node for node (every node a primitive with at most two
  * edges); only the hot composites are written straight onto the tape.
  *
- * Speed notes (V8 in Node 20): every typed-array access re-checks the array's map, length and data
- * pointer, once per loop iteration and array, so the hot loops do several nodes' work per iteration.
+ * Speed notes (V8 in Node 20): the loops over the tape are closures over its arrays (`tapeLoops`),
+ * because a method re-checks each array's map, length and data pointer on every loop iteration.
  */
 export class TapeEngine extends ScalarEngine<number> {
   private numParams = 0;
@@ -27,23 +29,26 @@ export class TapeEngine extends ScalarEngine<number> {
   private edgeEnd = new Int32Array(0);
   private child = new Int32Array(0);
   private local = new Float64Array(0);
-  /** paramIndex[i] = i: lets a weight row be passed to sumOfProducts like any list of nodes. */
-  private paramIndex = new Int32Array(0);
-  /** Scratch lists of node indices, the two operands of sumOfProducts. */
+  /** Scratch lists of node indices: the operands of the dot products. */
   private left = new Int32Array(64);
   private right = new Int32Array(64);
   /**
-   * Dot-product segments written by sumOfProducts, in creation order: the output node of each and
-   * its number of terms (the segment is the 2·terms + 1 nodes ending at the output).
+   * Dot-product segments, in creation order: the output node of each and its number of terms (the
+   * segment is the 2·terms + 1 nodes ending at the output).
    */
-  private segOut = new Int32Array(1024);
-  private segTerms = new Int32Array(1024);
+  private segOut = new Int32Array(INITIAL_SEGMENTS);
+  private segTerms = new Int32Array(INITIAL_SEGMENTS);
   private segCount = 0;
+  /** attnScores' 1/√size (`/ head_dim**0.5`) for the last size seen: two pow calls saved per call. */
+  private scaleSize = -1;
+  private invScale = NaN;
   /** The last power computed by powNode. */
   private powBase = NaN;
   private powExp = NaN;
   private powValue = NaN;
   private powGrad = NaN;
+  /** The hot loops over the current arrays; made again whenever an array is replaced. */
+  private loops!: TapeLoops;
   /** The loss of the last backward pass, and graphStats' cached answer for it. */
   private lastRoot = -1;
   private stats: GraphStats | null = null;
@@ -56,8 +61,8 @@ export class TapeEngine extends ScalarEngine<number> {
     this.edgeEnd = new Int32Array(this.val.length);
     this.child = new Int32Array(INITIAL_EDGES);
     this.local = new Float64Array(INITIAL_EDGES);
-    this.paramIndex = Int32Array.from({ length: P }, (_, i) => i);
     this.val.set(params);
+    this.remakeLoops();
     this.reset();
   }
 
@@ -70,44 +75,9 @@ export class TapeEngine extends ScalarEngine<number> {
 
   backward(loss: number[]): void {
     const root = loss[0];
-    const P = this.numParams;
-    const grad = this.grad;
-    const edgeEnd = this.edgeEnd;
-    const child = this.child;
-    const local = this.local;
-    const segOut = this.segOut;
-    const segTerms = this.segTerms;
-    grad.fill(0, P, root + 1);
-    grad[root] = 1;
-    let s = this.segCount - 1;
-    while (s >= 0 && segOut[s] > root) s--;
-    let n = root;
-    while (n >= P) {
-      // Plain nodes down to the next segment's output: each passes local · grad to its children.
-      const stop = s >= 0 ? segOut[s] : P - 1;
-      let end = edgeEnd[n];
-      for (; n > stop; n--) {
-        const start = edgeEnd[n - 1];
-        const g = grad[n];
-        for (let e = start; e < end; e++) grad[child[e]] += local[e] * g;
-        end = start;
-      }
-      if (s < 0) break;
-      // A dot-product segment: every add of the chain has local gradients 1 and one parent, so the
-      // output's gradient reaches each product unchanged. Hand it to all of them at once, last
-      // product first as the node-by-node sweep would (so the result is bit for bit the same),
-      // instead of walking the chain, where each add waits on the store of the one before.
-      const g = grad[n];
-      const terms = segTerms[s];
-      // Edges: product 0 (2), add(product 0, const 0) (2), then per term a product (2) and an add (2).
-      const first = edgeEnd[n] - 4 * terms;
-      for (let e = first + 4 * (terms - 1); e >= first; e -= 4) {
-        grad[child[e]] += local[e] * g;
-        grad[child[e + 1]] += local[e + 1] * g;
-      }
-      n -= 2 * terms + 1;
-      s--;
-    }
+    this.grad.fill(0, this.numParams, root + 1);
+    this.grad[root] = 1;
+    this.loops.sweep(root, this.numParams, this.segCount);
     this.lastRoot = root;
     this.stats = null;
   }
@@ -125,15 +95,7 @@ export class TapeEngine extends ScalarEngine<number> {
     if (this.stats) return this.stats;
     const P = this.numParams;
     const edges = this.lastRoot >= P ? this.edgeEnd[this.lastRoot] : 0;
-    const seen = new Uint8Array(P);
-    let params = 0;
-    for (let e = 0; e < edges; e++) {
-      const c = this.child[e];
-      if (c < P && seen[c] === 0) {
-        seen[c] = 1;
-        params++;
-      }
-    }
+    const params = this.loops.distinctBelow(edges, P);
     this.stats = { nodes: Math.max(0, this.lastRoot + 1 - P) + params, edges };
     return this.stats;
   }
@@ -147,12 +109,16 @@ export class TapeEngine extends ScalarEngine<number> {
     const xs = (this.right = atLeast(this.right, n));
     for (let i = 0; i < n; i++) xs[i] = x[i];
     this.reserve(w.rows * (2 * n + 1), w.rows * 4 * n);
-    for (let o = 0; o < w.rows; o++) out[o] = this.sumOfProducts(this.paramIndex, w.offset + o * n, xs, n);
+    for (let o = 0; o < w.rows; o++) out[o] = this.sumOfProducts(null, w.offset + o * n, xs, n);
     return out;
   }
 
   override attnScores(q: number[], keys: readonly number[][], offset: number, size: number): number[] {
-    const invScale = Math.pow(Math.pow(size, 0.5), -1);
+    if (size !== this.scaleSize) {
+      this.scaleSize = size;
+      this.invScale = attnScale(size);
+    }
+    const invScale = this.invScale;
     const out: number[] = new Array(keys.length);
     const qs = (this.left = atLeast(this.left, size));
     const ks = (this.right = atLeast(this.right, size));
@@ -180,142 +146,40 @@ export class TapeEngine extends ScalarEngine<number> {
     return out;
   }
 
+  override rmsnorm(x: number[], eps: number): number[] {
+    // Σ x_i·x_i is ScalarEngine's chain of squares, so it is a dot-product segment like any other.
+    const n = x.length;
+    const xs = (this.left = atLeast(this.left, n));
+    for (let i = 0; i < n; i++) xs[i] = x[i];
+    this.reserve(2 * n + 1, 4 * n);
+    const ms = this.mulNode(this.sumOfProducts(xs, 0, xs, n), this.constNode(Math.pow(n, -1)));
+    const scale = this.powNode(this.addNode(ms, this.constNode(eps)), -0.5);
+    const out: number[] = new Array(n);
+    for (let i = 0; i < n; i++) out[i] = this.mulNode(x[i], scale);
+    return out;
+  }
+
   /**
-   * Σ a[aStart+i]·b[i] as ScalarEngine chains it — mul, const 0, add for the first term, then mul,
-   * add per term — returning the last add, and recorded as a segment for backward. The caller
-   * reserves room for its 2n+1 nodes and 4n edges. The adds' edges keep their child indices, but
-   * their local gradients (always 1) are left unwritten: backward hands a segment's gradient to its
-   * products directly and never reads them. Terms go four per iteration (see the speed notes).
+   * Σ x_i·b[i] as ScalarEngine chains it (see `tapeLoops`), x_i being node a[aStart+i], or node
+   * aStart + i itself if a is null (a weight row), recorded as a segment for backward. The caller
+   * reserves room for its 2n+1 nodes and 4n edges.
    */
-  private sumOfProducts(a: Int32Array, aStart: number, b: Int32Array, n: number): number {
-    const val = this.val;
-    const edgeEnd = this.edgeEnd;
-    const child = this.child;
-    const local = this.local;
-    let node = this.size;
-    let e = this.edgeCount;
-
-    // mul, const 0, add(mul, const)
-    const a0 = a[aStart];
-    const b0 = b[0];
-    const av0 = val[a0];
-    const bv0 = val[b0];
-    let sum = av0 * bv0;
-    val[node] = sum;
-    val[node + 1] = 0;
-    sum += 0;
-    val[node + 2] = sum;
-    child[e] = a0;
-    child[e + 1] = b0;
-    child[e + 2] = node;
-    child[e + 3] = node + 1;
-    local[e] = bv0;
-    local[e + 1] = av0;
-    edgeEnd[node] = e + 2;
-    edgeEnd[node + 1] = e + 2;
-    edgeEnd[node + 2] = e + 4;
-    node += 3;
-    e += 4;
-
-    // then mul, add(chain, mul) per term; `node - 1` is always the chain so far
-    let i = 1;
-    for (; i + 3 < n; i += 4) {
-      const a1 = a[aStart + i];
-      const a2 = a[aStart + i + 1];
-      const a3 = a[aStart + i + 2];
-      const a4 = a[aStart + i + 3];
-      const b1 = b[i];
-      const b2 = b[i + 1];
-      const b3 = b[i + 2];
-      const b4 = b[i + 3];
-      const av1 = val[a1];
-      const av2 = val[a2];
-      const av3 = val[a3];
-      const av4 = val[a4];
-      const bv1 = val[b1];
-      const bv2 = val[b2];
-      const bv3 = val[b3];
-      const bv4 = val[b4];
-      const p1 = av1 * bv1;
-      const p2 = av2 * bv2;
-      const p3 = av3 * bv3;
-      const p4 = av4 * bv4;
-      const s1 = sum + p1;
-      const s2 = s1 + p2;
-      const s3 = s2 + p3;
-      sum = s3 + p4;
-      val[node] = p1;
-      val[node + 1] = s1;
-      val[node + 2] = p2;
-      val[node + 3] = s2;
-      val[node + 4] = p3;
-      val[node + 5] = s3;
-      val[node + 6] = p4;
-      val[node + 7] = sum;
-      child[e] = a1;
-      child[e + 1] = b1;
-      child[e + 2] = node - 1;
-      child[e + 3] = node;
-      child[e + 4] = a2;
-      child[e + 5] = b2;
-      child[e + 6] = node + 1;
-      child[e + 7] = node + 2;
-      child[e + 8] = a3;
-      child[e + 9] = b3;
-      child[e + 10] = node + 3;
-      child[e + 11] = node + 4;
-      child[e + 12] = a4;
-      child[e + 13] = b4;
-      child[e + 14] = node + 5;
-      child[e + 15] = node + 6;
-      local[e] = bv1;
-      local[e + 1] = av1;
-      local[e + 4] = bv2;
-      local[e + 5] = av2;
-      local[e + 8] = bv3;
-      local[e + 9] = av3;
-      local[e + 12] = bv4;
-      local[e + 13] = av4;
-      edgeEnd[node] = e + 2;
-      edgeEnd[node + 1] = e + 4;
-      edgeEnd[node + 2] = e + 6;
-      edgeEnd[node + 3] = e + 8;
-      edgeEnd[node + 4] = e + 10;
-      edgeEnd[node + 5] = e + 12;
-      edgeEnd[node + 6] = e + 14;
-      edgeEnd[node + 7] = e + 16;
-      node += 8;
-      e += 16;
-    }
-    for (; i < n; i++) {
-      const a1 = a[aStart + i];
-      const b1 = b[i];
-      const av1 = val[a1];
-      const bv1 = val[b1];
-      const p1 = av1 * bv1;
-      sum += p1;
-      val[node] = p1;
-      val[node + 1] = sum;
-      child[e] = a1;
-      child[e + 1] = b1;
-      child[e + 2] = node - 1;
-      child[e + 3] = node;
-      local[e] = bv1;
-      local[e + 1] = av1;
-      edgeEnd[node] = e + 2;
-      edgeEnd[node + 1] = e + 4;
-      node += 2;
-      e += 4;
-    }
-    this.size = node;
-    this.edgeCount = e;
+  private sumOfProducts(a: Int32Array | null, aStart: number, b: Int32Array, n: number): number {
+    const out = this.loops.dot(a, aStart, b, n, this.size, this.edgeCount);
+    this.size = out + 1;
+    this.edgeCount += 4 * n;
     if (this.segCount === this.segOut.length) {
-      this.segOut = resized(this.segOut, 2 * this.segCount);
-      this.segTerms = resized(this.segTerms, 2 * this.segCount);
+      this.segOut = grown(this.segOut, 2 * this.segCount);
+      this.segTerms = grown(this.segTerms, 2 * this.segCount);
+      this.remakeLoops();
     }
-    this.segOut[this.segCount] = node - 1;
+    this.segOut[this.segCount] = out;
     this.segTerms[this.segCount++] = n;
-    return node - 1;
+    return out;
+  }
+
+  private remakeLoops(): void {
+    this.loops = tapeLoops(this.val, this.grad, this.edgeEnd, this.child, this.local, this.segOut, this.segTerms);
   }
 
   protected paramNode(i: number): number {
@@ -399,28 +263,179 @@ export class TapeEngine extends ScalarEngine<number> {
     return n;
   }
 
-  /** Makes room for `nodes` more nodes and `edges` more edges, doubling storage that is too small. */
+  /**
+   * Makes room for `nodes` more nodes and `edges` more edges. Only the check, which V8 inlines into
+   * every node append: with the growing in here too, it ate the callers' inlining budget (softmax
+   * built 20% slower).
+   */
   private reserve(nodes: number, edges: number): void {
+    if (this.size + nodes > this.val.length || this.edgeCount + edges > this.child.length) this.grow(nodes, edges);
+  }
+
+  /** Doubles the storage that is too small for `nodes` more nodes and `edges` more edges. */
+  private grow(nodes: number, edges: number): void {
     if (this.size + nodes > this.val.length) {
       const cap = Math.max(2 * this.val.length, this.size + nodes);
-      this.val = resized(this.val, cap);
-      this.grad = resized(this.grad, cap);
-      this.edgeEnd = resized(this.edgeEnd, cap);
+      this.val = grown(this.val, cap);
+      this.grad = grown(this.grad, cap);
+      this.edgeEnd = grown(this.edgeEnd, cap);
     }
     if (this.edgeCount + edges > this.child.length) {
       const cap = Math.max(2 * this.child.length, this.edgeCount + edges);
-      this.child = resized(this.child, cap);
-      this.local = resized(this.local, cap);
+      this.child = grown(this.child, cap);
+      this.local = grown(this.local, cap);
+    }
+    this.remakeLoops();
+  }
+}
+
+type TapeLoops = ReturnType<typeof tapeLoops>;
+
+/**
+ * The loops over the tape, as closures over its arrays. V8 compiles a function of which only one
+ * closure exists against that closure's captured values, so to these functions the arrays are
+ * constants: an access is a compare against a known length, with no map, length or data pointer to
+ * reload. (It did so for these small functions, each optimized whole, but not within the long loop
+ * of `sweep`, optimized while it runs once per step: hence that loop only calls them. A second tape
+ * in the process, or a grown one, makes more closures: they work the same, only unspecialized. The
+ * initial capacities fit the reference job.)
+ *
+ * A dot product Σ x_i·y_i is written as ScalarEngine chains it — mul, const 0, add(mul, const) for
+ * the first term, then mul, add(chain, mul) per term — and recorded as a segment. The adds' edges
+ * keep their child indices, but their local gradients (always 1) are left unwritten: backward hands
+ * a segment's gradient to its products directly and never reads them.
+ */
+function tapeLoops(
+  val: Float64Array,
+  grad: Float64Array,
+  edgeEnd: Int32Array,
+  child: Int32Array,
+  local: Float64Array,
+  segOut: Int32Array,
+  segTerms: Int32Array,
+) {
+  /**
+   * Plain nodes from n down to stop (exclusive): each passes local · grad to its children. A node
+   * has at most two edges, so no inner loop (whose setup costs more than its one or two steps).
+   */
+  function plain(n: number, stop: number): void {
+    let end = edgeEnd[n];
+    for (; n > stop; n--) {
+      const start = edgeEnd[n - 1];
+      const g = grad[n];
+      if (start < end) grad[child[start]] += local[start] * g;
+      if (start + 1 < end) grad[child[start + 1]] += local[start + 1] * g;
+      end = start;
     }
   }
+
+  /**
+   * A segment's products, whose edges start at `first`, given the segment's gradient g: every add of
+   * the chain has local gradients 1 and one parent, so g reaches each product unchanged. Handing it
+   * to all of them at once, last product first as the node-by-node sweep would (so the result is bit
+   * for bit the same), saves walking the chain, where each add waits on the store of the one before.
+   */
+  function products(first: number, terms: number, g: number): void {
+    // Edges: product 0 (2), add(product 0, const 0) (2), then per term a product (2) and an add (2).
+    for (let e = first + 4 * (terms - 1); e >= first; e -= 4) {
+      grad[child[e]] += local[e] * g;
+      grad[child[e + 1]] += local[e + 1] * g;
+    }
+  }
+
+  return {
+    /**
+     * How many distinct nodes below `limit` the first `count` edges reference. (A function of its
+     * own, so that V8, which optimizes this loop while it runs, meets no unrun code after it.)
+     */
+    distinctBelow(count: number, limit: number): number {
+      const seen = new Uint8Array(limit);
+      let distinct = 0;
+      for (let i = 0; i < count; i++) {
+        const v = child[i];
+        if (v < limit && seen[v] === 0) {
+          seen[v] = 1;
+          distinct++;
+        }
+      }
+      return distinct;
+    },
+
+    /**
+     * Σ x_i·b[i] over n terms, written from `node` and edge `e` on; returns the output node. x_i is
+     * a[aStart+i], or aStart + i if a is null (a weight row: one index list fewer to read).
+     */
+    dot(a: Int32Array | null, aStart: number, b: Int32Array, n: number, node: number, e: number): number {
+      // mul, const 0, add(mul, const)
+      const a0 = a === null ? aStart : a[aStart];
+      const b0 = b[0];
+      const av0 = val[a0];
+      const bv0 = val[b0];
+      let sum = av0 * bv0;
+      val[node] = sum;
+      val[node + 1] = 0;
+      sum += 0;
+      val[node + 2] = sum;
+      child[e] = a0;
+      child[e + 1] = b0;
+      child[e + 2] = node;
+      child[e + 3] = node + 1;
+      local[e] = bv0;
+      local[e + 1] = av0;
+      edgeEnd[node] = e + 2;
+      edgeEnd[node + 1] = e + 2;
+      edgeEnd[node + 2] = e + 4;
+      node += 3;
+      e += 4;
+      // then mul, add(chain, mul) per term; `node - 1` is always the chain so far
+      for (let i = 1; i < n; i++) {
+        const a1 = a === null ? aStart + i : a[aStart + i];
+        const b1 = b[i];
+        const av1 = val[a1];
+        const bv1 = val[b1];
+        const p1 = av1 * bv1;
+        sum += p1;
+        val[node] = p1;
+        val[node + 1] = sum;
+        child[e] = a1;
+        child[e + 1] = b1;
+        child[e + 2] = node - 1;
+        child[e + 3] = node;
+        local[e] = bv1;
+        local[e + 1] = av1;
+        edgeEnd[node] = e + 2;
+        edgeEnd[node + 1] = e + 4;
+        node += 2;
+        e += 4;
+      }
+      return node - 1;
+    },
+
+    /**
+     * Backward from `root` (its gradient set, the others zero), one reverse sweep. `belowParams` is
+     * computed up front: V8 optimizes this loop while the first sweep runs, and optimized code that
+     * meets an operation the interpreter has not run yet (here, only the last stretch's) deoptimizes.
+     */
+    sweep(root: number, P: number, segCount: number): void {
+      const belowParams = P - 1;
+      let s = segCount - 1;
+      while (s >= 0 && segOut[s] > root) s--;
+      let n = root;
+      while (n >= P) {
+        // Plain nodes down to the next segment's output, then that segment.
+        const stop = s >= 0 ? segOut[s] : belowParams;
+        plain(n, stop);
+        n = stop;
+        if (s < 0) break;
+        const terms = segTerms[s];
+        products(edgeEnd[n] - 4 * terms, terms, grad[n]);
+        n -= 2 * terms + 1;
+        s--;
+      }
+    },
+  };
 }
 
 function atLeast(a: Int32Array<ArrayBuffer>, length: number): Int32Array<ArrayBuffer> {
   return a.length >= length ? a : new Int32Array(2 * length);
-}
-
-function resized<T extends Float64Array | Int32Array>(a: T, length: number): T {
-  const b = new (a.constructor as new (n: number) => T)(length);
-  b.set(a);
-  return b;
 }

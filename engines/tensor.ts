@@ -1,4 +1,5 @@
 import { attnScale, type Engine, type GraphStats, type ParamMatrix } from './engine.ts';
+import { grown } from './typed-arrays.ts';
 
 /**
  * A vector-level engine (MicroGPT-C's design): every operation works on whole vectors in one flat
@@ -323,12 +324,6 @@ export class TensorEngine implements Engine<number> {
     this.edges += inputs;
     this.flops += flops;
   }
-}
-
-function grown<T extends Float64Array | Int32Array>(a: T, size: number): T {
-  const b = new (a.constructor as new (n: number) => T)(size);
-  b.set(a);
-  return b;
 }
 
 // Kernels: plain functions over (array, offset) so every call site stays monomorphic. Forward sums

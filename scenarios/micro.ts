@@ -51,64 +51,54 @@ function operationParams() {
 }
 
 /**
- * One closure per operation, each building that operation's graph on a fresh step of `create()`'s
- * engine and running backward from the sum of its outputs. The training step is the job's first
- * document (a fixed graph size, so its spread is the engine's, not the documents'), with Adam.
+ * The closure timed for `operation`, on one engine made by `create()`: the operation's graph built
+ * on a fresh step and back-propagated from the sum of its outputs. The training step is the job's
+ * first document (a fixed graph size, so its spread is the engine's, not the documents'), with
+ * Adam. One engine per call, so that a process timing one operation holds one engine, as a
+ * training run does (an engine's JIT state may depend on it, e.g. closures V8 specializes only
+ * while they are the only ones).
  */
-export function microTasks(create: () => Engine, config: TrainConfig, dataset: Dataset): Record<MicroOperation, () => void> {
-  const { inputs, weight, logits, values } = operationParams();
-  const ops = create();
-  ops.init(values);
-  const buildAndBackward = (build: () => unknown) => () => {
-    ops.reset();
-    ops.backward(ops.sum(build()));
-  };
-  const x = () => ops.row(inputs, 0);
-  const rows = (first: number) => Array.from({ length: KEYS }, (_, t) => ops.row(inputs, first + t));
-
-  const job = prepareJob(config, dataset);
-  const model = create();
-  model.init(job.params);
-  const tokens = job.tokenizer.encodeDocument(job.docs[0]);
-  const grads = new Float64Array(job.layout.numParams);
-  const adam = new Adam(job.layout.numParams, config);
-  let step = 0;
-
-  return {
-    'linear 16→16': buildAndBackward(() => ops.linear(x(), weight)),
-    'softmax 27': buildAndBackward(() => ops.softmax(ops.row(logits, 0))),
-    'rmsnorm 16': buildAndBackward(() => ops.rmsnorm(x(), RMS_EPS)),
-    'attention head (8 keys)': buildAndBackward(() => {
-      const weights = ops.softmax(ops.attnScores(x(), rows(1), 0, HEAD_SIZE));
-      return ops.attnMix(weights, rows(1 + KEYS), 0, HEAD_SIZE);
-    }),
-    'training step': () => {
-      model.reset();
-      model.backward(documentLoss(model, job.layout, config, tokens, null));
-      model.readGrads(grads);
+export function microTask(operation: MicroOperation, create: () => Engine, config: TrainConfig, dataset: Dataset): () => void {
+  const engine = create();
+  if (operation === 'training step') {
+    const job = prepareJob(config, dataset);
+    engine.init(job.params);
+    const tokens = job.tokenizer.encodeDocument(job.docs[0]);
+    const grads = new Float64Array(job.layout.numParams);
+    const adam = new Adam(job.layout.numParams, config);
+    let step = 0;
+    return () => {
+      engine.reset();
+      engine.backward(documentLoss(engine, job.layout, config, tokens, null));
+      engine.readGrads(grads);
       adam.update(job.params, grads, step);
-      model.writeParams(job.params);
+      engine.writeParams(job.params);
       step = (step + 1) % config.steps;
-    },
+    };
+  }
+  const { inputs, weight, logits, values } = operationParams();
+  engine.init(values);
+  const x = () => engine.row(inputs, 0);
+  const rows = (first: number) => Array.from({ length: KEYS }, (_, t) => engine.row(inputs, first + t));
+  const build = {
+    'linear 16→16': () => engine.linear(x(), weight),
+    'softmax 27': () => engine.softmax(engine.row(logits, 0)),
+    'rmsnorm 16': () => engine.rmsnorm(x(), RMS_EPS),
+    'attention head (8 keys)': () => engine.attnMix(engine.softmax(engine.attnScores(x(), rows(1), 0, HEAD_SIZE)), rows(1 + KEYS), 0, HEAD_SIZE),
+  }[operation];
+  return () => {
+    engine.reset();
+    engine.backward(engine.sum(build()));
   };
 }
 
-/** Times every operation with tinybench for about `timeMs` each (after a warm-up), in this process. */
-export function runMicro(engineName: string, tasks: Record<MicroOperation, () => void>, timeMs: number): MicroRow[] {
+/** Times one operation with tinybench for about `timeMs` (after a warm-up), in this process. */
+export function runMicro(engine: string, operation: MicroOperation, task: () => void, timeMs: number): MicroRow {
   const bench = new Bench({ time: timeMs, iterations: 5, warmupTime: Math.max(1, timeMs / 4), warmupIterations: 3, throws: true });
-  for (const op of MICRO_OPERATIONS) bench.add(op, tasks[op]);
+  bench.add(operation, task);
   bench.runSync();
-  return bench.tasks.map((task) => {
-    const result = task.result;
-    if (result.state !== 'completed') throw new Error(`${engineName} / ${task.name}: tinybench ended in state ${result.state}`);
-    const ms = result.latency;
-    return {
-      engine: engineName,
-      operation: task.name as MicroOperation,
-      meanNs: ms.mean * 1e6,
-      medianNs: ms.p50 * 1e6,
-      rmePercent: ms.rme,
-      samples: ms.samplesCount,
-    };
-  });
+  const result = bench.tasks[0].result;
+  if (result.state !== 'completed') throw new Error(`${engine} / ${operation}: tinybench ended in state ${result.state}`);
+  const ms = result.latency;
+  return { engine, operation, meanNs: ms.mean * 1e6, medianNs: ms.p50 * 1e6, rmePercent: ms.rme, samples: ms.samplesCount };
 }

@@ -3,20 +3,20 @@ import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { engineNames } from '../engines/registry.ts';
-import { DEFAULT_MICRO_TIME_MS, MICRO_OPERATIONS, type MicroRow } from '../scenarios/micro.ts';
+import { writeFileAtomic } from '../scenarios/bench/results.ts';
+import { DEFAULT_MICRO_TIME_MS, MICRO_OPERATIONS, type MicroOperation, type MicroRow } from '../scenarios/micro.ts';
 import { loadDatasetFile } from '../workload/dataset.ts';
 import { choiceListFlag, CommandError, intFlag, parseFlags, runCli } from './cli.ts';
 import { outputDir } from './output-paths.ts';
 import { REPORTS_DIR, RESULTS_DIR, timestamp, tsxScriptArgs } from './paths.ts';
-import { writeFileAtomic } from '../scenarios/bench/results.ts';
 
 const HELP = `Usage: npm run bench:micro -- [--engines a,b] [--time MS] [options]
 
 Micro-benchmarks each engine with tinybench: the time to build and run backward through one
 ${MICRO_OPERATIONS.join(', ')}
-(the training step: reset, forward, backward, Adam on the job's first document). Each engine runs
-in its own process. Writes a Markdown table to reports/micro-<timestamp>.md and a CSV to
-results/micro-<timestamp>.csv, prints the table, then the two paths (CSV last).
+(the training step: reset, forward, backward, Adam on the job's first document). Each engine and
+operation runs in a process of its own. Writes a Markdown table to reports/micro-<timestamp>.md
+and a CSV to results/micro-<timestamp>.csv, prints the table, then the two paths (CSV last).
 
 Options:
   --engines a,b        engines to measure, in this order (default all: ${engineNames().join(',')})
@@ -26,28 +26,22 @@ Options:
   --reports-dir DIR    where the Markdown goes (default ${REPORTS_DIR})
   --help               show this help`;
 
-/** One engine's rows, measured in a child process of its own. */
-function measureInChild(engine: string, childArgs: string[]): Promise<MicroRow[]> {
+/** One engine's time on one operation, measured in a child process of its own. */
+function measureInChild(engine: string, operation: MicroOperation, childArgs: string[]): Promise<MicroRow> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, tsxScriptArgs('bench-micro-engine.ts', ['--engine', engine, ...childArgs]), {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const args = ['--engine', engine, '--operation', operation, ...childArgs];
+    const child = spawn(process.execPath, tsxScriptArgs('bench-micro-engine.ts', args), { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
     child.on('error', fail);
     child.on('close', (code, signal) => {
-      if (code === 0) done(JSON.parse(out) as MicroRow[]);
-      else fail(new CommandError(`the ${engine} micro-benchmarks failed (${signal ?? `exit code ${code}`}); nothing was written`));
+      if (code === 0) done(JSON.parse(out) as MicroRow);
+      else fail(new CommandError(`the ${engine} micro-benchmark of ${operation} failed (${signal ?? `exit code ${code}`}); nothing was written`));
     });
   });
 }
 
 const ns = (x: number) => Math.round(x).toLocaleString('en-US');
-
-/** Rows grouped by operation, so the engines sit next to each other for each one. */
-function byOperation(rows: MicroRow[]): MicroRow[] {
-  return MICRO_OPERATIONS.flatMap((op) => rows.filter((r) => r.operation === op));
-}
 
 function markdown(rows: MicroRow[], timeMs: number, data: string): string {
   const lines = [
@@ -94,12 +88,14 @@ runCli(async () => {
   const resultsDir = outputDir('results-dir', values['results-dir'] ?? RESULTS_DIR);
   const childArgs = ['--time', String(timeMs), ...(data === undefined ? [] : ['--data', data])];
 
-  const rows: MicroRow[] = [];
-  for (const engine of engines) {
-    process.stderr.write(`bench:micro: ${engine}…\n`);
-    rows.push(...(await measureInChild(engine, childArgs)));
+  // Grouped by operation, so the engines sit next to each other for each one.
+  const ordered: MicroRow[] = [];
+  for (const operation of MICRO_OPERATIONS) {
+    for (const engine of engines) {
+      process.stderr.write(`bench:micro: ${operation} on ${engine}…\n`);
+      ordered.push(await measureInChild(engine, operation, childArgs));
+    }
   }
-  const ordered = byOperation(rows);
   const stamp = timestamp();
   const table = markdown(ordered, timeMs, data ?? 'embedded English first names');
   const mdPath = join(reportsDir, `micro-${stamp}.md`);
