@@ -50,6 +50,10 @@ export function formatGiB(bytes: number): string {
   return `${(bytes / 2 ** 30).toFixed(1)} GiB`;
 }
 
+export function formatMiB(bytes: number): string {
+  return `${formatNumber(bytes / 2 ** 20)} MiB`;
+}
+
 /**
  * hyperfine's closing lines, against the baseline: "tape ran 83.2x faster than topo (range 80.1–85.0)".
  * Null for the baseline itself and for engines without a time.

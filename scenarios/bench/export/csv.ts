@@ -52,6 +52,7 @@ const SUMMARY_COLUMNS: Columns<EngineSummary> = {
   mean_loss_last100: (s) => s.typical?.result.meanLossLast100,
   nodes_per_step: (s) => s.typical?.result.nodesPerStep.mean,
   edges_per_step: (s) => s.typical?.result.edgesPerStep.mean,
+  peak_heap_bytes: (s) => s.typical?.result.memory.peakHeapBytes,
   gflops: (s) => s.typical?.result.gflops,
   gradcheck_pass: (s) => s.gradcheck?.result?.pass,
   gradient_verdict: verdictText,

@@ -5,7 +5,7 @@
  */
 import type { ResultsFolder } from '../results.ts';
 import { BASELINE, statusText, summarize, verdictText, type EngineSummary } from '../summary.ts';
-import { datasetLabel, formatCount, formatGiB, formatLoss, formatNumber, formatSpeedup, formatTime } from '../format.ts';
+import { datasetLabel, formatCount, formatGiB, formatLoss, formatMiB, formatNumber, formatSpeedup, formatTime } from '../format.ts';
 import { machineLabels, type Exporter } from './exporter.ts';
 
 const PHASES = ['forward', 'backward', 'softmax', 'update'] as const;
@@ -24,7 +24,7 @@ export const markdownReport: Exporter = {
       '',
       ...comparisonTable(rows, multi),
       '',
-      `Time is the training time of each timed trial (forward, backward and update; process start-up and sampling excluded): the median, and the range over the trials. Speedup is ${BASELINE}'s median time over the engine's, its range from the extreme pairs (${BASELINE}'s fastest over the engine's slowest … ${BASELINE}'s slowest over the engine's fastest). Losses, nodes/step and the profile come from each engine's median trial; nodes/step counts the scalar nodes reachable from the loss, leaves included (a vector-level engine's, its vectors). Gradients: the gradient check's verdict against ${BASELINE} and finite differences.`,
+      `Time is the training time of each timed trial (forward, backward and update; process start-up and sampling excluded): the median, and the range over the trials. Speedup is ${BASELINE}'s median time over the engine's, its range from the extreme pairs (${BASELINE}'s fastest over the engine's slowest … ${BASELINE}'s slowest over the engine's fastest). Losses, nodes/step and the profile come from each engine's median trial; nodes/step counts the scalar nodes reachable from the loss, leaves included (a vector-level engine's, its vectors). Peak heap is the largest JavaScript heap in use seen after every 10th step. Gradients: the gradient check's verdict against ${BASELINE} and finite differences.`,
       '',
       '## Profile',
       '',
@@ -68,6 +68,7 @@ function comparisonTable(rows: { label: string; s: EngineSummary }[], multi: boo
     'final loss',
     'mean loss, last 100',
     'nodes/step',
+    'peak heap',
     ...(showGflops ? ['GFLOP/s'] : []),
     'gradients',
     'status',
@@ -84,6 +85,7 @@ function comparisonTable(rows: { label: string; s: EngineSummary }[], multi: boo
       formatLoss(r?.finalLoss),
       formatLoss(r?.meanLossLast100),
       r ? `${formatCount(r.nodesPerStep.mean)}${typeof r.vectorOpsPerStep === 'number' ? ' vectors' : ''}` : '—',
+      r ? formatMiB(r.memory.peakHeapBytes) : '—',
       ...(showGflops ? [typeof gflops === 'number' ? formatNumber(gflops) : '—'] : []),
       verdictText(s),
       statusText(s),
