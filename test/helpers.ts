@@ -14,9 +14,12 @@ export const MICROGPT_PY: { losses: number[]; samples: string[]; nodesStep1: num
   readFileSync(join(ROOT, 'test/fixtures/microgpt-py-names-seed42.json'), 'utf8'),
 );
 
-/** The largest |loss − microgpt.py's loss| over a run's steps. */
-export function worstLossVsPython(losses: readonly number[]): number {
-  return Math.max(...losses.map((l, i) => Math.abs(l - MICROGPT_PY.losses[i])));
+/** Asserts that a 1000-step run's every loss is within `tolerance` of microgpt.py's, printing the worst difference. */
+export function expectMicrogptPyLosses(engine: string, losses: readonly number[], tolerance: number): void {
+  const worst = Math.max(...losses.map((l, i) => Math.abs(l - MICROGPT_PY.losses[i])));
+  console.log(`${engine} vs microgpt.py over 1000 steps: worst loss difference ${worst.toExponential(2)}`);
+  expect(losses).toHaveLength(1000);
+  expect(worst).toBeLessThan(tolerance);
 }
 
 /** A model small enough for exhaustive checks: 8-wide embeddings, 2 heads, 8 positions, four names. */

@@ -4,7 +4,7 @@ import { prepareJob, train } from '../scenarios/train.ts';
 import { DEFAULT_CONFIG } from '../workload/config.ts';
 import { loadDatasetFile } from '../workload/dataset.ts';
 import { documentLoss } from '../workload/model.ts';
-import { MICROGPT_PY, NAMES_PATH, namesSkipReason, runScript, worstLossVsPython } from './helpers.ts';
+import { expectMicrogptPyLosses, MICROGPT_PY, NAMES_PATH, namesSkipReason, runScript } from './helpers.ts';
 
 const skip = namesSkipReason();
 
@@ -42,10 +42,7 @@ describe.skipIf(skip !== undefined)('the reference job on names.txt reproduces m
 
   it('follows microgpt.py for 1000 steps (every loss within 1e-12) and draws the same 20 samples', () => {
     const r = train({ engineName: 'topo', engine: new TopoEngine(), config: DEFAULT_CONFIG, dataset: dataset() });
-    const worst = worstLossVsPython(r.losses);
-    console.log(`topo vs microgpt.py over 1000 steps: worst loss difference ${worst.toExponential(2)}`);
-    expect(r.losses).toHaveLength(1000);
-    expect(worst).toBeLessThan(1e-12);
+    expectMicrogptPyLosses('topo', r.losses, 1e-12);
     expect(r.samples).toEqual(MICROGPT_PY.samples);
   });
 });

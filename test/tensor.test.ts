@@ -10,7 +10,7 @@ import { prepareJob, train } from '../scenarios/train.ts';
 import { DEFAULT_CONFIG, type TrainConfig } from '../workload/config.ts';
 import { loadDatasetFile } from '../workload/dataset.ts';
 import { documentLoss } from '../workload/model.ts';
-import { MICROGPT_PY, NAMES_PATH, namesSkipReason, ROOT, worstLossVsPython } from './helpers.ts';
+import { expectMicrogptPyLosses, MICROGPT_PY, NAMES_PATH, namesSkipReason, ROOT } from './helpers.ts';
 
 const dataset = { source: 'test', docs: ['emma', 'olivia', 'ava', 'isabella', 'christopherjohnson', 'x'], sha256: '' };
 
@@ -112,10 +112,7 @@ const skip = namesSkipReason();
 describe.skipIf(skip !== undefined)('tensor trains the reference job on names.txt', () => {
   it('follows microgpt.py for 1000 steps (every loss within 1e-6) and draws the same 20 samples', () => {
     const r = train({ engineName: 'tensor', engine: new TensorEngine(), config: DEFAULT_CONFIG, dataset: loadDatasetFile(NAMES_PATH!) });
-    const worst = worstLossVsPython(r.losses);
-    console.log(`tensor vs microgpt.py over 1000 steps: worst loss difference ${worst.toExponential(2)}`);
-    expect(r.losses).toHaveLength(1000);
-    expect(worst).toBeLessThan(1e-6);
+    expectMicrogptPyLosses('tensor', r.losses, 1e-6);
     expect(r.samples).toEqual(MICROGPT_PY.samples);
   });
 });
