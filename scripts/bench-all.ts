@@ -1,6 +1,6 @@
 import { basename, join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
-import { engineNames, findEngine } from '../engines/registry.ts';
+import { engineNames } from '../engines/registry.ts';
 import { runBench, type RunLabel } from '../scenarios/bench/bench.ts';
 import type { Progress } from '../scenarios/bench/runner.ts';
 import { captureEnv } from '../scenarios/bench/env.ts';
@@ -10,9 +10,9 @@ import { datasetLabel, formatLoss, formatTime, speedupLine } from '../scenarios/
 import { ENV_FILE, RUNS_FILE, prepareResultsDir, readResultsFolder, startResults, writeFileAtomic, type RunRecord } from '../scenarios/bench/results.ts';
 import { statusText, summarize, verdictText } from '../scenarios/bench/summary.ts';
 import { loadDataset } from '../workload/dataset.ts';
-import { choiceListFlag, intFlag, numberFlag, parseFlags, runCli } from './cli.ts';
+import { intFlag, numberFlag, parseFlags, runCli } from './cli.ts';
 import { displayPath, reportFileFlag } from './output-paths.ts';
-import { JOB_FLAGS, JOB_HELP, configFromFlags } from './job-flags.ts';
+import { JOB_FLAGS, JOB_HELP, configFromFlags, enginesFlag } from './job-flags.ts';
 import { RESULTS_DIR, timestamp } from './paths.ts';
 
 const DEFAULT_TRIALS = 3;
@@ -61,7 +61,7 @@ runCli(async () => {
     process.stdout.write(HELP + '\n');
     return;
   }
-  const engines = [...new Set(choiceListFlag('engines', values.engines, engineNames()))].map((name) => findEngine(name)!);
+  const engines = enginesFlag(values.engines);
   const trials = intFlag('trials', values.trials, DEFAULT_TRIALS);
   const warmup = intFlag('warmup', values.warmup, 0, 0);
   const timeoutSeconds = numberFlag('timeout', values.timeout, DEFAULT_TIMEOUT_SECONDS, (n) => n > 0 && n <= MAX_TIMEOUT_SECONDS, `a number of seconds > 0 (at most ${MAX_TIMEOUT_SECONDS})`);

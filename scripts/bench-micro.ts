@@ -6,7 +6,8 @@ import { engineNames } from '../engines/registry.ts';
 import { writeFileAtomic } from '../scenarios/bench/results.ts';
 import { DEFAULT_MICRO_TIME_MS, MICRO_OPERATIONS, type MicroOperation, type MicroRow } from '../scenarios/micro.ts';
 import { loadDatasetFile } from '../workload/dataset.ts';
-import { choiceListFlag, CommandError, intFlag, parseFlags, runCli } from './cli.ts';
+import { CommandError, intFlag, parseFlags, runCli } from './cli.ts';
+import { enginesFlag } from './job-flags.ts';
 import { outputDir } from './output-paths.ts';
 import { REPORTS_DIR, RESULTS_DIR, timestamp, tsxScriptArgs } from './paths.ts';
 
@@ -80,7 +81,7 @@ runCli(async () => {
     process.stdout.write(HELP + '\n');
     return;
   }
-  const engines = choiceListFlag('engines', values.engines, engineNames());
+  const engines = enginesFlag(values.engines).map((e) => e.name);
   const timeMs = intFlag('time', values.time, DEFAULT_MICRO_TIME_MS);
   const data = values.data === undefined ? undefined : resolve(values.data);
   if (data !== undefined) loadDatasetFile(data);

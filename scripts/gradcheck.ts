@@ -1,8 +1,8 @@
-import { engineNames, findEngine } from '../engines/registry.ts';
+import { engineNames } from '../engines/registry.ts';
 import { DEFAULT_FD_SAMPLES, DEFAULT_TRAJECTORY_STEPS, gradcheck, TOLERANCE, type GradcheckResult } from '../scenarios/gradcheck.ts';
 import { loadDataset } from '../workload/dataset.ts';
-import { choiceListFlag, intFlag, parseFlags, runCli } from './cli.ts';
-import { JOB_FLAGS, JOB_HELP, configFromFlags } from './job-flags.ts';
+import { intFlag, parseFlags, runCli } from './cli.ts';
+import { JOB_FLAGS, JOB_HELP, configFromFlags, enginesFlag } from './job-flags.ts';
 
 const HELP = `Usage: npm run gradcheck -- [--engines a,b] [options]
 
@@ -61,7 +61,7 @@ runCli(() => {
     process.stdout.write(HELP + '\n');
     return;
   }
-  const engines = [...new Set(choiceListFlag('engines', values.engines, engineNames()))].map((name) => findEngine(name)!);
+  const engines = enginesFlag(values.engines);
   const config = configFromFlags(values);
   const trajectorySteps = intFlag('trajectory-steps', values['trajectory-steps'], DEFAULT_TRAJECTORY_STEPS, 0);
   const fdSamples = intFlag('fd-samples', values['fd-samples'], DEFAULT_FD_SAMPLES, 0);

@@ -1,7 +1,7 @@
 import { findEngine, engineNames, type EngineInfo } from '../engines/registry.ts';
 import { DEFAULT_CONFIG, type TrainConfig } from '../workload/config.ts';
 import { InputError } from '../workload/input-error.ts';
-import { intFlag, numberFlag } from './cli.ts';
+import { choiceListFlag, intFlag, numberFlag } from './cli.ts';
 
 /** Flags for the training job's hyperparameters, shared by every command that runs the job. */
 export const JOB_FLAGS = {
@@ -71,4 +71,9 @@ export function engineFlag(name: string | undefined, fallback = 'topo'): EngineI
   const info = findEngine(chosen);
   if (!info) throw new InputError(`unknown engine '${chosen}'. Registered engines: ${engineNames().join(', ')}`);
   return info;
+}
+
+/** `--engines a,b`: those registered engines, each once, in the order given (default: all). */
+export function enginesFlag(raw: string | undefined): EngineInfo[] {
+  return [...new Set(choiceListFlag('engines', raw, engineNames()))].map((name) => findEngine(name)!);
 }
