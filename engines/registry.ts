@@ -27,7 +27,7 @@ const ENGINES: readonly EngineInfo[] = [
   },
   {
     name: 'stack',
-    description: 'scalar Value nodes, the study\'s stack backward as published (wrong: a node is passed on once)',
+    description: "scalar Value nodes, the study's stack backward as published (wrong: a node is passed on once)",
     study: 'stack-based backward (as published)',
     create: () => new StackEngine(),
   },
@@ -92,9 +92,15 @@ async function pluginEngines(): Promise<EngineInfo[]> {
   }
   const valid = (e: unknown) => {
     const info = e as EngineInfo;
-    return typeof e === 'object' && e !== null && ['name', 'description', 'study'].every((k) => typeof info[k as keyof EngineInfo] === 'string') && typeof info.create === 'function';
+    return (
+      typeof e === 'object' &&
+      e !== null &&
+      ['name', 'description', 'study'].every((k) => typeof info[k as keyof EngineInfo] === 'string') &&
+      typeof info.create === 'function'
+    );
   };
-  if (!Array.isArray(engines) || !engines.every(valid)) return fail('expected it to export `engines`, an array of { name, description, study, create }');
+  if (!Array.isArray(engines) || !engines.every(valid))
+    return fail('expected it to export `engines`, an array of { name, description, study, create }');
   const names = (engines as EngineInfo[]).map((e) => e.name);
   const taken = names.find((name, i) => names.indexOf(name) !== i || ENGINES.some((e) => e.name === name));
   if (taken !== undefined) return fail(`engine name '${taken}' is already registered`);

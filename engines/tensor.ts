@@ -130,7 +130,17 @@ export class TensorEngine implements Engine<number> {
     const t = keys.length;
     const out = this.alloc(t, 0);
     const list = this.pushList(keys);
-    scoresForward(this.val, this.nodeOff, this.lists, this.nodeOff[q] + offset, list, t, offset, size, this.nodeOff[out]);
+    scoresForward(
+      this.val,
+      this.nodeOff,
+      this.lists,
+      this.nodeOff[q] + offset,
+      list,
+      t,
+      offset,
+      size,
+      this.nodeOff[out],
+    );
     this.record(SCORES, out, q, list, t, offset, size, t + 1, FLOPS.scores(t, size));
     return out;
   }
@@ -225,7 +235,18 @@ export class TensorEngine implements Engine<number> {
           reluBackward(val, grad, nodeOff[a], oo, nodeLen[out]);
           break;
         case SCORES:
-          scoresBackward(val, grad, nodeOff, lists, nodeOff[a] + tape[r + 5], tape[r + 3], tape[r + 4], tape[r + 5], tape[r + 6], oo);
+          scoresBackward(
+            val,
+            grad,
+            nodeOff,
+            lists,
+            nodeOff[a] + tape[r + 5],
+            tape[r + 3],
+            tape[r + 4],
+            tape[r + 5],
+            tape[r + 6],
+            oo,
+          );
           break;
         case SOFTMAX:
           softmaxBackward(val, grad, nodeOff[a], oo, nodeLen[out]);
@@ -309,7 +330,17 @@ export class TensorEngine implements Engine<number> {
     return start;
   }
 
-  private record(op: number, out: number, a: number, b: number, c: number, d: number, e: number, inputs: number, flops: number): void {
+  private record(
+    op: number,
+    out: number,
+    a: number,
+    b: number,
+    c: number,
+    d: number,
+    e: number,
+    inputs: number,
+    flops: number,
+  ): void {
     if ((this.ops + 1) * RECORD > this.tape.length) this.tape = grown(this.tape, this.tape.length * 2);
     const r = this.ops * RECORD;
     const t = this.tape;
@@ -396,8 +427,14 @@ function linearForward(v: Float64Array, wo: number, xo: number, oo: number, rows
  * writes each dx element once per four rows.
  */
 function linearBackward(
-  v: Float64Array, g: Float64Array, live: Int32Array,
-  wo: number, xo: number, oo: number, rows: number, cols: number,
+  v: Float64Array,
+  g: Float64Array,
+  live: Int32Array,
+  wo: number,
+  xo: number,
+  oo: number,
+  rows: number,
+  cols: number,
 ): void {
   let n = 0;
   for (let r = 0; r < rows; r++) if (g[oo + r] !== 0) live[n++] = r;
@@ -439,8 +476,15 @@ function reluBackward(v: Float64Array, g: Float64Array, xo: number, oo: number, 
 }
 
 function scoresForward(
-  v: Float64Array, nodeOff: Int32Array, lists: Int32Array,
-  qo: number, list: number, t: number, offset: number, size: number, oo: number,
+  v: Float64Array,
+  nodeOff: Int32Array,
+  lists: Int32Array,
+  qo: number,
+  list: number,
+  t: number,
+  offset: number,
+  size: number,
+  oo: number,
 ): void {
   const inv = attnScale(size);
   for (let s = 0; s < t; s++) {
@@ -452,8 +496,16 @@ function scoresForward(
 }
 
 function scoresBackward(
-  v: Float64Array, g: Float64Array, nodeOff: Int32Array, lists: Int32Array,
-  qo: number, list: number, t: number, offset: number, size: number, oo: number,
+  v: Float64Array,
+  g: Float64Array,
+  nodeOff: Int32Array,
+  lists: Int32Array,
+  qo: number,
+  list: number,
+  t: number,
+  offset: number,
+  size: number,
+  oo: number,
 ): void {
   const inv = attnScale(size);
   for (let s = 0; s < t; s++) {
@@ -484,8 +536,15 @@ function softmaxBackward(v: Float64Array, g: Float64Array, xo: number, oo: numbe
 }
 
 function mixForward(
-  v: Float64Array, nodeOff: Int32Array, lists: Int32Array,
-  wo: number, list: number, t: number, offset: number, size: number, oo: number,
+  v: Float64Array,
+  nodeOff: Int32Array,
+  lists: Int32Array,
+  wo: number,
+  list: number,
+  t: number,
+  offset: number,
+  size: number,
+  oo: number,
 ): void {
   for (let j = 0; j < size; j++) v[oo + j] = 0;
   // Position-major, yet each output still sums over positions in order.
@@ -497,8 +556,16 @@ function mixForward(
 }
 
 function mixBackward(
-  v: Float64Array, g: Float64Array, nodeOff: Int32Array, lists: Int32Array,
-  wo: number, list: number, t: number, offset: number, size: number, oo: number,
+  v: Float64Array,
+  g: Float64Array,
+  nodeOff: Int32Array,
+  lists: Int32Array,
+  wo: number,
+  list: number,
+  t: number,
+  offset: number,
+  size: number,
+  oo: number,
 ): void {
   for (let s = 0; s < t; s++) {
     const w = v[wo + s];
@@ -513,7 +580,15 @@ function mixBackward(
   }
 }
 
-function concatBackward(g: Float64Array, nodeOff: Int32Array, nodeLen: Int32Array, lists: Int32Array, list: number, k: number, oo: number): void {
+function concatBackward(
+  g: Float64Array,
+  nodeOff: Int32Array,
+  nodeLen: Int32Array,
+  lists: Int32Array,
+  list: number,
+  k: number,
+  oo: number,
+): void {
   let o = oo;
   for (let p = 0; p < k; p++) {
     const po = nodeOff[lists[list + p]];
@@ -530,7 +605,14 @@ function crossEntropyForward(v: Float64Array, xo: number, oo: number, n: number,
 }
 
 /** Softmax and cross-entropy fused: dx = g·(p − onehot(target)). */
-function crossEntropyBackward(v: Float64Array, g: Float64Array, xo: number, oo: number, n: number, target: number): void {
+function crossEntropyBackward(
+  v: Float64Array,
+  g: Float64Array,
+  xo: number,
+  oo: number,
+  n: number,
+  target: number,
+): void {
   const d = g[oo];
   for (let i = 0; i < n; i++) g[xo + i] += d * (v[oo + 1 + i] - (i === target ? 1 : 0));
 }

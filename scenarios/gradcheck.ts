@@ -89,7 +89,14 @@ export function gradcheck(opts: GradcheckOptions): GradcheckResult {
 
   let maxLossDiff = 0;
   if (steps > 0) {
-    const run = train({ engineName: opts.engine.name, engine: opts.engine.create(), config, dataset: opts.dataset, stopAfter: steps, phaseTimers: false });
+    const run = train({
+      engineName: opts.engine.name,
+      engine: opts.engine.create(),
+      config,
+      dataset: opts.dataset,
+      stopAfter: steps,
+      phaseTimers: false,
+    });
     run.losses.forEach((l, i) => (maxLossDiff = Math.max(maxLossDiff, distance(l, ref.losses[i]))));
   }
 
@@ -101,7 +108,11 @@ export function gradcheck(opts: GradcheckOptions): GradcheckResult {
     trajectory: { steps, maxLossDiff },
   };
   const failures = failuresOf(result);
-  return { ...result, pass: failures.length === 0, verdict: failures.length === 0 ? 'pass' : `FAIL: ${failures.join('; ')}` };
+  return {
+    ...result,
+    pass: failures.length === 0,
+    verdict: failures.length === 0 ? 'pass' : `FAIL: ${failures.join('; ')}`,
+  };
 }
 
 function reference(dataset: Dataset, config: TrainConfig, steps: number): Reference {
@@ -114,7 +125,11 @@ function reference(dataset: Dataset, config: TrainConfig, steps: number): Refere
   const topo = new TopoEngine();
   topo.init(job.params);
   const { grads } = gradientsOf(topo, job.layout, config, job.tokenizer.encodeDocument(job.docs[0]), job.params);
-  const losses = steps > 0 ? train({ engineName: 'topo', engine: new TopoEngine(), config, dataset, stopAfter: steps, phaseTimers: false }).losses : [];
+  const losses =
+    steps > 0
+      ? train({ engineName: 'topo', engine: new TopoEngine(), config, dataset, stopAfter: steps, phaseTimers: false })
+          .losses
+      : [];
   const ref = { grads, losses };
   cache.set(key, ref);
   return ref;
@@ -176,13 +191,19 @@ export function sampleParams(layout: ModelLayout, refGrads: Float64Array, count:
 function failuresOf(r: Omit<GradcheckResult, 'pass' | 'verdict'>): string[] {
   const out: string[] = [];
   const n = (x: number) => x.toLocaleString('en-US');
-  if (r.wrongParams > 0) out.push(`${n(r.wrongParams)} of ${n(r.totalParams)} gradients wrong, cosine ${r.cosine.toFixed(3)}`);
-  else if (r.maxRelErr > TOLERANCE.maxRelErr) out.push(`gradients off topo's by up to ${r.maxRelErr.toExponential(1)} (relative)`);
+  if (r.wrongParams > 0)
+    out.push(`${n(r.wrongParams)} of ${n(r.totalParams)} gradients wrong, cosine ${r.cosine.toFixed(3)}`);
+  else if (r.maxRelErr > TOLERANCE.maxRelErr)
+    out.push(`gradients off topo's by up to ${r.maxRelErr.toExponential(1)} (relative)`);
   if (r.fdMaxRelErr > TOLERANCE.fdMaxRelErr) {
-    out.push(`finite differences disagree by up to ${r.fdMaxRelErr.toExponential(1)} (relative, ${r.fdSampled} parameters)`);
+    out.push(
+      `finite differences disagree by up to ${r.fdMaxRelErr.toExponential(1)} (relative, ${r.fdSampled} parameters)`,
+    );
   }
   if (r.trajectory.maxLossDiff > TOLERANCE.lossDiff) {
-    out.push(`losses drift up to ${r.trajectory.maxLossDiff.toExponential(1)} from topo's over ${r.trajectory.steps} steps`);
+    out.push(
+      `losses drift up to ${r.trajectory.maxLossDiff.toExponential(1)} from topo's over ${r.trajectory.steps} steps`,
+    );
   }
   return out;
 }

@@ -8,7 +8,13 @@ import { PyRandom } from '../workload/pyrandom.ts';
 import { prepareJob } from './train.ts';
 
 /** The operations timed, each as build + backward; sizes are microGPT's (n_embd 16, head size 4, vocab 27). */
-export const MICRO_OPERATIONS = ['linear 16→16', 'softmax 27', 'rmsnorm 16', 'attention head (8 keys)', 'training step'] as const;
+export const MICRO_OPERATIONS = [
+  'linear 16→16',
+  'softmax 27',
+  'rmsnorm 16',
+  'attention head (8 keys)',
+  'training step',
+] as const;
 export type MicroOperation = (typeof MICRO_OPERATIONS)[number];
 
 /** tinybench's time budget per operation; a quarter of it again goes to warming up. */
@@ -58,7 +64,12 @@ function operationParams() {
  * training run does (an engine's JIT state may depend on it, e.g. closures V8 specializes only
  * while they are the only ones).
  */
-export function microTask(operation: MicroOperation, create: () => Engine, config: TrainConfig, dataset: Dataset): () => void {
+export function microTask(
+  operation: MicroOperation,
+  create: () => Engine,
+  config: TrainConfig,
+  dataset: Dataset,
+): () => void {
   const engine = create();
   if (operation === 'training step') {
     const job = prepareJob(config, dataset);
@@ -84,7 +95,8 @@ export function microTask(operation: MicroOperation, create: () => Engine, confi
     'linear 16→16': () => engine.linear(x(), weight),
     'softmax 27': () => engine.softmax(engine.row(logits, 0)),
     'rmsnorm 16': () => engine.rmsnorm(x(), RMS_EPS),
-    'attention head (8 keys)': () => engine.attnMix(engine.softmax(engine.attnScores(x(), rows(1), 0, HEAD_SIZE)), rows(1 + KEYS), 0, HEAD_SIZE),
+    'attention head (8 keys)': () =>
+      engine.attnMix(engine.softmax(engine.attnScores(x(), rows(1), 0, HEAD_SIZE)), rows(1 + KEYS), 0, HEAD_SIZE),
   }[operation];
   return () => {
     engine.reset();
@@ -94,11 +106,25 @@ export function microTask(operation: MicroOperation, create: () => Engine, confi
 
 /** Times one operation with tinybench for about `timeMs` (after a warm-up), in this process. */
 export function runMicro(engine: string, operation: MicroOperation, task: () => void, timeMs: number): MicroRow {
-  const bench = new Bench({ time: timeMs, iterations: 5, warmupTime: Math.max(1, timeMs / 4), warmupIterations: 3, throws: true });
+  const bench = new Bench({
+    time: timeMs,
+    iterations: 5,
+    warmupTime: Math.max(1, timeMs / 4),
+    warmupIterations: 3,
+    throws: true,
+  });
   bench.add(operation, task);
   bench.runSync();
   const result = bench.tasks[0].result;
-  if (result.state !== 'completed') throw new Error(`${engine} / ${operation}: tinybench ended in state ${result.state}`);
+  if (result.state !== 'completed')
+    throw new Error(`${engine} / ${operation}: tinybench ended in state ${result.state}`);
   const ms = result.latency;
-  return { engine, operation, meanNs: ms.mean * 1e6, medianNs: ms.p50 * 1e6, rmePercent: ms.rme, samples: ms.samplesCount };
+  return {
+    engine,
+    operation,
+    meanNs: ms.mean * 1e6,
+    medianNs: ms.p50 * 1e6,
+    rmePercent: ms.rme,
+    samples: ms.samplesCount,
+  };
 }

@@ -45,7 +45,13 @@ export interface TrainResult {
   /** Counted flops over the training time, in 1e9 per second; null if the engine doesn't count flops. */
   gflops: number | null;
   /** total = forward + softmax + backward + update: the training time, sampling excluded. The phases are null without phase timers. */
-  timingMs: { total: number; forward: number | null; softmax: number | null; backward: number | null; update: number | null };
+  timingMs: {
+    total: number;
+    forward: number | null;
+    softmax: number | null;
+    backward: number | null;
+    update: number | null;
+  };
   msPerStep: number;
   /** The process's peak resident set; the largest heap in use seen after every 10th step (sampled: the heap saw-tooths between collections). */
   memory: { peakRssBytes: number; peakHeapBytes: number };

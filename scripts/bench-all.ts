@@ -7,7 +7,15 @@ import { captureEnv } from '../scenarios/bench/env.ts';
 import { runsCsv, summaryCsv } from '../scenarios/bench/export/csv.ts';
 import { markdownReport } from '../scenarios/bench/export/markdown.ts';
 import { datasetLabel, formatLoss, formatTime, speedupLine } from '../scenarios/bench/format.ts';
-import { ENV_FILE, RUNS_FILE, prepareResultsDir, readResultsFolder, startResults, writeFileAtomic, type RunRecord } from '../scenarios/bench/results.ts';
+import {
+  ENV_FILE,
+  RUNS_FILE,
+  prepareResultsDir,
+  readResultsFolder,
+  startResults,
+  writeFileAtomic,
+  type RunRecord,
+} from '../scenarios/bench/results.ts';
 import { statusText, summarize, verdictText } from '../scenarios/bench/summary.ts';
 import { loadDataset } from '../workload/dataset.ts';
 import { intFlag, numberFlag, parseFlags, runCli } from './cli.ts';
@@ -64,7 +72,13 @@ runCli(async () => {
   const engines = enginesFlag(values.engines);
   const trials = intFlag('trials', values.trials, DEFAULT_TRIALS);
   const warmup = intFlag('warmup', values.warmup, 0, 0);
-  const timeoutSeconds = numberFlag('timeout', values.timeout, DEFAULT_TIMEOUT_SECONDS, (n) => n > 0 && n <= MAX_TIMEOUT_SECONDS, `a number of seconds > 0 (at most ${MAX_TIMEOUT_SECONDS})`);
+  const timeoutSeconds = numberFlag(
+    'timeout',
+    values.timeout,
+    DEFAULT_TIMEOUT_SECONDS,
+    (n) => n > 0 && n <= MAX_TIMEOUT_SECONDS,
+    `a number of seconds > 0 (at most ${MAX_TIMEOUT_SECONDS})`,
+  );
   const config = configFromFlags(values);
   const dataset = loadDataset(values.data);
   const outDir = resolve(values.out ?? join(RESULTS_DIR, timestamp()));
@@ -86,7 +100,14 @@ runCli(async () => {
   const started = performance.now();
   const progress = new RunProgress(trials, warmup);
   const ended = await runBench(
-    { engines: engines.map((e) => e.name), trials, warmup, timeoutMs: timeoutSeconds * 1000, dataPath: values.data ?? null, config },
+    {
+      engines: engines.map((e) => e.name),
+      trials,
+      warmup,
+      timeoutMs: timeoutSeconds * 1000,
+      dataPath: values.data ?? null,
+      config,
+    },
     outDir,
     progress,
     interrupt.signal,
@@ -95,7 +116,9 @@ runCli(async () => {
   unlisten.forEach((off) => off());
   const dir = displayPath(outDir);
   if (ended === 'interrupted') {
-    process.stderr.write(`interrupted: the finished runs are in ${join(dir, RUNS_FILE)}; \`npm run report -- ${dir}\` reports them\n`);
+    process.stderr.write(
+      `interrupted: the finished runs are in ${join(dir, RUNS_FILE)}; \`npm run report -- ${dir}\` reports them\n`,
+    );
     process.exitCode = exitCode;
     return;
   }
@@ -107,7 +130,9 @@ runCli(async () => {
   const summaries = summarize(folder);
   const width = Math.max(...summaries.map((s) => s.engine.length));
   const say = (line = '') => process.stdout.write(line + '\n');
-  say(`Summary: ${trials} trial${trials === 1 ? '' : 's'} per engine of ${config.steps} steps on ${datasetLabel(dataset.source)}, ${formatDuration(performance.now() - started)} in all`);
+  say(
+    `Summary: ${trials} trial${trials === 1 ? '' : 's'} per engine of ${config.steps} steps on ${datasetLabel(dataset.source)}, ${formatDuration(performance.now() - started)} in all`,
+  );
   for (const s of summaries) {
     const status = statusText(s);
     const time = s.timeMs ? `${formatTime(s.timeMs)}${status === 'ok' ? '' : `, ${status}`}` : status;
@@ -123,7 +148,12 @@ runCli(async () => {
 /** A progress bar per run on stderr (cli-progress draws only on a terminal), and a line as each run ends. */
 class RunProgress {
   private readonly bar = new cliProgress.SingleBar(
-    { stream: process.stderr, format: '{label} [{bar}] step {value}/{total} | loss {loss} | {duration_formatted}', hideCursor: true, clearOnComplete: true },
+    {
+      stream: process.stderr,
+      format: '{label} [{bar}] step {value}/{total} | loss {loss} | {duration_formatted}',
+      hideCursor: true,
+      clearOnComplete: true,
+    },
     cliProgress.Presets.shades_classic,
   );
   private active = false;

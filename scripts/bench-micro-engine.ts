@@ -17,7 +17,11 @@ runCli(() => {
     data: { type: 'string' },
   });
   const info = engineFlag(values.engine);
-  const [operation] = choiceListFlag('operation', values.operation, MICRO_OPERATIONS) as (typeof MICRO_OPERATIONS)[number][];
+  const [operation] = choiceListFlag(
+    'operation',
+    values.operation,
+    MICRO_OPERATIONS,
+  ) as (typeof MICRO_OPERATIONS)[number][];
   const timeMs = intFlag('time', values.time, DEFAULT_MICRO_TIME_MS);
   const task = microTask(operation, info.create, DEFAULT_CONFIG, loadDataset(values.data));
   process.stdout.write(JSON.stringify(runMicro(info.name, operation, task, timeMs)) + '\n');

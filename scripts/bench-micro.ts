@@ -31,13 +31,20 @@ Options:
 function measureInChild(engine: string, operation: MicroOperation, childArgs: string[]): Promise<MicroRow> {
   return new Promise((done, fail) => {
     const args = ['--engine', engine, '--operation', operation, ...childArgs];
-    const child = spawn(process.execPath, tsxScriptArgs('bench-micro-engine.ts', args), { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, tsxScriptArgs('bench-micro-engine.ts', args), {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
     child.on('error', fail);
     child.on('close', (code, signal) => {
       if (code === 0) done(JSON.parse(out) as MicroRow);
-      else fail(new CommandError(`the ${engine} micro-benchmark of ${operation} failed (${signal ?? `exit code ${code}`}); nothing was written`));
+      else
+        fail(
+          new CommandError(
+            `the ${engine} micro-benchmark of ${operation} failed (${signal ?? `exit code ${code}`}); nothing was written`,
+          ),
+        );
     });
   });
 }
@@ -53,9 +60,12 @@ function markdown(rows: MicroRow[], timeMs: number, data: string): string {
     '',
     '| operation | engine | mean ns/op | median ns/op | ± | samples |',
     '|---|---|---:|---:|---:|---:|',
-    ...rows.map((r) => `| ${r.operation} | ${r.engine} | ${ns(r.meanNs)} | ${ns(r.medianNs)} | ±${r.rmePercent.toFixed(2)}% | ${r.samples} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.operation} | ${r.engine} | ${ns(r.meanNs)} | ${ns(r.medianNs)} | ±${r.rmePercent.toFixed(2)}% | ${r.samples} |`,
+    ),
     '',
-    '± is tinybench\'s relative margin of error of the mean (95% confidence, within this run only).',
+    "± is tinybench's relative margin of error of the mean (95% confidence, within this run only).",
     'Each operation is reduced to a scalar with `sum` before `backward`; the time includes `reset`.',
   ];
   return lines.join('\n') + '\n';

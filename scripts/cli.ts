@@ -71,17 +71,23 @@ export function numberFlag(
 ): number {
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(n) || !ok(n)) throw new InputError(`--${flag} expects ${expects}, got '${raw}'`);
+  if (raw.trim() === '' || !Number.isFinite(n) || !ok(n))
+    throw new InputError(`--${flag} expects ${expects}, got '${raw}'`);
   return n;
 }
 
 /** A list like "a,b" whose every item is one of `valid`. */
 export function choiceListFlag(flag: string, raw: string | undefined, valid: readonly string[]): string[] {
   if (raw === undefined) return [...valid];
-  const items = raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const items = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
   const unknown = items.filter((s) => !valid.includes(s));
   if (items.length === 0 || unknown.length > 0) {
-    throw new InputError(`--${flag}: unknown ${unknown.length > 0 ? `'${unknown.join(',')}'` : 'empty list'}. Valid: ${valid.join(', ')}`);
+    throw new InputError(
+      `--${flag}: unknown ${unknown.length > 0 ? `'${unknown.join(',')}'` : 'empty list'}. Valid: ${valid.join(', ')}`,
+    );
   }
   return items;
 }

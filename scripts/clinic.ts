@@ -25,15 +25,23 @@ runCli(async () => {
   }
   if (positionals.length !== 1 || !TOOLS.includes(positionals[0])) {
     const got = positionals.length === 0 ? 'none' : `'${positionals.join(' ')}'`;
-    throw new InputError(`expected one Clinic.js tool, doctor or flame (npm run clinic -- doctor --engine NAME), got ${got}`);
+    throw new InputError(
+      `expected one Clinic.js tool, doctor or flame (npm run clinic -- doctor --engine NAME), got ${got}`,
+    );
   }
   const tool = positionals[0];
   const job = profileJob(values, DEFAULT_OUT);
   await profileInFreshDir(`clinic ${tool}`, job, (runDir, command) =>
     // Without NO_INSIGHT, clinic asks for consent on stdin; with stdin closed it then exits 0 having written nothing.
-    runProfilerCli(`clinic ${tool}`, 'clinic/bin.js', [tool, '--open=false', '--dest', runDir, '--', ...command], runDir, {
-      NO_INSIGHT: '1',
-      NO_UPDATE_NOTIFIER: '1',
-    }),
+    runProfilerCli(
+      `clinic ${tool}`,
+      'clinic/bin.js',
+      [tool, '--open=false', '--dest', runDir, '--', ...command],
+      runDir,
+      {
+        NO_INSIGHT: '1',
+        NO_UPDATE_NOTIFIER: '1',
+      },
+    ),
   );
 });

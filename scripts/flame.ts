@@ -22,6 +22,11 @@ runCli(async () => {
   const job = profileJob(values, DEFAULT_OUT);
   await profileInFreshDir('0x', job, (runDir, command) =>
     // 0x writes the V8 log into its working directory and moves it to --output-dir, so the two must differ.
-    runProfilerCli('0x', '0x/cmd.js', ['--output-dir', 'data', '--output-html', 'flamegraph.html', '--', ...command], runDir),
+    runProfilerCli(
+      '0x',
+      '0x/cmd.js',
+      ['--output-dir', 'data', '--output-html', 'flamegraph.html', '--', ...command],
+      runDir,
+    ),
   );
 });

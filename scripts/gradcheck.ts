@@ -1,5 +1,11 @@
 import { engineNames } from '../engines/registry.ts';
-import { DEFAULT_FD_SAMPLES, DEFAULT_TRAJECTORY_STEPS, gradcheck, TOLERANCE, type GradcheckResult } from '../scenarios/gradcheck.ts';
+import {
+  DEFAULT_FD_SAMPLES,
+  DEFAULT_TRAJECTORY_STEPS,
+  gradcheck,
+  TOLERANCE,
+  type GradcheckResult,
+} from '../scenarios/gradcheck.ts';
 import { loadDataset } from '../workload/dataset.ts';
 import { intFlag, parseFlags, runCli } from './cli.ts';
 import { JOB_FLAGS, JOB_HELP, configFromFlags, enginesFlag } from './job-flags.ts';
@@ -45,7 +51,10 @@ function fmt(x: number): string {
 }
 
 function row(cells: string[]): string {
-  return cells.map((c, i) => c.padEnd(COLUMNS[i][1])).join('  ').trimEnd();
+  return cells
+    .map((c, i) => c.padEnd(COLUMNS[i][1]))
+    .join('  ')
+    .trimEnd();
 }
 
 runCli(() => {
@@ -69,7 +78,9 @@ runCli(() => {
   const json = values.json === true;
 
   if (!json) {
-    process.stdout.write(`gradient check: ${dataset.source} (${dataset.docs.length} docs), seed ${config.seed}, step 1's gradients and ${Math.min(trajectorySteps, config.steps)} steps of losses vs topo\n`);
+    process.stdout.write(
+      `gradient check: ${dataset.source} (${dataset.docs.length} docs), seed ${config.seed}, step 1's gradients and ${Math.min(trajectorySteps, config.steps)} steps of losses vs topo\n`,
+    );
     process.stdout.write(row(COLUMNS.map(([title]) => title)) + '\n');
   }
   const results: (GradcheckResult | Crash)[] = [];
@@ -82,7 +93,8 @@ runCli(() => {
       const error = err instanceof Error ? `${err.name}: ${err.message.split('\n')[0]}` : String(err);
       const crash: Crash = { engine: engine.name, pass: false, verdict: `FAIL: threw ${error}`, error };
       results.push(crash);
-      if (!json) process.stdout.write(row([crash.engine, ...COLUMNS.slice(1, -1).map(() => '-'), crash.verdict]) + '\n');
+      if (!json)
+        process.stdout.write(row([crash.engine, ...COLUMNS.slice(1, -1).map(() => '-'), crash.verdict]) + '\n');
       process.exitCode = 1;
     }
   }

@@ -56,7 +56,13 @@ export function configFromFlags(v: JobValues): TrainConfig {
     epsAdam: numberFlag('eps-adam', s('eps-adam'), d.epsAdam, positive, 'a number > 0'),
     initStd: numberFlag('init-std', s('init-std'), d.initStd, positive, 'a number > 0'),
     rmsEps: d.rmsEps,
-    temperature: numberFlag('temperature', s('temperature'), d.temperature, (n) => n > 0 && n <= 1, 'a number in (0, 1]'),
+    temperature: numberFlag(
+      'temperature',
+      s('temperature'),
+      d.temperature,
+      (n) => n > 0 && n <= 1,
+      'a number in (0, 1]',
+    ),
     samples: intFlag('samples', s('samples'), d.samples, 0),
   };
   if (cfg.nEmbd % cfg.nHead !== 0) {

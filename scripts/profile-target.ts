@@ -12,11 +12,21 @@ import { parseFlags, runCli } from './cli.ts';
 import { JOB_FLAGS, configFromFlags, engineFlag } from './job-flags.ts';
 
 runCli(() => {
-  const { values } = parseFlags(process.argv.slice(2), { ...JOB_FLAGS, engine: { type: 'string' }, summary: { type: 'string' } });
+  const { values } = parseFlags(process.argv.slice(2), {
+    ...JOB_FLAGS,
+    engine: { type: 'string' },
+    summary: { type: 'string' },
+  });
   if (values.summary === undefined) throw new InputError('--summary PATH is required');
   const info = engineFlag(values.engine);
   const config = configFromFlags(values);
-  const result = train({ engineName: info.name, engine: info.create(), config, dataset: loadDataset(values.data), phaseTimers: false });
+  const result = train({
+    engineName: info.name,
+    engine: info.create(),
+    config,
+    dataset: loadDataset(values.data),
+    phaseTimers: false,
+  });
   const summary = {
     engine: result.engine,
     steps: config.steps,

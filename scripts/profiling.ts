@@ -89,7 +89,10 @@ export function compileTarget(dir: string): string {
     outDir: dir,
   });
   const { emitSkipped, diagnostics } = program.emit();
-  if (emitSkipped) throw new CommandError(`compiling ${relative(PROJECT_ROOT, TARGET)} failed: ${ts.flattenDiagnosticMessageText(diagnostics[0]?.messageText, ' ')}`);
+  if (emitSkipped)
+    throw new CommandError(
+      `compiling ${relative(PROJECT_ROOT, TARGET)} failed: ${ts.flattenDiagnosticMessageText(diagnostics[0]?.messageText, ' ')}`,
+    );
   // ES modules wherever the run folder is, importing this project's packages.
   writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
   symlinkSync(join(PROJECT_ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
@@ -106,7 +109,11 @@ export function runProfilerCli(
 ): Promise<void> {
   const script = createRequire(import.meta.url).resolve(bin);
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [script, ...args], { cwd, stdio: ['ignore', 2, 2], env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, [script, ...args], {
+      cwd,
+      stdio: ['ignore', 2, 2],
+      env: { ...process.env, ...env },
+    });
     child.on('error', fail);
     child.on('close', (code, signal) => {
       if (code === 0) done();
@@ -133,10 +140,18 @@ export async function profileInFreshDir(
   let html: string;
   let summary: { steps: number; trainingMs: number; finalLoss: number };
   try {
-    const command = [process.execPath, compileTarget(join(runDir, 'build')), ...job.targetFlags, `--summary=${summaryPath}`];
+    const command = [
+      process.execPath,
+      compileTarget(join(runDir, 'build')),
+      ...job.targetFlags,
+      `--summary=${summaryPath}`,
+    ];
     process.stderr.write(`${tool}: profiling the training job on ${job.engine.name} in ${runDir}\n`);
     await profile(runDir, command);
-    if (!existsSync(summaryPath)) throw new CommandError(`the profiled training job did not finish (see its error above); ${tool}'s output was removed`);
+    if (!existsSync(summaryPath))
+      throw new CommandError(
+        `the profiled training job did not finish (see its error above); ${tool}'s output was removed`,
+      );
     summary = JSON.parse(readFileSync(summaryPath, 'utf8'));
     html = requireHtml(runDir, tool);
   } catch (err) {

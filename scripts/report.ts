@@ -16,14 +16,23 @@ Options:
   --help               show this help`;
 
 runCli(() => {
-  const { values, positionals } = parseFlags(process.argv.slice(2), { output: { type: 'string' }, help: { type: 'boolean' } }, true);
+  const { values, positionals } = parseFlags(
+    process.argv.slice(2),
+    { output: { type: 'string' }, help: { type: 'boolean' } },
+    true,
+  );
   if (values.help) {
     process.stdout.write(HELP + '\n');
     return;
   }
-  if (positionals.length === 0) throw new InputError('expected at least one results folder (npm run report -- DIR [DIR ...])');
+  if (positionals.length === 0)
+    throw new InputError('expected at least one results folder (npm run report -- DIR [DIR ...])');
   const folders = positionals.map(readResultsFolder);
-  const output = reportFileFlag('output', values.output, folders.map((f) => f.name));
+  const output = reportFileFlag(
+    'output',
+    values.output,
+    folders.map((f) => f.name),
+  );
   writeFileAtomic(output, markdownReport.serialize(folders));
   process.stdout.write(`${displayPath(output)}\n`);
 });

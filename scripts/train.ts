@@ -55,7 +55,11 @@ runCli(async () => {
     `step ${String(step).padStart(4)} / ${String(config.steps).padStart(4)} | loss ${loss.toFixed(4)}`;
 
   const bar = new cliProgress.SingleBar(
-    { stream: process.stderr, format: `${info.name} [{bar}] step {value}/{total} | loss {loss} | eta {eta_formatted}`, hideCursor: true },
+    {
+      stream: process.stderr,
+      format: `${info.name} [{bar}] step {value}/{total} | loss {loss} | eta {eta_formatted}`,
+      hideCursor: true,
+    },
     cliProgress.Presets.shades_classic,
   );
   const stopProfile = profilePath === undefined ? undefined : await startCpuProfile(profilePath);
@@ -89,13 +93,21 @@ runCli(async () => {
   if (logEvery === 0 || config.steps % logEvery !== 0) say(stepLine(config.steps, result.finalLoss));
   say(`engine ${info.name}: ${(t.total / 1000).toFixed(3)} s training, ${result.msPerStep.toFixed(3)} ms/step`);
   if (values['no-timers'] !== true) {
-    say(`  forward ${pct(t.forward)} | softmax ${pct(t.softmax)} | backward ${pct(t.backward)} | update ${pct(t.update)}`);
+    say(
+      `  forward ${pct(t.forward)} | softmax ${pct(t.softmax)} | backward ${pct(t.backward)} | update ${pct(t.update)}`,
+    );
   }
-  say(`  nodes/step ${Math.round(result.nodesPerStep.mean)} (max ${result.nodesPerStep.max}), edges/step ${Math.round(result.edgesPerStep.mean)} (max ${result.edgesPerStep.max})`);
+  say(
+    `  nodes/step ${Math.round(result.nodesPerStep.mean)} (max ${result.nodesPerStep.max}), edges/step ${Math.round(result.edgesPerStep.mean)} (max ${result.edgesPerStep.max})`,
+  );
   if (result.gflops !== null) {
-    say(`  vector ops/step ${Math.round(result.vectorOpsPerStep!)}, flops/step ${Math.round(result.flopsPerStep!)} (forward + backward), ${result.gflops.toFixed(2)} GFLOP/s`);
+    say(
+      `  vector ops/step ${Math.round(result.vectorOpsPerStep!)}, flops/step ${Math.round(result.flopsPerStep!)} (forward + backward), ${result.gflops.toFixed(2)} GFLOP/s`,
+    );
   }
-  say(`  mean loss of the last 100 steps ${result.meanLossLast100.toFixed(4)}, peak heap ${(result.memory.peakHeapBytes / 2 ** 20).toFixed(1)} MiB`);
+  say(
+    `  mean loss of the last 100 steps ${result.meanLossLast100.toFixed(4)}, peak heap ${(result.memory.peakHeapBytes / 2 ** 20).toFixed(1)} MiB`,
+  );
   say('--- inference (new, hallucinated names) ---');
   result.samples.forEach((s, i) => say(`sample ${String(i + 1).padStart(2)}: ${s}`));
   if (profilePath) say(`cpu profile: ${profilePath}`);

@@ -46,11 +46,41 @@ let hangRun: typeof faultsRun;
 beforeAll(async () => {
   [faultsRun, hangRun] = await Promise.all([
     // A small heap limit (inherited by every run's process) makes the leaking engine hit it fast.
-    startScript('bench-all.ts', ['--engines', 'topo,throws-at-3,nan-at-3,oom-at-3', '--trials', '2', ...SHORT_JOB, '--out', faults.out, '--report', faults.report], {
-      ...FAULTY,
-      NODE_OPTIONS: '--max-old-space-size=256',
-    }).done,
-    startScript('bench-all.ts', ['--engines', 'hangs-at-3,topo', '--trials', '2', '--timeout', '5', ...SHORT_JOB, '--out', hang.out, '--report', hang.report], FAULTY).done,
+    startScript(
+      'bench-all.ts',
+      [
+        '--engines',
+        'topo,throws-at-3,nan-at-3,oom-at-3',
+        '--trials',
+        '2',
+        ...SHORT_JOB,
+        '--out',
+        faults.out,
+        '--report',
+        faults.report,
+      ],
+      {
+        ...FAULTY,
+        NODE_OPTIONS: '--max-old-space-size=256',
+      },
+    ).done,
+    startScript(
+      'bench-all.ts',
+      [
+        '--engines',
+        'hangs-at-3,topo',
+        '--trials',
+        '2',
+        '--timeout',
+        '5',
+        ...SHORT_JOB,
+        '--out',
+        hang.out,
+        '--report',
+        hang.report,
+      ],
+      FAULTY,
+    ).done,
   ]);
 });
 
@@ -65,7 +95,8 @@ describe('bench:all with faulty engines', () => {
 
   it('completes, writes every file and the report, and prints its path', () => {
     expect(r.status, r.stderr).toBe(0);
-    for (const file of ['runs.jsonl', 'runs.csv', 'summary.csv', 'env.json']) expect(existsSync(join(out, file))).toBe(true);
+    for (const file of ['runs.jsonl', 'runs.csv', 'summary.csv', 'env.json'])
+      expect(existsSync(join(out, file))).toBe(true);
     expect(r.stdout).toContain(`Report:  ${report}`);
     expect(existsSync(report)).toBe(true);
   });
@@ -74,9 +105,19 @@ describe('bench:all with faulty engines', () => {
     expect(trainRun(runs, 'topo', 1)?.status).toBe('ok');
     expect(trainRun(runs, 'topo', 2)?.status).toBe('ok');
     expect(trainRun(runs, 'topo', 2)?.result?.losses).toHaveLength(4);
-    expect(trainRun(runs, 'throws-at-3')).toMatchObject({ status: 'failed', reason: expect.stringMatching(/threw Error: deliberate fault at step 3/) });
-    expect(trainRun(runs, 'nan-at-3')).toMatchObject({ status: 'diverged', divergedAtStep: 3, reason: 'loss became NaN' });
-    expect(trainRun(runs, 'oom-at-3')).toMatchObject({ status: 'failed', reason: expect.stringMatching(/out of memory/) });
+    expect(trainRun(runs, 'throws-at-3')).toMatchObject({
+      status: 'failed',
+      reason: expect.stringMatching(/threw Error: deliberate fault at step 3/),
+    });
+    expect(trainRun(runs, 'nan-at-3')).toMatchObject({
+      status: 'diverged',
+      divergedAtStep: 3,
+      reason: 'loss became NaN',
+    });
+    expect(trainRun(runs, 'oom-at-3')).toMatchObject({
+      status: 'failed',
+      reason: expect.stringMatching(/out of memory/),
+    });
     // A faulty engine sits out its second trial: one row per fault.
     for (const engine of ['throws-at-3', 'nan-at-3', 'oom-at-3']) expect(trainRun(runs, engine, 2)).toBeUndefined();
   });
@@ -87,7 +128,14 @@ describe('bench:all with faulty engines', () => {
     expect(checks[0]).toMatchObject({ status: 'ok', result: { engine: 'topo', pass: true, verdict: 'pass' } });
     expect(checks[1]).toMatchObject({ status: 'failed', reason: expect.stringMatching(/deliberate fault at step 3/) });
     // A NaN loss is a wrong result, not a crash: the check runs to its verdict.
-    expect(checks[2]).toMatchObject({ status: 'ok', result: { engine: 'nan-at-3', pass: false, verdict: expect.stringMatching(/^FAIL: .*losses drift up to Infinity/) } });
+    expect(checks[2]).toMatchObject({
+      status: 'ok',
+      result: {
+        engine: 'nan-at-3',
+        pass: false,
+        verdict: expect.stringMatching(/^FAIL: .*losses drift up to Infinity/),
+      },
+    });
   });
 
   it('shows the faults in the report and the terminal summary', () => {
@@ -137,7 +185,10 @@ describe('bench:all with faulty engines', () => {
       });
       if (res) expect(Number(row.final_loss)).toBe(res.finalLoss);
     });
-    const summary = parse(readFileSync(join(out, 'summary.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
+    const summary = parse(readFileSync(join(out, 'summary.csv'), 'utf8'), { columns: true }) as Record<
+      string,
+      string
+    >[];
     expect(summary.map((s) => s.engine)).toEqual(['topo', 'throws-at-3', 'nan-at-3', 'oom-at-3']);
     const topoTimes = [1, 2].map((t) => trainRun(runs, 'topo', t)!.result!.timingMs.total);
     const topo1 = trainRun(runs, 'topo', 1)!.result!;
@@ -156,7 +207,11 @@ describe('bench:all with faulty engines', () => {
       gradcheck_pass: 'true',
       gradient_verdict: 'pass',
     });
-    expect(summary[1]).toMatchObject({ status: expect.stringMatching(/^failed: threw Error: deliberate fault at step 3/), median_ms: '', gradcheck_pass: '' });
+    expect(summary[1]).toMatchObject({
+      status: expect.stringMatching(/^failed: threw Error: deliberate fault at step 3/),
+      median_ms: '',
+      gradcheck_pass: '',
+    });
   });
 
   it('writes env.json with the machine, the tree, the dataset and the job', () => {
@@ -169,13 +224,25 @@ describe('bench:all with faulty engines', () => {
     expect(env.totalMemoryBytes).toBeGreaterThan(0);
     expect(env.git.commit).toMatch(/^[0-9a-f]{40}$/);
     expect(typeof env.git.dirty).toBe('boolean');
-    expect(env.dataset).toEqual({ source: expect.stringMatching(/^embedded:/), docs: 8422, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(env.dataset).toEqual({
+      source: expect.stringMatching(/^embedded:/),
+      docs: 8422,
+      sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
     expect(env.config).toMatchObject({ steps: 4, samples: 1, seed: 42, nEmbd: 16 });
     expect(env.seed).toBe(42);
     expect(Number.isNaN(Date.parse(env.date))).toBe(false);
     expect(env.bench).toMatchObject({ trials: 2, warmup: 0, timeoutSeconds: 600 });
-    expect(env.bench.engines.map((e: { name: string }) => e.name)).toEqual(['topo', 'throws-at-3', 'nan-at-3', 'oom-at-3']);
-    expect(env.command).toEqual({ args: expect.arrayContaining(['--trials', '2']), enginesModule: FAULTY.MICROGPT_BENCH_ENGINES });
+    expect(env.bench.engines.map((e: { name: string }) => e.name)).toEqual([
+      'topo',
+      'throws-at-3',
+      'nan-at-3',
+      'oom-at-3',
+    ]);
+    expect(env.command).toEqual({
+      args: expect.arrayContaining(['--trials', '2']),
+      enginesModule: FAULTY.MICROGPT_BENCH_ENGINES,
+    });
   });
 });
 
@@ -186,7 +253,10 @@ describe('bench:all with an engine that hangs', () => {
     expect(trainRun(runs, 'hangs-at-3')).toMatchObject({ status: 'failed', reason: 'timed out after 5 s' });
     expect(trainRun(runs, 'hangs-at-3', 2)).toBeUndefined();
     expect([1, 2].map((t) => trainRun(runs, 'topo', t)?.status)).toEqual(['ok', 'ok']);
-    expect(runs.find((x) => x.kind === 'gradcheck' && x.engine === 'hangs-at-3')).toMatchObject({ status: 'failed', reason: 'timed out after 5 s' });
+    expect(runs.find((x) => x.kind === 'gradcheck' && x.engine === 'hangs-at-3')).toMatchObject({
+      status: 'failed',
+      reason: 'timed out after 5 s',
+    });
     expect(readFileSync(hang.report, 'utf8')).toMatch(/\| hangs-at-3 \|.*\| failed: timed out after 5 s \|/);
   });
 });
@@ -194,7 +264,11 @@ describe('bench:all with an engine that hangs', () => {
 describe('bench:all interrupted', () => {
   it('keeps the finished runs in a valid runs.jsonl, and report works on the partial folder', async () => {
     const out = join(tmp, 'interrupted');
-    const { child, done } = startScript('bench-all.ts', ['--engines', 'topo,hangs-at-3', '--trials', '2', '--timeout', '60', ...SHORT_JOB, '--out', out], FAULTY);
+    const { child, done } = startScript(
+      'bench-all.ts',
+      ['--engines', 'topo,hangs-at-3', '--trials', '2', '--timeout', '60', ...SHORT_JOB, '--out', out],
+      FAULTY,
+    );
     // topo's first trial is recorded; then hangs-at-3 blocks, so the bench is surely mid-run.
     const runsFile = join(out, 'runs.jsonl');
     while (!(existsSync(runsFile) && readFileSync(runsFile, 'utf8').includes('"engine":"topo"'))) {
@@ -228,14 +302,27 @@ describe('bench:all: bad input', () => {
   }
 
   it('--trials 0', () => expectBadInput(['--trials', '0'], /^error: --trials expects a whole number ≥ 1, got '0'$/));
-  it('--engines nope lists the registered engines', () => expectBadInput(['--engines', 'nope'], /^error: --engines: unknown 'nope'. Valid: topo/));
-  it('--timeout 0', () => expectBadInput(['--timeout', '0'], /^error: --timeout expects a number of seconds > 0 \(at most 2147483\), got '0'$/));
-  it('--timeout beyond what a timer can wait', () => expectBadInput(['--timeout', '3000000'], /^error: --timeout expects a number of seconds > 0 \(at most 2147483\), got '3000000'$/));
+  it('--engines nope lists the registered engines', () =>
+    expectBadInput(['--engines', 'nope'], /^error: --engines: unknown 'nope'. Valid: topo/));
+  it('--timeout 0', () =>
+    expectBadInput(
+      ['--timeout', '0'],
+      /^error: --timeout expects a number of seconds > 0 \(at most 2147483\), got '0'$/,
+    ));
+  it('--timeout beyond what a timer can wait', () =>
+    expectBadInput(
+      ['--timeout', '3000000'],
+      /^error: --timeout expects a number of seconds > 0 \(at most 2147483\), got '3000000'$/,
+    ));
   it('--out pointing at a folder that is not empty', () => {
     const full = join(tmp, 'full');
     mkdirSync(full);
     writeFileSync(join(full, 'notes.txt'), 'mine\n');
-    expectInputError('bench-all.ts', ['--out', full], /^error: --out .*full: is not empty; choose a new or empty folder$/);
+    expectInputError(
+      'bench-all.ts',
+      ['--out', full],
+      /^error: --out .*full: is not empty; choose a new or empty folder$/,
+    );
     expect(readdirSync(full)).toEqual(['notes.txt']);
     expect(readFileSync(join(full, 'notes.txt'), 'utf8')).toBe('mine\n');
   });
@@ -248,13 +335,25 @@ describe('bench:all: bad input', () => {
 });
 
 describe('how a run process ended, as an outcome', () => {
-  const ended = (end: Partial<ChildEnd>) => outcomeOf({ code: null, signal: null, timedOut: false, interrupted: false, stderr: '', ...end }, 5000, 42);
+  const ended = (end: Partial<ChildEnd>) =>
+    outcomeOf({ code: null, signal: null, timedOut: false, interrupted: false, stderr: '', ...end }, 5000, 42);
 
   it('a crash without a message keeps the exit code and the last stderr line', () =>
-    expect(ended({ code: 3, stderr: 'some noise\nsegment table corrupt\n' })).toEqual({ status: 'failed', reason: 'exited with code 3: segment table corrupt', wallMs: 42 }));
-  it('a signal', () => expect(ended({ signal: 'SIGSEGV' })).toEqual({ status: 'failed', reason: 'killed by SIGSEGV', wallMs: 42 }));
-  it('a clean exit that sent no result', () => expect(ended({ code: 0 })).toEqual({ status: 'failed', reason: 'exited without a result', wallMs: 42 }));
+    expect(ended({ code: 3, stderr: 'some noise\nsegment table corrupt\n' })).toEqual({
+      status: 'failed',
+      reason: 'exited with code 3: segment table corrupt',
+      wallMs: 42,
+    }));
+  it('a signal', () =>
+    expect(ended({ signal: 'SIGSEGV' })).toEqual({ status: 'failed', reason: 'killed by SIGSEGV', wallMs: 42 }));
+  it('a clean exit that sent no result', () =>
+    expect(ended({ code: 0 })).toEqual({ status: 'failed', reason: 'exited without a result', wallMs: 42 }));
   it('a result from a process that then exits non-zero is not trusted', () =>
-    expect(ended({ code: 1, reply: { type: 'result', result: {} as never } })).toEqual({ status: 'failed', reason: 'exited with code 1', wallMs: 42 }));
-  it('^C reaching the child stops the bench instead of costing a row', () => expect(ended({ signal: 'SIGINT' })).toEqual({ status: 'interrupted' }));
+    expect(ended({ code: 1, reply: { type: 'result', result: {} as never } })).toEqual({
+      status: 'failed',
+      reason: 'exited with code 1',
+      wallMs: 42,
+    }));
+  it('^C reaching the child stops the bench instead of costing a row', () =>
+    expect(ended({ signal: 'SIGINT' })).toEqual({ status: 'interrupted' }));
 });

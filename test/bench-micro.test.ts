@@ -30,8 +30,10 @@ describe('npm run bench:micro', () => {
       expect(Number(row.samples)).toBeGreaterThanOrEqual(5);
     }
     // Whatever the engine, a whole training step builds every other operation several times over.
-    const median = (engine: string, op: string) => Number(rows.find((row) => row.engine === engine && row.operation === op)!.median_ns);
-    for (const engine of engineNames()) expect(median(engine, 'training step')).toBeGreaterThan(median(engine, 'linear 16→16'));
+    const median = (engine: string, op: string) =>
+      Number(rows.find((row) => row.engine === engine && row.operation === op)!.median_ns);
+    for (const engine of engineNames())
+      expect(median(engine, 'training step')).toBeGreaterThan(median(engine, 'linear 16→16'));
 
     const md = readFileSync(mdPath, 'utf8');
     for (const key of expected) expect(md).toContain(`| ${key.split(' | ').reverse().join(' | ')} |`);
@@ -41,21 +43,44 @@ describe('npm run bench:micro', () => {
   it('--engines measures only those engines, in the given order within each operation', () => {
     const dir = tmp('micro-some');
     const engines = engineNames().slice(0, 2).reverse();
-    const r = runScript('bench-micro.ts', ['--engines', engines.join(','), '--time', '5', '--results-dir', dir, '--reports-dir', dir]);
+    const r = runScript('bench-micro.ts', [
+      '--engines',
+      engines.join(','),
+      '--time',
+      '5',
+      '--results-dir',
+      dir,
+      '--reports-dir',
+      dir,
+    ]);
     expect(r.status, r.stderr).toBe(0);
-    const rows: Record<string, string>[] = parse(readFileSync(r.stdout.trimEnd().split('\n').at(-1)!, 'utf8'), { columns: true });
-    expect(rows.map((row) => `${row.operation} | ${row.engine}`)).toEqual(MICRO_OPERATIONS.flatMap((op) => engines.map((e) => `${op} | ${e}`)));
+    const rows: Record<string, string>[] = parse(readFileSync(r.stdout.trimEnd().split('\n').at(-1)!, 'utf8'), {
+      columns: true,
+    });
+    expect(rows.map((row) => `${row.operation} | ${row.engine}`)).toEqual(
+      MICRO_OPERATIONS.flatMap((op) => engines.map((e) => `${op} | ${e}`)),
+    );
   });
 
   describe('bad input: one line, exit 2, nothing measured or written', () => {
     const dir = tmp('micro-bad');
     const args = ['--results-dir', dir, '--reports-dir', dir];
-    it('an unknown engine', () => expectInputError('bench-micro.ts', ['--engines', 'topo,nope', ...args], /--engines: unknown 'nope'. Valid: topo/));
-    it('a bad --time', () => expectInputError('bench-micro.ts', ['--time', '0', ...args], /--time expects a whole number ≥ 1, got '0'/));
+    it('an unknown engine', () =>
+      expectInputError(
+        'bench-micro.ts',
+        ['--engines', 'topo,nope', ...args],
+        /--engines: unknown 'nope'. Valid: topo/,
+      ));
+    it('a bad --time', () =>
+      expectInputError('bench-micro.ts', ['--time', '0', ...args], /--time expects a whole number ≥ 1, got '0'/));
     it('a --results-dir that is a file, before measuring anything', () => {
       const file = join(tmp('micro-file'), 'a-file');
       writeFileSync(file, 'keep me\n');
-      expectInputError('bench-micro.ts', ['--results-dir', file, '--reports-dir', dir], /^error: --results-dir .*a-file: is a file, expected a folder$/);
+      expectInputError(
+        'bench-micro.ts',
+        ['--results-dir', file, '--reports-dir', dir],
+        /^error: --results-dir .*a-file: is a file, expected a folder$/,
+      );
       expect(readFileSync(file, 'utf8')).toBe('keep me\n');
     });
     it('wrote nothing', () => expect(readdirSync(dir)).toEqual([]));

@@ -12,7 +12,13 @@ const skip = namesSkipReason();
 /** The full 1000-step job, one run per engine (the long tests of the suite). */
 describe.skipIf(skip !== undefined)('1000 training steps on names.txt', () => {
   const run = (name: string) =>
-    train({ engineName: name, engine: findEngine(name)!.create(), config: { ...DEFAULT_CONFIG, samples: 0 }, dataset: loadDatasetFile(NAMES_PATH!), phaseTimers: false });
+    train({
+      engineName: name,
+      engine: findEngine(name)!.create(),
+      config: { ...DEFAULT_CONFIG, samples: 0 },
+      dataset: loadDatasetFile(NAMES_PATH!),
+      phaseTimers: false,
+    });
 
   for (const name of ['fused', 'pending', 'tape']) {
     it(`${name} follows microgpt.py's losses within 1e-6 at every step`, () => {
@@ -24,7 +30,9 @@ describe.skipIf(skip !== undefined)('1000 training steps on names.txt', () => {
   it("fused-stack (the study's optimized configuration) ends visibly worse", () => {
     const r = run('fused-stack');
     const reference = meanLast100(MICROGPT_PY.losses);
-    console.log(`mean loss of the last 100 steps: fused-stack ${r.meanLossLast100.toFixed(4)}, microgpt.py ${reference.toFixed(4)}`);
+    console.log(
+      `mean loss of the last 100 steps: fused-stack ${r.meanLossLast100.toFixed(4)}, microgpt.py ${reference.toFixed(4)}`,
+    );
     expect(r.meanLossLast100 - reference).toBeGreaterThan(0.2);
   });
 });

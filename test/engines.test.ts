@@ -11,7 +11,6 @@ import { MICROGPT_PY, NAMES_PATH, namesSkipReason, runScript, TINY } from './hel
 const VARIANTS = ['topo', 'stack', 'fused', 'fused-stack', 'pending', 'tape'];
 const CORRECT = ['topo', 'fused', 'pending', 'tape'];
 
-
 /** Nodes and edges of training step 1's graph (the first shuffled document) on each engine. */
 function step1Graphs(config: TrainConfig, dataset: Dataset): Record<string, GraphStats> {
   const job = prepareJob(config, dataset);
@@ -52,14 +51,17 @@ describe('the registry', () => {
 });
 
 describe('graph size per step', () => {
-  it('on a small model: stack, pending and tape build topo\'s graph; fused has several times fewer nodes', () => {
+  it("on a small model: stack, pending and tape build topo's graph; fused has several times fewer nodes", () => {
     expectGraphShapes(step1Graphs(TINY.config, TINY.dataset), 3);
   });
 
   const skip = namesSkipReason();
-  it.skipIf(skip !== undefined)('on names.txt step 1: topo has microgpt.py\'s 59,647 nodes, fused over 5x fewer', () => {
+  it.skipIf(skip !== undefined)("on names.txt step 1: topo has microgpt.py's 59,647 nodes, fused over 5x fewer", () => {
     const g = step1Graphs(DEFAULT_CONFIG, loadDatasetFile(NAMES_PATH!));
-    for (const name of VARIANTS) console.log(`${name.padEnd(12)} nodes ${String(g[name].nodes).padStart(6)}  edges ${String(g[name].edges).padStart(7)}`);
+    for (const name of VARIANTS)
+      console.log(
+        `${name.padEnd(12)} nodes ${String(g[name].nodes).padStart(6)}  edges ${String(g[name].edges).padStart(7)}`,
+      );
     expect(g.topo.nodes).toBe(MICROGPT_PY.nodesStep1);
     expectGraphShapes(g, 5);
   });
@@ -89,7 +91,10 @@ describe('npm run train -- --engine <name>', () => {
 });
 
 describe('unknown engine names', () => {
-  for (const [script, flag] of [['train.ts', '--engine'], ['gradcheck.ts', '--engines']]) {
+  for (const [script, flag] of [
+    ['train.ts', '--engine'],
+    ['gradcheck.ts', '--engines'],
+  ]) {
     it(`${script} ${flag} nope: one line listing the registered engines, exit code 2`, () => {
       const r = runScript(script, [flag, 'nope']);
       expect(r.status).toBe(2);

@@ -13,7 +13,6 @@ import { NAMES_PATH, namesSkipReason, ROOT, runScript, TINY } from './helpers.ts
 const CORRECT = ['topo', 'fused', 'pending', 'tape'];
 const PUBLISHED_STACK = ['stack', 'fused-stack'];
 
-
 function expectPass(r: GradcheckResult) {
   expect(r.verdict, r.engine).toBe('pass');
   expect(r.pass).toBe(true);
@@ -34,7 +33,9 @@ function expectPublishedStackFailure(r: GradcheckResult) {
 
 /** Every variant's gradcheck on one dataset and config, once per suite. */
 function checkAll(opts: Omit<Parameters<typeof gradcheck>[0], 'engine'>): Record<string, GradcheckResult> {
-  return Object.fromEntries([...CORRECT, ...PUBLISHED_STACK].map((name) => [name, gradcheck({ engine: findEngine(name)!, ...opts })]));
+  return Object.fromEntries(
+    [...CORRECT, ...PUBLISHED_STACK].map((name) => [name, gradcheck({ engine: findEngine(name)!, ...opts })]),
+  );
 }
 
 describe('gradcheck on a small model', () => {
@@ -75,7 +76,13 @@ describe('gradcheck on a small model', () => {
 describe('gradient figures', () => {
   it('compareGradients: relative errors, floor, wrong count and cosine', () => {
     const ref = Float64Array.from([1, -2, 0, 0.5]);
-    expect(compareGradients(Float64Array.from(ref), ref)).toEqual({ maxAbsErr: 0, maxRelErr: 0, cosine: 1, wrongParams: 0, totalParams: 4 });
+    expect(compareGradients(Float64Array.from(ref), ref)).toEqual({
+      maxAbsErr: 0,
+      maxRelErr: 0,
+      cosine: 1,
+      wrongParams: 0,
+      totalParams: 4,
+    });
     // rounding noise on a zero gradient stays under the floor; a flipped sign is wrong
     const r = compareGradients(Float64Array.from([1, -2, 1e-18, -0.5]), ref);
     expect(r.wrongParams).toBe(1);
@@ -88,12 +95,22 @@ describe('gradient figures', () => {
     const job = prepareJob(TINY.config, TINY.dataset);
     const engine = new TopoEngine();
     engine.init(job.params);
-    const { grads } = gradientsOf(engine, job.layout, TINY.config, job.tokenizer.encodeDocument(job.docs[0]), job.params);
+    const { grads } = gradientsOf(
+      engine,
+      job.layout,
+      TINY.config,
+      job.tokenizer.encodeDocument(job.docs[0]),
+      job.params,
+    );
     const sample = sampleParams(job.layout, grads, 20);
     expect(sample).toHaveLength(20);
     expect(new Set(sample).size).toBe(20);
     for (const i of sample) expect(grads[i]).not.toBe(0);
-    for (const m of job.layout.matrices) expect(sample.some((i) => i >= m.offset && i < m.offset + m.rows * m.cols), m.name).toBe(true);
+    for (const m of job.layout.matrices)
+      expect(
+        sample.some((i) => i >= m.offset && i < m.offset + m.rows * m.cols),
+        m.name,
+      ).toBe(true);
   });
 });
 
@@ -103,10 +120,12 @@ describe.skipIf(skip !== undefined)('gradcheck on names.txt, step 1 (yuheng)', (
   let results: Record<string, GradcheckResult> = {};
   beforeAll(() => {
     results = checkAll({ dataset: loadDatasetFile(NAMES_PATH!), config: DEFAULT_CONFIG, trajectorySteps: 3 });
-    for (const r of Object.values(results)) console.log(`${r.engine.padEnd(12)} ${r.verdict} (max rel err ${r.maxRelErr.toExponential(2)})`);
+    for (const r of Object.values(results))
+      console.log(`${r.engine.padEnd(12)} ${r.verdict} (max rel err ${r.maxRelErr.toExponential(2)})`);
   });
 
-  it('passes topo, fused, pending and tape: max relative error vs topo ≤ 1e-9', () => CORRECT.forEach((name) => expectPass(results[name])));
+  it('passes topo, fused, pending and tape: max relative error vs topo ≤ 1e-9', () =>
+    CORRECT.forEach((name) => expectPass(results[name])));
 
   it("the published stack backward gets 3,296 of 4,192 gradients wrong, cosine 0.737 (the study's figures)", () => {
     for (const name of PUBLISHED_STACK) {
@@ -131,7 +150,19 @@ describe('npm run gradcheck', () => {
     const results = JSON.parse(lines[0]);
     expect(results.map((x: GradcheckResult) => x.engine)).toEqual(['tape', 'stack']);
     for (const x of results) {
-      for (const key of ['engine', 'pass', 'verdict', 'maxAbsErr', 'maxRelErr', 'cosine', 'wrongParams', 'totalParams', 'fdMaxRelErr', 'fdSampled', 'trajectory']) {
+      for (const key of [
+        'engine',
+        'pass',
+        'verdict',
+        'maxAbsErr',
+        'maxRelErr',
+        'cosine',
+        'wrongParams',
+        'totalParams',
+        'fdMaxRelErr',
+        'fdSampled',
+        'trajectory',
+      ]) {
         expect(x).toHaveProperty(key);
       }
       expect(x.fdSampled).toBe(9);
@@ -162,7 +193,12 @@ describe('npm run gradcheck', () => {
     const json = runScript('gradcheck.ts', [...args, '--json'], { env });
     expect(json.status).toBe(1);
     expect(JSON.parse(json.stdout)).toEqual([
-      { engine: 'throws-at-3', pass: false, verdict: 'FAIL: threw Error: deliberate fault at step 3', error: 'Error: deliberate fault at step 3' },
+      {
+        engine: 'throws-at-3',
+        pass: false,
+        verdict: 'FAIL: threw Error: deliberate fault at step 3',
+        error: 'Error: deliberate fault at step 3',
+      },
       expect.objectContaining({ engine: 'tape', pass: true }),
     ]);
   });

@@ -29,9 +29,10 @@ export const TINY: { config: TrainConfig; dataset: Dataset } = {
 };
 
 /** names.txt from $MICROGPT_NAMES or ../shared/data/names.txt; undefined when neither exists. */
-export const NAMES_PATH: string | undefined = [process.env.MICROGPT_NAMES, resolve(ROOT, '../shared/data/names.txt')].find(
-  (p): p is string => p !== undefined && existsSync(p),
-);
+export const NAMES_PATH: string | undefined = [
+  process.env.MICROGPT_NAMES,
+  resolve(ROOT, '../shared/data/names.txt'),
+].find((p): p is string => p !== undefined && existsSync(p));
 
 /** Says once, visibly, why names.txt tests are skipped. */
 export function namesSkipReason(): string | undefined {

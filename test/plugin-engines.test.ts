@@ -24,10 +24,17 @@ describe('MICROGPT_BENCH_ENGINES', () => {
     expect(r.stdout).toMatch(/one of: topo, .*tensor, throws-at-3, /);
   });
 
-  it('must be an absolute path', () => expectModuleError(withModule(null, 'engines.ts'), /^error: MICROGPT_BENCH_ENGINES=engines\.ts: expected an absolute path$/));
+  it('must be an absolute path', () =>
+    expectModuleError(
+      withModule(null, 'engines.ts'),
+      /^error: MICROGPT_BENCH_ENGINES=engines\.ts: expected an absolute path$/,
+    ));
   it('must load', () => expectModuleError(withModule(null, join(dir, 'missing.ts')), /missing\.ts: cannot load it: /));
   it('must export engines with every field', () =>
-    expectModuleError(withModule("export const engines = [{ name: 'mine', create: () => null }];\n"), /expected it to export `engines`, an array of \{ name, description, study, create \}$/));
+    expectModuleError(
+      withModule("export const engines = [{ name: 'mine', create: () => null }];\n"),
+      /expected it to export `engines`, an array of \{ name, description, study, create \}$/,
+    ));
   it('may not reuse a registered name', () =>
     expectModuleError(
       withModule("export const engines = [{ name: 'topo', description: 'd', study: 's', create: () => null }];\n"),

@@ -27,7 +27,8 @@ describe('npm run flame', () => {
     const flamegraph = readFileSync(html, 'utf8');
     // 0x names each frame "<function> <file>:<line>:<col>" (* optimised, ~ not), the file being the
     // compiled copy of the source kept in the run folder's build/.
-    const frame = (fn: string, file: string) => new RegExp(`"name":"[*~]?${fn} file://${dirname(html)}/build/engines/${file}\\.js:\\d+:\\d+"`);
+    const frame = (fn: string, file: string) =>
+      new RegExp(`"name":"[*~]?${fn} file://${dirname(html)}/build/engines/${file}\\.js:\\d+:\\d+"`);
     expect(flamegraph).toMatch(frame('backward', 'topo'));
     expect(flamegraph).toMatch(frame('visit', 'topo'));
     expect(flamegraph).toMatch(frame('mulNode', 'value-graph'));
@@ -72,23 +73,44 @@ describe('the guards against a profiler that reports success without output', ()
   it('a run whose job did not finish fails even if an HTML report was written', async () => {
     const out = tmp('no-job');
     const reportOnly = async (runDir: string) => writeFileSync(join(runDir, 'flamegraph.html'), '<html></html>');
-    await expect(profileInFreshDir('0x', profileJob({ engine: 'topo', out }, 'unused'), reportOnly)).rejects.toThrow(/did not finish/);
+    await expect(profileInFreshDir('0x', profileJob({ engine: 'topo', out }, 'unused'), reportOnly)).rejects.toThrow(
+      /did not finish/,
+    );
     expect(readdirSync(join(out, 'topo'))).toEqual([]);
   });
 });
 
 describe('bad input fails before any profiler starts', () => {
   const out = tmp('bad-input');
-  it('flame: unknown engine', () => expectInputError('flame.ts', ['--engine', 'nope', '--out', out], /unknown engine 'nope'. Registered engines: topo/));
+  it('flame: unknown engine', () =>
+    expectInputError(
+      'flame.ts',
+      ['--engine', 'nope', '--out', out],
+      /unknown engine 'nope'. Registered engines: topo/,
+    ));
   it('clinic: unknown engine', () =>
-    expectInputError('clinic.ts', ['doctor', '--engine', 'nope', '--out', out], /unknown engine 'nope'. Registered engines: topo/));
-  it('clinic: unknown tool', () => expectInputError('clinic.ts', ['bubbleprof', '--out', out], /doctor or flame.*got 'bubbleprof'/));
-  it('flame: bad --steps', () => expectInputError('flame.ts', ['--steps', '0', '--out', out], /--steps expects a whole number ≥ 1/));
+    expectInputError(
+      'clinic.ts',
+      ['doctor', '--engine', 'nope', '--out', out],
+      /unknown engine 'nope'. Registered engines: topo/,
+    ));
+  it('clinic: unknown tool', () =>
+    expectInputError('clinic.ts', ['bubbleprof', '--out', out], /doctor or flame.*got 'bubbleprof'/));
+  it('flame: bad --steps', () =>
+    expectInputError('flame.ts', ['--steps', '0', '--out', out], /--steps expects a whole number ≥ 1/));
   it('flame: --out is a file', () => {
     const file = join(tmp('out-file'), 'a-file');
     writeFileSync(file, 'keep me\n');
-    expectInputError('flame.ts', ['--steps', '1', '--out', file], /^error: --out .*a-file: is a file, expected a folder$/);
-    expectInputError('clinic.ts', ['doctor', '--steps', '1', '--out', join(file, 'sub')], /^error: --out .*a-file\/sub: cannot create the folder \(ENOTDIR\)$/);
+    expectInputError(
+      'flame.ts',
+      ['--steps', '1', '--out', file],
+      /^error: --out .*a-file: is a file, expected a folder$/,
+    );
+    expectInputError(
+      'clinic.ts',
+      ['doctor', '--steps', '1', '--out', join(file, 'sub')],
+      /^error: --out .*a-file\/sub: cannot create the folder \(ENOTDIR\)$/,
+    );
     expect(readFileSync(file, 'utf8')).toBe('keep me\n');
   });
   it('created no report folder', () => expect(readdirSync(out)).toEqual([]));
@@ -99,19 +121,29 @@ describe('npm run train -- --cpu-prof', () => {
     const dir = tmp('cpu-prof');
     const r = runScript('train.ts', ['--steps', '3', '--samples', '0', '--cpu-prof-dir', dir]);
     expect(r.status, r.stderr).toBe(0);
-    const path = r.stdout.trimEnd().split('\n').at(-1)!.replace(/^cpu profile: /, '');
+    const path = r.stdout
+      .trimEnd()
+      .split('\n')
+      .at(-1)!
+      .replace(/^cpu profile: /, '');
     expect(dirname(path)).toBe(dir);
     expect(path).toMatch(/topo-.*\.cpuprofile$/);
     const profile = JSON.parse(readFileSync(path, 'utf8'));
     expect(profile.samples.length).toBe(profile.timeDeltas.length);
     expect(profile.samples.length).toBeGreaterThan(0);
     const frames = profile.nodes.map((n: { callFrame: { functionName: string; url: string } }) => n.callFrame);
-    expect(frames).toContainEqual(expect.objectContaining({ functionName: 'backward', url: expect.stringMatching(/\/engines\/topo\.ts$/) }));
+    expect(frames).toContainEqual(
+      expect.objectContaining({ functionName: 'backward', url: expect.stringMatching(/\/engines\/topo\.ts$/) }),
+    );
   });
 
   it('an unusable --cpu-prof-dir fails before training', () => {
     const file = join(tmp('cpu-prof-bad'), 'file');
     writeFileSync(file, '');
-    expectInputError('train.ts', ['--steps', '1', '--cpu-prof-dir', join(file, 'sub')], /--cpu-prof-dir .*cannot create it/);
+    expectInputError(
+      'train.ts',
+      ['--steps', '1', '--cpu-prof-dir', join(file, 'sub')],
+      /--cpu-prof-dir .*cannot create it/,
+    );
   });
 });

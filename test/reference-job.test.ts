@@ -27,17 +27,38 @@ describe.skipIf(skip !== undefined)('the reference job on names.txt reproduces m
   });
 
   it('loses 3.3660, 3.4243, 3.1778 on steps 1-3 of the 1000-step schedule', () => {
-    const r = train({ engineName: 'topo', engine: new TopoEngine(), config: DEFAULT_CONFIG, dataset: dataset(), stopAfter: 3 });
+    const r = train({
+      engineName: 'topo',
+      engine: new TopoEngine(),
+      config: DEFAULT_CONFIG,
+      dataset: dataset(),
+      stopAfter: 3,
+    });
     expect(r.losses.map((l) => l.toFixed(4))).toEqual(['3.3660', '3.4243', '3.1778']);
   });
 
   it("prints microgpt.py's step lines: 3.3660, 3.4243, 3.1778, … for all 1000 steps", () => {
     // tensor, whose losses are topo's to the last bits (test/tensor.test.ts), takes 1 s instead of 30.
-    const r = runScript('train.ts', ['--engine', 'tensor', '--data', NAMES_PATH!, '--log-every', '1', '--samples', '0']);
+    const r = runScript('train.ts', [
+      '--engine',
+      'tensor',
+      '--data',
+      NAMES_PATH!,
+      '--log-every',
+      '1',
+      '--samples',
+      '0',
+    ]);
     expect(r.status).toBe(0);
     const lines = r.stdout.split('\n').filter((l) => l.startsWith('step '));
-    expect(lines.slice(0, 3)).toEqual(['step    1 / 1000 | loss 3.3660', 'step    2 / 1000 | loss 3.4243', 'step    3 / 1000 | loss 3.1778']);
-    expect(lines).toEqual(MICROGPT_PY.losses.map((l, i) => `step ${String(i + 1).padStart(4)} / 1000 | loss ${l.toFixed(4)}`));
+    expect(lines.slice(0, 3)).toEqual([
+      'step    1 / 1000 | loss 3.3660',
+      'step    2 / 1000 | loss 3.4243',
+      'step    3 / 1000 | loss 3.1778',
+    ]);
+    expect(lines).toEqual(
+      MICROGPT_PY.losses.map((l, i) => `step ${String(i + 1).padStart(4)} / 1000 | loss ${l.toFixed(4)}`),
+    );
   });
 
   it('follows microgpt.py for 1000 steps (every loss within 1e-12) and draws the same 20 samples', () => {

@@ -27,7 +27,9 @@ describe('npm run report', () => {
   });
 
   it('merges several folders into one report with a machine column', () => {
-    expect(report([COMPLETE, INTERRUPTED]).markdown).toBe(readFileSync(join(ROOT, FIXTURES, 'merged.expected.md'), 'utf8'));
+    expect(report([COMPLETE, INTERRUPTED]).markdown).toBe(
+      readFileSync(join(ROOT, FIXTURES, 'merged.expected.md'), 'utf8'),
+    );
   });
 
   it('writes to reports/<folder name>.md by default', () => {
@@ -68,8 +70,10 @@ describe('npm run report: bad input', () => {
 
   it('no folder', () => expectBadInput([], /^error: expected at least one results folder/));
   it('a missing folder', () => expectBadInput([join(tmp, 'nope')], /nope: no such folder$/));
-  it('a folder that is not a results folder', () => expectBadInput([tmp], /: no env\.json \(not a bench:all results folder\?\)$/));
-  it('--output pointing at a folder', () => expectBadInput([COMPLETE, '--output', tmp], /^error: --output .*: is a folder, expected a file$/));
+  it('a folder that is not a results folder', () =>
+    expectBadInput([tmp], /: no env\.json \(not a bench:all results folder\?\)$/));
+  it('--output pointing at a folder', () =>
+    expectBadInput([COMPLETE, '--output', tmp], /^error: --output .*: is a folder, expected a file$/));
   /** A copy of the complete fixture folder whose runs.jsonl line `index` (0-based) is replaced. */
   function withRunsLine(name: string, index: number, line: string): string {
     const folder = join(tmp, name);
@@ -79,7 +83,8 @@ describe('npm run report: bad input', () => {
     writeFileSync(join(folder, 'runs.jsonl'), lines.join('\n'));
     return folder;
   }
-  it('a corrupt line inside runs.jsonl names the line', () => expectBadInput([withRunsLine('corrupt', 1, '{ not json')], /runs\.jsonl:2: not valid JSON$/));
+  it('a corrupt line inside runs.jsonl names the line', () =>
+    expectBadInput([withRunsLine('corrupt', 1, '{ not json')], /runs\.jsonl:2: not valid JSON$/));
   it('a line of valid JSON that is not a run names the line', () =>
     expectBadInput([withRunsLine('not-a-run', 2, '{"kind":"train"}')], /runs\.jsonl:3: not a run record/));
   it('an env.json of another shape', () => {
@@ -91,7 +96,10 @@ describe('npm run report: bad input', () => {
   it('--output under a file', () => {
     const file = join(tmp, 'plain-file');
     writeFileSync(file, '');
-    expectBadInput([COMPLETE, '--output', join(file, 'r.md')], /^error: --output .*plain-file: is a file, expected a folder$/);
+    expectBadInput(
+      [COMPLETE, '--output', join(file, 'r.md')],
+      /^error: --output .*plain-file: is a file, expected a folder$/,
+    );
   });
   it('leaves no report behind when it fails', () => {
     const output = join(tmp, 'never.md');

@@ -46,7 +46,9 @@ describe('tensor gradients', () => {
       for (let i = 0; i < a.grads.length; i++) expect(a.grads[i] === 0).toBe(b.grads[i] === 0);
       worst = Math.max(worst, worstRelative(a.grads, b.grads));
     }
-    console.log(`tensor vs topo gradients (${config.nLayer} layer(s)): worst relative difference ${worst.toExponential(2)}`);
+    console.log(
+      `tensor vs topo gradients (${config.nLayer} layer(s)): worst relative difference ${worst.toExponential(2)}`,
+    );
     expect(worst).toBeLessThan(1e-9);
   });
 
@@ -59,7 +61,9 @@ describe('tensor gradients', () => {
   ];
   it.each(checks)('pass the gradient check (%s)', (_, config, fdSamples) => {
     const r = gradcheck({ engine: findEngine('tensor')!, dataset, config, fdSamples });
-    console.log(`tensor gradcheck: ${r.verdict}; vs topo ${r.maxRelErr.toExponential(2)}, finite differences ${r.fdMaxRelErr.toExponential(2)} on ${r.fdSampled} parameters, losses ${r.trajectory.maxLossDiff.toExponential(2)} over ${r.trajectory.steps} steps`);
+    console.log(
+      `tensor gradcheck: ${r.verdict}; vs topo ${r.maxRelErr.toExponential(2)}, finite differences ${r.fdMaxRelErr.toExponential(2)} on ${r.fdSampled} parameters, losses ${r.trajectory.maxLossDiff.toExponential(2)} over ${r.trajectory.steps} steps`,
+    );
     expect(r.verdict).toBe('pass');
   });
 });
@@ -111,7 +115,12 @@ const skip = namesSkipReason();
 
 describe.skipIf(skip !== undefined)('tensor trains the reference job on names.txt', () => {
   it('follows microgpt.py for 1000 steps (every loss within 1e-6) and draws the same 20 samples', () => {
-    const r = train({ engineName: 'tensor', engine: new TensorEngine(), config: DEFAULT_CONFIG, dataset: loadDatasetFile(NAMES_PATH!) });
+    const r = train({
+      engineName: 'tensor',
+      engine: new TensorEngine(),
+      config: DEFAULT_CONFIG,
+      dataset: loadDatasetFile(NAMES_PATH!),
+    });
     expectMicrogptPyLosses('tensor', r.losses, 1e-6);
     expect(r.samples).toEqual(MICROGPT_PY.samples);
   });
@@ -119,11 +128,15 @@ describe.skipIf(skip !== undefined)('tensor trains the reference job on names.tx
 
 describe('tensor memory', () => {
   it('steady-state steps allocate nothing of their own and retain nothing', () => {
-    const probe = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', join(ROOT, 'test/fixtures/heap-probe.ts'), 'tensor'], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
+    const probe = spawnSync(
+      process.execPath,
+      ['--expose-gc', '--import', 'tsx', join(ROOT, 'test/fixtures/heap-probe.ts'), 'tensor'],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
     expect(probe.status, probe.stderr).toBe(0);
     const r = JSON.parse(probe.stdout);
     console.log(`tensor heap probe: ${JSON.stringify(r)}`);

@@ -12,11 +12,13 @@ writeFileSync(binary, Buffer.from([0x61, 0x6e, 0x6e, 0x61, 0x0a, 0xe9, 0x6c, 0x6
 const expectInputError = (args: string[], message: RegExp) => expectScriptInputError('train.ts', args, message);
 
 describe('npm run train: bad input', () => {
-  it('unknown engine lists the registered engines', () => expectInputError(['--engine', 'nope'], /unknown engine 'nope'.*topo/));
+  it('unknown engine lists the registered engines', () =>
+    expectInputError(['--engine', 'nope'], /unknown engine 'nope'.*topo/));
   it('--steps 0', () => expectInputError(['--steps', '0'], /--steps expects a whole number ≥ 1, got '0'/));
   it('--steps -3', () => expectInputError(['--steps', '-3'], /--steps .*-3/));
   it('--steps abc', () => expectInputError(['--steps', 'abc'], /--steps expects a whole number ≥ 1, got 'abc'/));
-  it('an unknown flag lists the valid ones', () => expectInputError(['--bogus'], /Unknown option '--bogus'.*Valid options: .*--engine/));
+  it('an unknown flag lists the valid ones', () =>
+    expectInputError(['--bogus'], /Unknown option '--bogus'.*Valid options: .*--engine/));
   it('a missing file', () => expectInputError(['--data', join(dir, 'missing.txt')], /missing\.txt: no such file/));
   it('a directory', () => expectInputError(['--data', dir], /is a directory/));
   it('a file with no documents', () => expectInputError(['--data', empty], /empty\.txt: contains no documents/));
@@ -36,7 +38,11 @@ describe('npm run train: output', () => {
       engine: 'topo',
       config: { steps: 3, seed: 42, nLayer: 1, nEmbd: 16, blockSize: 16, nHead: 4, samples: 2 },
       seed: 42,
-      dataset: { source: expect.stringMatching(/^embedded:/), docs: 8422, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) },
+      dataset: {
+        source: expect.stringMatching(/^embedded:/),
+        docs: 8422,
+        sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+      },
       vocabSize: 28,
       numParams: 4224,
       nodesPerStep: { mean: positive, max: positive },
@@ -58,7 +64,13 @@ describe('npm run train: output', () => {
   it('--no-timers times the whole step only: the phases are null', () => {
     const r = runScript('train.ts', ['--steps', '2', '--samples', '0', '--json', '--no-timers']);
     expect(r.status).toBe(0);
-    expect(JSON.parse(r.stdout).timingMs).toEqual({ total: expect.any(Number), forward: null, softmax: null, backward: null, update: null });
+    expect(JSON.parse(r.stdout).timingMs).toEqual({
+      total: expect.any(Number),
+      forward: null,
+      softmax: null,
+      backward: null,
+      update: null,
+    });
   });
 
   it('--log-every N prints the step line every N steps, and the last step once', () => {

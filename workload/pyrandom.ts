@@ -145,7 +145,8 @@ export class PyRandom {
     let acc = 0;
     for (let i = 0; i < n; i++) cum[i] = acc += weights[i];
     const total = cum[n - 1] + 0;
-    if (!(total > 0) || !Number.isFinite(total)) throw new RangeError('choices needs finite weights with a positive total');
+    if (!(total > 0) || !Number.isFinite(total))
+      throw new RangeError('choices needs finite weights with a positive total');
     return bisectRight(cum, this.random() * total, 0, n - 1);
   }
 

@@ -35,7 +35,12 @@ export interface BenchHooks {
  * fails or diverges sits out its remaining trials (the job is deterministic, so they would end the
  * same way, possibly only after a long timeout), but still gets its gradient check.
  */
-export async function runBench(plan: BenchPlan, dir: string, hooks: BenchHooks, signal?: AbortSignal): Promise<'completed' | 'interrupted'> {
+export async function runBench(
+  plan: BenchPlan,
+  dir: string,
+  hooks: BenchHooks,
+  signal?: AbortSignal,
+): Promise<'completed' | 'interrupted'> {
   const benched = new Set<string>();
   const rounds = [
     ...Array.from({ length: plan.warmup }, (_, i) => ({ trial: i + 1, warmup: true })),
@@ -57,11 +62,13 @@ export async function runBench(plan: BenchPlan, dir: string, hooks: BenchHooks, 
   for (const { trial, warmup } of rounds) {
     for (const engine of plan.engines) {
       if (benched.has(engine)) continue;
-      if (!(await attempt({ kind: 'train', engine, trial, warmup }, (o) => trainRecord(engine, trial, warmup, o)))) return 'interrupted';
+      if (!(await attempt({ kind: 'train', engine, trial, warmup }, (o) => trainRecord(engine, trial, warmup, o))))
+        return 'interrupted';
     }
   }
   for (const engine of plan.engines) {
-    if (!(await attempt({ kind: 'gradcheck', engine, trial: 1, warmup: false }, (o) => gradcheckRecord(engine, o)))) return 'interrupted';
+    if (!(await attempt({ kind: 'gradcheck', engine, trial: 1, warmup: false }, (o) => gradcheckRecord(engine, o))))
+      return 'interrupted';
   }
   return 'completed';
 }

@@ -71,7 +71,8 @@ export function captureEnv(setup: BenchSetup, date = new Date()): BenchEnv {
 
 /** The commit, and whether tracked or untracked files differ from it (either may change the figures). */
 function gitState(): BenchEnv['git'] {
-  const git = (...args: string[]) => execFileSync('git', ['-C', REPO, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const git = (...args: string[]) =>
+    execFileSync('git', ['-C', REPO, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   try {
     return { commit: git('rev-parse', 'HEAD').trim(), dirty: git('status', '--porcelain').trim() !== '' };
   } catch {

@@ -62,7 +62,9 @@ export function speedupLine(s: EngineSummary): string | null {
   if (s.engine === BASELINE || !s.speedup) return null;
   const faster = s.speedup.median >= 1;
   // Slower engines are told by the inverse factor, so their range flips too.
-  const [median, low, high] = faster ? [s.speedup.median, s.speedup.min, s.speedup.max] : [1 / s.speedup.median, 1 / s.speedup.max, 1 / s.speedup.min];
+  const [median, low, high] = faster
+    ? [s.speedup.median, s.speedup.min, s.speedup.max]
+    : [1 / s.speedup.median, 1 / s.speedup.max, 1 / s.speedup.min];
   const d = digits(median);
   const range = low === high ? '' : ` (range ${low.toFixed(d)}–${high.toFixed(d)})`;
   return `${s.engine} ran ${median.toFixed(d)}x ${faster ? 'faster' : 'slower'} than ${BASELINE}${range}`;

@@ -3,7 +3,16 @@
  * every finished run) and env.json (written before the first run). Everything else in the folder
  * (CSV, report) is derived from these two files and can be regenerated from them.
  */
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { TrainResult } from '../train.ts';
 import type { GradcheckResult } from '../gradcheck.ts';
@@ -120,7 +129,9 @@ function parseRuns(text: string, path: string): RunRecord[] {
 const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
 function isEnv(x: unknown): x is BenchEnv {
-  return isObject(x) && isObject(x.bench) && Array.isArray(x.bench.engines) && isObject(x.config) && isObject(x.dataset);
+  return (
+    isObject(x) && isObject(x.bench) && Array.isArray(x.bench.engines) && isObject(x.config) && isObject(x.dataset)
+  );
 }
 
 function isRun(x: unknown): x is RunRecord {

@@ -93,9 +93,11 @@ export function outcomeOf(end: ChildEnd, timeoutMs: number, wallMs: number): Run
   if (end.spawnError) return failed(`could not start: ${end.spawnError.message}`);
   const { reply } = end;
   if (reply?.type === 'result' && end.code === 0) return { status: 'ok', result: reply.result, wallMs };
-  if (reply?.type === 'diverged') return { status: 'diverged', step: reply.step, reason: `loss became ${reply.loss}`, wallMs };
+  if (reply?.type === 'diverged')
+    return { status: 'diverged', step: reply.step, reason: `loss became ${reply.loss}`, wallMs };
   if (reply?.type === 'error') return failed(`threw ${reply.message}`);
-  if (/heap out of memory|Reached heap limit/.test(end.stderr)) return failed('out of memory (JavaScript heap limit reached)');
+  if (/heap out of memory|Reached heap limit/.test(end.stderr))
+    return failed('out of memory (JavaScript heap limit reached)');
   if (end.signal) return failed(`killed by ${end.signal}`);
   const lastLine = end.stderr.trim().split('\n').pop() ?? '';
   if (end.code !== 0) return failed(`exited with code ${end.code}${lastLine ? `: ${lastLine}` : ''}`);

@@ -38,7 +38,9 @@ export function summarize(folder: ResultsFolder): EngineSummary[] {
   const rows = names.map((engine) => {
     const train = folder.runs.filter((r): r is TrainRun => r.kind === 'train' && r.engine === engine);
     const trials = train.filter((r) => !r.warmup);
-    const ok = trials.filter((r): r is TrainRun & { result: TrainResult } => r.status === 'ok' && r.result !== undefined);
+    const ok = trials.filter(
+      (r): r is TrainRun & { result: TrainResult } => r.status === 'ok' && r.result !== undefined,
+    );
     const byTime = [...ok].sort((a, b) => a.result.timingMs.total - b.result.timingMs.total);
     const typical = byTime[(byTime.length - 1) >> 1];
     return {
@@ -56,7 +58,10 @@ export function summarize(folder: ResultsFolder): EngineSummary[] {
   const base = rows.find((r) => r.engine === BASELINE)?.timeMs;
   return rows.map((r) => ({
     ...r,
-    speedup: base && r.timeMs ? { median: base.median / r.timeMs.median, min: base.min / r.timeMs.max, max: base.max / r.timeMs.min } : null,
+    speedup:
+      base && r.timeMs
+        ? { median: base.median / r.timeMs.median, min: base.min / r.timeMs.max, max: base.max / r.timeMs.min }
+        : null,
   }));
 }
 

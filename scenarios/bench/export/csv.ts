@@ -63,11 +63,19 @@ function csvExporter<T>(columns: Columns<T>, rowsOf: (folder: ResultsFolder) => 
   return {
     serialize(folders) {
       const labels = machineLabels(folders);
-      const records = folders.flatMap((folder, i) => rowsOf(folder).map((row) => [labels[i], ...Object.values(columns).map((cell) => cell(row))]));
-      return stringify(records, { header: true, columns: ['machine', ...Object.keys(columns)], cast: { boolean: (b) => String(b) } });
+      const records = folders.flatMap((folder, i) =>
+        rowsOf(folder).map((row) => [labels[i], ...Object.values(columns).map((cell) => cell(row))]),
+      );
+      return stringify(records, {
+        header: true,
+        columns: ['machine', ...Object.keys(columns)],
+        cast: { boolean: (b) => String(b) },
+      });
     },
   };
 }
 
-export const runsCsv = csvExporter(RUN_COLUMNS, (folder) => folder.runs.filter((r): r is TrainRun => r.kind === 'train'));
+export const runsCsv = csvExporter(RUN_COLUMNS, (folder) =>
+  folder.runs.filter((r): r is TrainRun => r.kind === 'train'),
+);
 export const summaryCsv = csvExporter(SUMMARY_COLUMNS, summarize);

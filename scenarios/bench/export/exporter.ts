@@ -9,5 +9,7 @@ export interface Exporter {
 /** A name for each folder's machine: its host name, plus the folder's name where a host appears twice. */
 export function machineLabels(folders: readonly ResultsFolder[]): string[] {
   const hosts = folders.map((f) => f.env.machine);
-  return folders.map((f, i) => (hosts.indexOf(hosts[i]) === hosts.lastIndexOf(hosts[i]) ? hosts[i] : `${hosts[i]} (${f.name})`));
+  return folders.map((f, i) =>
+    hosts.indexOf(hosts[i]) === hosts.lastIndexOf(hosts[i]) ? hosts[i] : `${hosts[i]} (${f.name})`,
+  );
 }

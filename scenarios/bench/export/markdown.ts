@@ -5,7 +5,16 @@
  */
 import type { ResultsFolder } from '../results.ts';
 import { BASELINE, statusText, summarize, verdictText, type EngineSummary } from '../summary.ts';
-import { datasetLabel, formatCount, formatGiB, formatLoss, formatMiB, formatNumber, formatSpeedup, formatTime } from '../format.ts';
+import {
+  datasetLabel,
+  formatCount,
+  formatGiB,
+  formatLoss,
+  formatMiB,
+  formatNumber,
+  formatSpeedup,
+  formatTime,
+} from '../format.ts';
 import { machineLabels, type Exporter } from './exporter.ts';
 
 const PHASES = ['forward', 'backward', 'softmax', 'update'] as const;
@@ -15,35 +24,37 @@ export const markdownReport: Exporter = {
     const labels = machineLabels(folders);
     const multi = folders.length > 1;
     const rows = folders.flatMap((folder, i) => summarize(folder).map((s) => ({ label: labels[i], s })));
-    return [
-      '# microgpt-bench: engine comparison',
-      '',
-      ...folders.map((f, i) => (multi ? `- **${labels[i]}**: ${jobLine(f)}` : jobLine(f))),
-      '',
-      '## Comparison',
-      '',
-      ...comparisonTable(rows, multi),
-      '',
-      `Time is the training time of each timed trial (forward, backward and update; process start-up and sampling excluded): the median, and the range over the trials. Speedup is ${BASELINE}'s median time over the engine's, its range from the extreme pairs (${BASELINE}'s fastest over the engine's slowest … ${BASELINE}'s slowest over the engine's fastest). Losses, nodes/step and the profile come from each engine's median trial; nodes/step counts the scalar nodes reachable from the loss, leaves included (a vector-level engine's, its vectors). Peak heap is the largest JavaScript heap in use seen after every 10th step. Gradients: the gradient check's verdict against ${BASELINE} and finite differences.`,
-      '',
-      '## Profile',
-      '',
-      `Where each engine's median trial spent its training time (forward excludes softmax, timed on its own).`,
-      ...rows.flatMap(({ label, s }) => profile(s, multi ? label : null)),
-      '',
-      '## Environment',
-      '',
-      ...environmentTable(folders, labels),
-      '',
-      '## Reproduce',
-      '',
-      ...folders.flatMap((f, i) => reproduce(f, multi ? labels[i] : null)),
-      'Regenerate this report from the saved results (no rerun):',
-      '',
-      '```sh',
-      `npm run report -- ${folders.map((f) => shellQuote(f.dir)).join(' ')}`,
-      '```',
-    ].join('\n') + '\n';
+    return (
+      [
+        '# microgpt-bench: engine comparison',
+        '',
+        ...folders.map((f, i) => (multi ? `- **${labels[i]}**: ${jobLine(f)}` : jobLine(f))),
+        '',
+        '## Comparison',
+        '',
+        ...comparisonTable(rows, multi),
+        '',
+        `Time is the training time of each timed trial (forward, backward and update; process start-up and sampling excluded): the median, and the range over the trials. Speedup is ${BASELINE}'s median time over the engine's, its range from the extreme pairs (${BASELINE}'s fastest over the engine's slowest … ${BASELINE}'s slowest over the engine's fastest). Losses, nodes/step and the profile come from each engine's median trial; nodes/step counts the scalar nodes reachable from the loss, leaves included (a vector-level engine's, its vectors). Peak heap is the largest JavaScript heap in use seen after every 10th step. Gradients: the gradient check's verdict against ${BASELINE} and finite differences.`,
+        '',
+        '## Profile',
+        '',
+        `Where each engine's median trial spent its training time (forward excludes softmax, timed on its own).`,
+        ...rows.flatMap(({ label, s }) => profile(s, multi ? label : null)),
+        '',
+        '## Environment',
+        '',
+        ...environmentTable(folders, labels),
+        '',
+        '## Reproduce',
+        '',
+        ...folders.flatMap((f, i) => reproduce(f, multi ? labels[i] : null)),
+        'Regenerate this report from the saved results (no rerun):',
+        '',
+        '```sh',
+        `npm run report -- ${folders.map((f) => shellQuote(f.dir)).join(' ')}`,
+        '```',
+      ].join('\n') + '\n'
+    );
   },
 };
 
@@ -98,12 +109,17 @@ function profile(s: EngineSummary, label: string | null): string[] {
   if (!s.typical) return [];
   const t = s.typical.result.timingMs;
   // A phase is null when the run had no phase timers.
-  const row = (name: string, ms: number | null) => (ms === null ? [name, '—', '—'] : [name, (ms / 1000).toFixed(3), `${((100 * ms) / t.total).toFixed(1)}%`]);
+  const row = (name: string, ms: number | null) =>
+    ms === null ? [name, '—', '—'] : [name, (ms / 1000).toFixed(3), `${((100 * ms) / t.total).toFixed(1)}%`];
   return [
     '',
     `### ${s.engine}${label ? ` on ${label}` : ''}: trial ${s.typical.trial}`,
     '',
-    ...table(['phase', 'seconds', '%'], [...PHASES.map((p) => row(p, t[p])), row('total', t.total)], ['---', '---:', '---:']),
+    ...table(
+      ['phase', 'seconds', '%'],
+      [...PHASES.map((p) => row(p, t[p])), row('total', t.total)],
+      ['---', '---:', '---:'],
+    ),
   ];
 }
 
@@ -117,11 +133,21 @@ function environmentTable(folders: readonly ResultsFolder[], labels: readonly st
       field('CPU', (f) => `${f.env.cpu.model} × ${f.env.cpu.count}`),
       field('OS', (f) => `${f.env.os.platform} ${f.env.os.release} ${f.env.os.arch}`),
       field('memory', (f) => formatGiB(f.env.totalMemoryBytes)),
-      field('git commit', (f) => (f.env.git.commit ? `${f.env.git.commit}${f.env.git.dirty ? ' (uncommitted changes)' : ''}` : 'unknown')),
+      field('git commit', (f) =>
+        f.env.git.commit ? `${f.env.git.commit}${f.env.git.dirty ? ' (uncommitted changes)' : ''}` : 'unknown',
+      ),
       field('dataset', (f) => `${f.env.dataset.source} (${formatCount(f.env.dataset.docs)} docs)`),
       field('dataset sha256', (f) => f.env.dataset.sha256),
-      field('config', (f) => Object.entries(f.env.config).map(([k, v]) => `${k} ${v}`).join(', ')),
-      field('trials', (f) => `${f.env.bench.trials} timed, ${f.env.bench.warmup} warmup, timeout ${f.env.bench.timeoutSeconds} s per run`),
+      field('config', (f) =>
+        Object.entries(f.env.config)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', '),
+      ),
+      field(
+        'trials',
+        (f) =>
+          `${f.env.bench.trials} timed, ${f.env.bench.warmup} warmup, timeout ${f.env.bench.timeoutSeconds} s per run`,
+      ),
       field('results folder', (f) => f.dir),
     ],
   );
@@ -130,13 +156,17 @@ function environmentTable(folders: readonly ResultsFolder[], labels: readonly st
 function reproduce(f: ResultsFolder, label: string | null): string[] {
   const { git, command } = f.env;
   const plugin = command.enginesModule ? `MICROGPT_BENCH_ENGINES=${shellQuote(command.enginesModule)} ` : '';
-  const dirtyNote = git.dirty ? ['', 'The tree had uncommitted changes, which this commit alone does not restore.'] : [];
+  const dirtyNote = git.dirty
+    ? ['', 'The tree had uncommitted changes, which this commit alone does not restore.']
+    : [];
   return [
     ...(label ? [`On ${label}:`, ''] : []),
     '```sh',
     ...(git.commit ? [`git checkout ${git.commit}`] : []),
     'npm ci',
-    `${plugin}npm run bench:all --${benchArgs(command.args).map((a) => ` ${shellQuote(a)}`).join('')}`,
+    `${plugin}npm run bench:all --${benchArgs(command.args)
+      .map((a) => ` ${shellQuote(a)}`)
+      .join('')}`,
     '```',
     ...dirtyNote,
     '',
@@ -157,7 +187,12 @@ function shellQuote(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-function table(headers: readonly string[], rows: readonly (readonly string[])[], align = headers.map(() => '---')): string[] {
-  const line = (cells: readonly string[]) => `| ${cells.map((c) => c.replace(/\|/g, '\\|').replace(/\n/g, ' ')).join(' | ')} |`;
+function table(
+  headers: readonly string[],
+  rows: readonly (readonly string[])[],
+  align = headers.map(() => '---'),
+): string[] {
+  const line = (cells: readonly string[]) =>
+    `| ${cells.map((c) => c.replace(/\|/g, '\\|').replace(/\n/g, ' ')).join(' | ')} |`;
   return [line(headers), `|${align.join('|')}|`, ...rows.map(line)];
 }
