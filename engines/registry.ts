@@ -1,5 +1,6 @@
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { InputError } from '../workload/input-error.ts';
 import type { Engine } from './engine.ts';
 import { FusedEngine } from './fused.ts';
 import { FusedStackEngine } from './fused-stack.ts';
@@ -14,100 +15,123 @@ export interface EngineInfo {
   readonly description: string;
   /** Which design of the study this variant reproduces (the report's "study row"). */
   readonly study: string;
+  /** What the gradient check must say: the study's published stack backward is wrong on purpose. */
+  readonly expected: 'correct' | 'wrong-by-design';
   readonly create: () => Engine;
 }
 
+/** What a plugin module exports per engine: `expected` may be left out ('correct'). */
+export type PluginEngineInfo = Omit<EngineInfo, 'expected'> & Partial<Pick<EngineInfo, 'expected'>>;
+
 /** The engines in this repository; add a new one here. */
-const ENGINES: readonly EngineInfo[] = [
+export const ENGINES: readonly EngineInfo[] = [
   {
     name: 'topo',
     description: 'scalar Value nodes, recursive topological sort, reverse sweep (microgpt.py)',
     study: 'baseline (naive port)',
+    expected: 'correct',
     create: () => new TopoEngine(),
   },
   {
     name: 'stack',
     description: "scalar Value nodes, the study's stack backward as published (wrong: a node is passed on once)",
     study: 'stack-based backward (as published)',
+    expected: 'wrong-by-design',
     create: () => new StackEngine(),
   },
   {
     name: 'fused',
     description: 'each linear output one node with 2·n_in children, topological-sort backward',
     study: 'fused linear',
+    expected: 'correct',
     create: () => new FusedEngine(),
   },
   {
     name: 'fused-stack',
     description: 'fused linear nodes with the published stack backward (wrong gradients)',
     study: 'optimized: fused + stack (as published)',
+    expected: 'wrong-by-design',
     create: () => new FusedStackEngine(),
   },
   {
     name: 'pending',
     description: 'sort-free backward expanding a node once all its parents are done (what the study meant)',
     study: 'stack backward, fixed',
+    expected: 'correct',
     create: () => new PendingEngine(),
   },
   {
     name: 'tape',
     description: 'typed-array tape: Float64Array values/grads, typed edge arrays, one reverse sweep',
     study: 'not in the study: typed-array tape',
+    expected: 'correct',
     create: () => new TapeEngine(),
   },
   {
     name: 'tensor',
     description: 'vector-level tape: Float64Array vectors, hand-derived gradient per vector op',
     study: "not in the study: vector-level tape (MicroGPT-C's design)",
+    expected: 'correct',
     create: () => new TensorEngine(),
   },
 ];
 
-/** Those and any from $MICROGPT_BENCH_ENGINES. */
-const REGISTERED: readonly EngineInfo[] = [...ENGINES, ...(await pluginEngines())];
+/** A built-in engine by name (plugins are in what `loadEngines` returns). */
+export function findEngine(name: string): EngineInfo | undefined {
+  return ENGINES.find((e) => e.name === name);
+}
 
-export function engineNames(): string[] {
-  return REGISTERED.map((e) => e.name);
+/** The engines a command can run: the built-in ones and a plugin module's. */
+export class EngineRegistry {
+  constructor(
+    readonly all: readonly EngineInfo[],
+    /** The plugin module's path, or null. */
+    readonly pluginModule: string | null = null,
+  ) {}
+
+  names(): string[] {
+    return this.all.map((e) => e.name);
+  }
+
+  find(name: string): EngineInfo | undefined {
+    return this.all.find((e) => e.name === name);
+  }
 }
 
 /**
- * Engines from outside the repo, to try a design without editing it: $MICROGPT_BENCH_ENGINES names
- * a module (absolute path) exporting `engines: EngineInfo[]`. This runs while the registry is
- * imported, before any command could catch an error, so a bad module is reported here: one line,
- * exit code 2.
+ * The built-in engines plus those of a plugin module, to try a design without editing the repo: an
+ * absolute path to a module exporting `engines: EngineInfo[]` (`expected` may be left out: 'correct').
+ * A module that does not load or has the wrong shape is an InputError whose message starts with `label`.
  */
-async function pluginEngines(): Promise<EngineInfo[]> {
-  const path = process.env.MICROGPT_BENCH_ENGINES;
-  if (!path) return [];
+export async function loadEngines(pluginModule: string | null = null, label = pluginModule): Promise<EngineRegistry> {
+  if (!pluginModule) return new EngineRegistry(ENGINES);
   const fail = (why: string): never => {
-    process.stderr.write(`error: MICROGPT_BENCH_ENGINES=${path}: ${why}\n`);
-    process.exit(2);
+    throw new InputError(`${label}: ${why}`);
   };
-  if (!isAbsolute(path)) return fail('expected an absolute path');
+  if (!isAbsolute(pluginModule)) return fail('expected an absolute path');
   let engines: unknown;
   try {
-    ({ engines } = (await import(pathToFileURL(path).href)) as { engines?: unknown });
+    ({ engines } = (await import(pathToFileURL(pluginModule).href)) as { engines?: unknown });
   } catch (err) {
     return fail(`cannot load it: ${String(err instanceof Error ? err.message : err).split('\n')[0]}`);
   }
-  const valid = (e: unknown) => {
-    const info = e as EngineInfo;
-    return (
-      typeof e === 'object' &&
-      e !== null &&
-      ['name', 'description', 'study'].every((k) => typeof info[k as keyof EngineInfo] === 'string') &&
-      typeof info.create === 'function'
-    );
-  };
-  if (!Array.isArray(engines) || !engines.every(valid))
+  if (!Array.isArray(engines) || !engines.every(isPluginEngine)) {
     return fail('expected it to export `engines`, an array of { name, description, study, create }');
-  const names = (engines as EngineInfo[]).map((e) => e.name);
-  const taken = names.find((name, i) => names.indexOf(name) !== i || ENGINES.some((e) => e.name === name));
+  }
+  const plugins = engines.map((e) => ({ expected: 'correct' as const, ...e }));
+  const names = plugins.map((e) => e.name);
+  const taken = names.find((name, i) => names.indexOf(name) !== i || findEngine(name) !== undefined);
   if (taken !== undefined) return fail(`engine name '${taken}' is already registered`);
-  return engines as EngineInfo[];
+  return new EngineRegistry([...ENGINES, ...plugins], pluginModule);
 }
 
-/** The registered engine called `name`, or undefined. */
-export function findEngine(name: string): EngineInfo | undefined {
-  return REGISTERED.find((e) => e.name === name);
+function isPluginEngine(e: unknown): e is PluginEngineInfo {
+  if (typeof e !== 'object' || e === null) return false;
+  const info = e as Record<string, unknown>;
+  const expected = info.expected === undefined || info.expected === 'correct' || info.expected === 'wrong-by-design';
+  return (
+    ['name', 'description', 'study'].every((k) => typeof info[k] === 'string') &&
+    typeof info.create === 'function' &&
+    expected
+  );
 }

@@ -1,5 +1,9 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { loadEngines, type EngineRegistry } from '../engines/registry.ts';
 import { InputError } from '../workload/input-error.ts';
+
+/** The environment variable naming a module of extra engines (see `loadEngines`). */
+export const ENGINES_MODULE_VAR = 'MICROGPT_BENCH_ENGINES';
 
 /** A command could not finish for a reason outside its input (a profiler wrote no report): one line, exit 1. */
 export class CommandError extends Error {
@@ -26,6 +30,40 @@ export function runCli(main: () => void | Promise<void>): void {
 }
 
 type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** Parsed flag values: strings, and booleans for boolean flags. */
+export type FlagValues<O extends Options> = { [K in keyof O]?: O[K]['type'] extends 'boolean' ? boolean : string };
+
+export interface CommandContext<O extends Options> {
+  readonly values: FlagValues<O>;
+  readonly positionals: string[];
+  /** The built-in engines and any from $MICROGPT_BENCH_ENGINES. */
+  readonly engines: EngineRegistry;
+}
+
+export interface CommandSpec<O extends Options> {
+  /** The --help text (given the engines, so it can list them). */
+  readonly help: (engines: EngineRegistry) => string;
+  /** The flags besides --help, which every command has. */
+  readonly flags: O;
+  readonly positionals?: boolean;
+  readonly run: (ctx: CommandContext<O>) => void | Promise<void>;
+}
+
+/** A command's whole life: parse the flags, load the engines, print --help or run; errors as `runCli` says. */
+export function command<O extends Options>(spec: CommandSpec<O>): void {
+  runCli(async () => {
+    const flags = { ...spec.flags, help: { type: 'boolean' } } as const;
+    const { values, positionals } = parseFlags(process.argv.slice(2), flags, spec.positionals ?? false);
+    const module = process.env[ENGINES_MODULE_VAR] || null;
+    const engines = await loadEngines(module, `${ENGINES_MODULE_VAR}=${module}`);
+    if ((values as { help?: boolean }).help) {
+      process.stdout.write(spec.help(engines) + '\n');
+      return;
+    }
+    await spec.run({ values: values as FlagValues<O>, positionals, engines });
+  });
+}
 
 /** util.parseArgs in strict mode, with its errors turned into one-line InputErrors naming the valid flags. */
 export function parseFlags<O extends Options>(argv: string[], options: O, allowPositionals = false) {

@@ -1,4 +1,4 @@
-import { findEngine, engineNames, type EngineInfo } from '../engines/registry.ts';
+import type { EngineInfo, EngineRegistry } from '../engines/registry.ts';
 import { DEFAULT_CONFIG, type TrainConfig } from '../workload/config.ts';
 import { InputError } from '../workload/input-error.ts';
 import { choiceListFlag, intFlag, numberFlag } from './cli.ts';
@@ -72,14 +72,14 @@ export function configFromFlags(v: JobValues): TrainConfig {
 }
 
 /** The registered engine called `name`, or an InputError listing the registered ones. */
-export function engineFlag(name: string | undefined, fallback = 'topo'): EngineInfo {
+export function engineFlag(engines: EngineRegistry, name: string | undefined, fallback = 'topo'): EngineInfo {
   const chosen = name ?? fallback;
-  const info = findEngine(chosen);
-  if (!info) throw new InputError(`unknown engine '${chosen}'. Registered engines: ${engineNames().join(', ')}`);
+  const info = engines.find(chosen);
+  if (!info) throw new InputError(`unknown engine '${chosen}'. Registered engines: ${engines.names().join(', ')}`);
   return info;
 }
 
 /** `--engines a,b`: those registered engines, each once, in the order given (default: all). */
-export function enginesFlag(raw: string | undefined): EngineInfo[] {
-  return [...new Set(choiceListFlag('engines', raw, engineNames()))].map((name) => findEngine(name)!);
+export function enginesFlag(engines: EngineRegistry, raw: string | undefined): EngineInfo[] {
+  return [...new Set(choiceListFlag('engines', raw, engines.names()))].map((name) => engines.find(name)!);
 }

@@ -2,6 +2,7 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { InputError } from '../workload/input-error.ts';
+import type { Format } from '../scenarios/output/export/formats.ts';
 import { REPORTS_DIR } from './paths.ts';
 
 /** Makes sure folder `dir` exists (creating it and its parents), or an InputError naming `--flag`. */
@@ -19,13 +20,36 @@ export function outputDir(flag: string, dir: string): string {
   return path;
 }
 
-/** Where a Markdown report goes: the flag's file, or reports/<folder names joined by '+'>.md; its folder is made ready. */
-export function reportFileFlag(flag: string, raw: string | undefined, folderNames: readonly string[]): string {
-  const path = resolve(raw ?? join(REPORTS_DIR, `${folderNames.join('+')}.md`));
+/** A file to be written: not a folder; its folder is made ready now. */
+function outputFile(flag: string, path: string): string {
   if (existsSync(path) && statSync(path).isDirectory())
-    throw new InputError(`--${flag} ${raw}: is a folder, expected a file`);
+    throw new InputError(`--${flag} ${path}: is a folder, expected a file`);
   outputDir(flag, dirname(path));
   return path;
+}
+
+/** Where a Markdown report goes: the flag's file, or reports/<folder names joined by '+'>.md; its folder is made ready. */
+export function reportFileFlag(flag: string, raw: string | undefined, folderNames: readonly string[]): string {
+  return outputFile(flag, resolve(raw ?? join(REPORTS_DIR, `${folderNames.join('+')}.md`)));
+}
+
+/**
+ * Where each file of the chosen formats goes, checked before any work: `<base>.<suffix>`, the base
+ * being --flag without its extension, or reports/<folder names joined by '+'>. A single file goes
+ * to --flag exactly as given.
+ */
+export function reportFilesFlag<T>(
+  flag: string,
+  raw: string | undefined,
+  folderNames: readonly string[],
+  formats: readonly Format<T>[],
+): (suffix: string) => string {
+  const suffixes = formats.flatMap((f) => f.files.map((file) => file.suffix));
+  const single = raw !== undefined && suffixes.length === 1;
+  const base = resolve(raw?.replace(/\.(md|json|csv)$/, '') ?? join(REPORTS_DIR, folderNames.join('+')));
+  const pathOf = (suffix: string) => (single ? resolve(raw) : `${base}.${suffix}`);
+  for (const suffix of suffixes) outputFile(flag, pathOf(suffix));
+  return pathOf;
 }
 
 /** A path as a user would type it from here: relative below the working directory, absolute elsewhere. */

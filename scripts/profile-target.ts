@@ -8,33 +8,32 @@ import { writeFileSync } from 'node:fs';
 import { train } from '../scenarios/train.ts';
 import { loadDataset } from '../workload/dataset.ts';
 import { InputError } from '../workload/input-error.ts';
-import { parseFlags, runCli } from './cli.ts';
+import { command } from './cli.ts';
 import { JOB_FLAGS, configFromFlags, engineFlag } from './job-flags.ts';
 
-runCli(() => {
-  const { values } = parseFlags(process.argv.slice(2), {
-    ...JOB_FLAGS,
-    engine: { type: 'string' },
-    summary: { type: 'string' },
-  });
-  if (values.summary === undefined) throw new InputError('--summary PATH is required');
-  const info = engineFlag(values.engine);
-  const config = configFromFlags(values);
-  const result = train({
-    engineName: info.name,
-    engine: info.create(),
-    config,
-    dataset: loadDataset(values.data),
-    phaseTimers: false,
-  });
-  const summary = {
-    engine: result.engine,
-    steps: config.steps,
-    dataset: result.dataset.source,
-    trainingMs: result.timingMs.total,
-    msPerStep: result.msPerStep,
-    finalLoss: result.finalLoss,
-    nodesPerStep: result.nodesPerStep.mean,
-  };
-  writeFileSync(values.summary, JSON.stringify(summary, null, 2) + '\n');
+command({
+  help: () => 'Internal: the job `npm run flame` and `npm run clinic` profile (see their --help).',
+  flags: { ...JOB_FLAGS, engine: { type: 'string' }, summary: { type: 'string' } },
+  run({ values, engines }) {
+    if (values.summary === undefined) throw new InputError('--summary PATH is required');
+    const info = engineFlag(engines, values.engine);
+    const config = configFromFlags(values);
+    const result = train({
+      engineName: info.name,
+      engine: info.create(),
+      config,
+      dataset: loadDataset(values.data),
+      phaseTimers: false,
+    });
+    const summary = {
+      engine: result.engine,
+      steps: config.steps,
+      dataset: result.dataset.source,
+      trainingMs: result.timingMs.total,
+      msPerStep: result.msPerStep,
+      finalLoss: result.finalLoss,
+      nodesPerStep: result.nodesPerStep.mean,
+    };
+    writeFileSync(values.summary, JSON.stringify(summary, null, 2) + '\n');
+  },
 });

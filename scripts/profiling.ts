@@ -9,9 +9,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, 
 import { createRequire } from 'node:module';
 import { join, relative, resolve } from 'node:path';
 import ts from 'typescript';
-import { engineNames, type EngineInfo } from '../engines/registry.ts';
+import type { EngineInfo, EngineRegistry } from '../engines/registry.ts';
 import { loadDatasetFile } from '../workload/dataset.ts';
-import { CommandError } from './cli.ts';
+import { CommandError, type FlagValues } from './cli.ts';
 import { JOB_FLAGS, JOB_HELP, configFromFlags, engineFlag } from './job-flags.ts';
 import { outputDir } from './output-paths.ts';
 import { PROJECT_ROOT, timestamp } from './paths.ts';
@@ -20,19 +20,18 @@ export const PROFILE_FLAGS = {
   ...JOB_FLAGS,
   engine: { type: 'string' },
   out: { type: 'string' },
-  help: { type: 'boolean' },
 } as const;
 
 /** The options part of a profiling command's --help. */
-export function profileHelp(defaultOut: string): string {
+export function profileHelp(engines: EngineRegistry, defaultOut: string): string {
   return `Options:
-  --engine NAME        one of: ${engineNames().join(', ')} (default topo)
+  --engine NAME        one of: ${engines.names().join(', ')} (default topo)
   --out DIR            where reports go, as DIR/<engine>/<timestamp>/ (default ${defaultOut})
   --help               show this help
 ${JOB_HELP}`;
 }
 
-type ProfileValues = { [K in keyof typeof PROFILE_FLAGS]?: string | boolean };
+type ProfileValues = FlagValues<typeof PROFILE_FLAGS>;
 
 export interface ProfileJob {
   readonly engine: EngineInfo;
@@ -43,8 +42,8 @@ export interface ProfileJob {
 }
 
 /** Checks the job's flags as the profiled process will (engine first), so bad input fails before a profiler starts. */
-export function profileJob(values: ProfileValues, defaultOut: string): ProfileJob {
-  const engine = engineFlag(values.engine as string | undefined);
+export function profileJob(engines: EngineRegistry, values: ProfileValues, defaultOut: string): ProfileJob {
+  const engine = engineFlag(engines, values.engine);
   configFromFlags(values);
   const targetFlags = ['--engine', engine.name];
   for (const key of Object.keys(JOB_FLAGS) as (keyof typeof JOB_FLAGS)[]) {
@@ -55,7 +54,7 @@ export function profileJob(values: ProfileValues, defaultOut: string): ProfileJo
     if (key === 'data') loadDatasetFile(arg);
     targetFlags.push(`--${key}=${arg}`);
   }
-  return { engine, targetFlags, outDir: outputDir('out', (values.out as string | undefined) ?? defaultOut) };
+  return { engine, targetFlags, outDir: outputDir('out', values.out ?? defaultOut) };
 }
 
 /** Exactly one HTML report directly inside `dir`, or a CommandError saying `tool` produced none. */

@@ -1,38 +1,44 @@
-import { markdownReport } from '../scenarios/bench/export/markdown.ts';
-import { readResultsFolder, writeFileAtomic } from '../scenarios/bench/results.ts';
+import { readResultsFolder } from '../scenarios/bench/results.ts';
+import { formatNames, RESULTS_FORMATS, selectFormats, writeFormats } from '../scenarios/output/export/formats.ts';
 import { InputError } from '../workload/input-error.ts';
-import { parseFlags, runCli } from './cli.ts';
-import { displayPath, reportFileFlag } from './output-paths.ts';
+import { choiceListFlag, command } from './cli.ts';
+import { displayPath, reportFilesFlag } from './output-paths.ts';
 
-const HELP = `Usage: npm run report -- DIR [DIR ...] [--output FILE]
+const FORMATS = formatNames(RESULTS_FORMATS);
 
-Regenerates the Markdown report from saved bench:all results folders (their runs.jsonl and
-env.json), without rerunning anything. A folder from an interrupted bench reports the runs it
-finished. Several folders (from different machines, say) merge into one report with a machine column.
+const HELP = `Usage: npm run report -- DIR [DIR ...] [--format ${FORMATS.join(',')}] [--output FILE]
+
+Regenerates the report from saved bench:all results folders (their runs.jsonl and env.json),
+without rerunning anything. A folder from an interrupted bench reports the runs it finished.
+Several folders (from different machines, say) merge into one report with a machine column.
 
 Options:
-  --output FILE        where to write the report (default reports/<folder name>.md; for several
-                       folders their names joined by '+')
+  --format a,b         formats to write (default md):
+                         md    the Markdown report
+                         csv   <name>.runs.csv (a row per training run) and <name>.summary.csv (a row per engine)
+                         json  one document with every folder's environment, summary and runs
+  --output FILE        where to write: FILE for a single file, else FILE's name without its extension
+                       plus each file's ending (default reports/<folder name>, several folders' names
+                       joined by '+'). Prints each file's path.
   --help               show this help`;
 
-runCli(() => {
-  const { values, positionals } = parseFlags(
-    process.argv.slice(2),
-    { output: { type: 'string' }, help: { type: 'boolean' } },
-    true,
-  );
-  if (values.help) {
-    process.stdout.write(HELP + '\n');
-    return;
-  }
-  if (positionals.length === 0)
-    throw new InputError('expected at least one results folder (npm run report -- DIR [DIR ...])');
-  const folders = positionals.map(readResultsFolder);
-  const output = reportFileFlag(
-    'output',
-    values.output,
-    folders.map((f) => f.name),
-  );
-  writeFileAtomic(output, markdownReport.serialize(folders));
-  process.stdout.write(`${displayPath(output)}\n`);
+command({
+  help: () => HELP,
+  flags: { format: { type: 'string' }, output: { type: 'string' } },
+  positionals: true,
+  run({ values, positionals }) {
+    if (positionals.length === 0) {
+      throw new InputError('expected at least one results folder (npm run report -- DIR [DIR ...])');
+    }
+    const formats = selectFormats(RESULTS_FORMATS, choiceListFlag('format', values.format ?? 'md', FORMATS));
+    const folders = positionals.map((dir) => readResultsFolder(dir));
+    const pathOf = reportFilesFlag(
+      'output',
+      values.output,
+      folders.map((f) => f.name),
+      formats,
+    );
+    const written = writeFormats(formats, folders, pathOf);
+    process.stdout.write(written.map((path) => `${displayPath(path)}\n`).join(''));
+  },
 });

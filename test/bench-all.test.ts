@@ -3,8 +3,24 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { RunRecord, TrainRun } from '../scenarios/bench/results.ts';
-import { outcomeOf, type ChildEnd } from '../scenarios/bench/runner.ts';
+import { trainKind } from '../scenarios/bench/kinds/index.ts';
+import { outcomeOf, type ChildEnd } from '../scenarios/bench/process-executor.ts';
+import type { TrainResult } from '../scenarios/train.ts';
+
+/** A runs.jsonl line as the file holds it: the fields of every status, optional. */
+interface RunLine {
+  kind: string;
+  engine: string;
+  trial: number;
+  warmup: boolean;
+  status: string;
+  wallMs: number;
+  reason?: string;
+  divergedAtStep?: number;
+  result?: TrainResult;
+}
+type RunRecord = RunLine;
+type TrainRun = RunLine;
 import { ROOT, expectInputError, runScript, tempDirs } from './helpers.ts';
 
 /** The test-only faulty engines join the registry through the documented extension point. */
@@ -336,7 +352,12 @@ describe('bench:all: bad input', () => {
 
 describe('how a run process ended, as an outcome', () => {
   const ended = (end: Partial<ChildEnd>) =>
-    outcomeOf({ code: null, signal: null, timedOut: false, interrupted: false, stderr: '', ...end }, 5000, 42);
+    outcomeOf(
+      trainKind,
+      { code: null, signal: null, timedOut: false, interrupted: false, stderr: '', ...end },
+      5000,
+      42,
+    );
 
   it('a crash without a message keeps the exit code and the last stderr line', () =>
     expect(ended({ code: 3, stderr: 'some noise\nsegment table corrupt\n' })).toEqual({

@@ -2,7 +2,9 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
-import { engineNames } from '../engines/registry.ts';
+import { ENGINES } from '../engines/registry.ts';
+
+const engineNames = () => ENGINES.map((e) => e.name);
 import { MICRO_OPERATIONS } from '../scenarios/micro.ts';
 import { expectInputError, runScript, tempDirs } from './helpers.ts';
 

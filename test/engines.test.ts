@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { GraphStats } from '../engines/engine.ts';
-import { engineNames, findEngine } from '../engines/registry.ts';
+import { ENGINES, findEngine } from '../engines/registry.ts';
+
+const engineNames = () => ENGINES.map((e) => e.name);
 import { prepareJob } from '../scenarios/train.ts';
 import { DEFAULT_CONFIG, type TrainConfig } from '../workload/config.ts';
 import { loadDatasetFile, type Dataset } from '../workload/dataset.ts';

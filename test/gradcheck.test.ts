@@ -58,6 +58,7 @@ describe('gradcheck on a small model', () => {
       name: 'one-off',
       description: 'topo with one parameter gradient nudged',
       study: 'test',
+      expected: 'correct',
       create: () =>
         new (class extends TopoEngine {
           override backward(loss: Value[]): void {

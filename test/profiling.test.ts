@@ -1,10 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { EngineRegistry, ENGINES as BUILT_IN } from '../engines/registry.ts';
 import { describe, expect, it } from 'vitest';
 import { CommandError } from '../scripts/cli.ts';
 import { profileInFreshDir, profileJob, requireHtml } from '../scripts/profiling.ts';
 import { expectInputError, runScript, tempDirs } from './helpers.ts';
+
+const ENGINES = new EngineRegistry(BUILT_IN);
 
 const tmp = tempDirs();
 // A handful of steps: enough samples for the profilers, quick to render.
@@ -63,7 +66,7 @@ describe('the guards against a profiler that reports success without output', ()
     const runTargetOnly = async (_runDir: string, [node, ...args]: string[]) => {
       expect(spawnSync(node, args, { stdio: 'ignore' }).status).toBe(0);
     };
-    const job = profileJob({ engine: 'topo', steps: '2', samples: '0' }, out);
+    const job = profileJob(ENGINES, { engine: 'topo', steps: '2', samples: '0' }, out);
     await expect(profileInFreshDir('clinic doctor', job, runTargetOnly)).rejects.toThrow(
       /clinic doctor produced no HTML report/,
     );
@@ -73,9 +76,9 @@ describe('the guards against a profiler that reports success without output', ()
   it('a run whose job did not finish fails even if an HTML report was written', async () => {
     const out = tmp('no-job');
     const reportOnly = async (runDir: string) => writeFileSync(join(runDir, 'flamegraph.html'), '<html></html>');
-    await expect(profileInFreshDir('0x', profileJob({ engine: 'topo', out }, 'unused'), reportOnly)).rejects.toThrow(
-      /did not finish/,
-    );
+    await expect(
+      profileInFreshDir('0x', profileJob(ENGINES, { engine: 'topo', out }, 'unused'), reportOnly),
+    ).rejects.toThrow(/did not finish/);
     expect(readdirSync(join(out, 'topo'))).toEqual([]);
   });
 });

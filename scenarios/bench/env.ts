@@ -42,6 +42,8 @@ export interface BenchSetup {
   config: TrainConfig;
   dataset: Dataset;
   args: readonly string[];
+  /** The plugin engines' module, or null. */
+  enginesModule: string | null;
 }
 
 export function captureEnv(setup: BenchSetup, date = new Date()): BenchEnv {
@@ -65,7 +67,7 @@ export function captureEnv(setup: BenchSetup, date = new Date()): BenchEnv {
       warmup: setup.warmup,
       timeoutSeconds: setup.timeoutSeconds,
     },
-    command: { args: [...setup.args], enginesModule: process.env.MICROGPT_BENCH_ENGINES || null },
+    command: { args: [...setup.args], enginesModule: setup.enginesModule },
   };
 }
 

@@ -1,22 +1,24 @@
-/** What the bench runner and its worker processes say to each other. */
+/** What the process executor and its worker processes say to each other. */
 import type { TrainConfig } from '../../workload/config.ts';
-import type { GradcheckResult } from '../gradcheck.ts';
-import type { TrainResult } from '../train.ts';
+import type { Progress } from './scheduler.ts';
 
 /** One isolated run: the worker gets it as JSON in argv. */
 export interface ChildJob {
-  kind: 'train' | 'gradcheck';
+  /** The job kind's module URL; the worker runs its default export. */
+  kindModule: string;
   engine: string;
+  /** The plugin engines' module, or null. */
+  enginesModule: string | null;
   /** The dataset file, or null for the embedded list. */
   dataPath: string | null;
   config: TrainConfig;
 }
 
-/** Worker → runner over the IPC channel: progress while training, then exactly one final message. */
+/** Worker → executor over the IPC channel: progress while working, then exactly one final message. */
 export type WorkerMessage =
-  | { type: 'start'; steps: number }
-  | { type: 'step'; step: number; loss: number }
-  | { type: 'result'; result: TrainResult | GradcheckResult }
+  | Progress
+  /** The result as the kind produced it: the executor checks it against the kind's schema. */
+  | { type: 'result'; result: unknown }
   /** `loss` as text: NaN and ±Infinity do not survive JSON. */
   | { type: 'diverged'; step: number; loss: string }
   | { type: 'error'; message: string };

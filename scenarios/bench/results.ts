@@ -14,48 +14,22 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import type { TrainResult } from '../train.ts';
-import type { GradcheckResult } from '../gradcheck.ts';
+import { z } from 'zod';
 import { InputError } from '../../workload/input-error.ts';
 import type { BenchEnv } from './env.ts';
+import type { JobKind, RunRecord } from './job-kind.ts';
+import { KINDS, type AnyKind } from './kinds/index.ts';
+import { firstIssue } from './schemas.ts';
 
 export const RUNS_FILE = 'runs.jsonl';
 export const ENV_FILE = 'env.json';
-
-/** One training run in its own process. Warmup runs are saved too but left out of every statistic. */
-export interface TrainRun {
-  kind: 'train';
-  engine: string;
-  /** 1-based, counted separately for warmup and timed runs. */
-  trial: number;
-  warmup: boolean;
-  status: 'ok' | 'failed' | 'diverged';
-  /** Why a run failed or diverged. */
-  reason?: string;
-  /** The step whose loss was NaN or infinite. */
-  divergedAtStep?: number;
-  /** Wall-clock time of the whole process, start-up and sampling included. */
-  wallMs: number;
-  result?: TrainResult;
-}
-
-/** One engine's gradient check in its own process. A check that ran is `ok` even if the engine fails it. */
-export interface GradcheckRun {
-  kind: 'gradcheck';
-  engine: string;
-  status: 'ok' | 'failed';
-  reason?: string;
-  wallMs: number;
-  result?: GradcheckResult;
-}
-
-export type RunRecord = TrainRun | GradcheckRun;
 
 export interface ResultsFolder {
   readonly dir: string;
   /** The folder's name, which tells folders apart when a machine appears twice. */
   readonly name: string;
   readonly env: BenchEnv;
+  /** Every record checked against its kind's schema as it was read. */
   readonly runs: readonly RunRecord[];
 }
 
@@ -85,7 +59,7 @@ export function appendRun(dir: string, run: RunRecord): void {
 }
 
 /** Reads a folder written by bench:all, finished or not. */
-export function readResultsFolder(dir: string): ResultsFolder {
+export function readResultsFolder(dir: string, kinds: readonly AnyKind[] = KINDS): ResultsFolder {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new InputError(`${dir}: no such folder`);
   const read = (file: string) => {
     const path = join(dir, file);
@@ -101,13 +75,19 @@ export function readResultsFolder(dir: string): ResultsFolder {
     throw new InputError(`${envPath}: not valid JSON`);
   }
   if (!isEnv(env)) throw new InputError(`${envPath}: not a bench:all env.json (no engines, config or dataset)`);
-  return { dir, name: basename(dir), env, runs: parseRuns(read(RUNS_FILE), join(dir, RUNS_FILE)) };
+  return { dir, name: basename(dir), env, runs: parseRuns(read(RUNS_FILE), join(dir, RUNS_FILE), kinds) };
+}
+
+/** The runs of one kind, typed by it (their results were checked against its schema when read). */
+export function runsOf<R>(folder: ResultsFolder, kind: JobKind<R>): RunRecord<R>[] {
+  return folder.runs.filter((r) => r.kind === kind.name) as RunRecord<R>[];
 }
 
 /** Every line must parse, except an incomplete last line (the bench was killed while writing it), which is dropped. */
-function parseRuns(text: string, path: string): RunRecord[] {
+function parseRuns(text: string, path: string, kinds: readonly AnyKind[]): RunRecord[] {
   const lines = text.split('\n');
   const complete = text.endsWith('\n') || text === '';
+  const schema = runSchema(kinds);
   const runs: RunRecord[] = [];
   lines.forEach((line, i) => {
     if (line.trim() === '') return;
@@ -119,10 +99,38 @@ function parseRuns(text: string, path: string): RunRecord[] {
       if (isTornTail) return;
       throw new InputError(`${path}:${i + 1}: not valid JSON`);
     }
-    if (!isRun(run)) throw new InputError(`${path}:${i + 1}: not a run record (kind, engine, status, wallMs)`);
-    runs.push(run);
+    const parsed = schema.safeParse(run);
+    if (!parsed.success) throw new InputError(`${path}:${i + 1}: not a run record (${firstIssue(parsed.error)})`);
+    runs.push(parsed.data);
   });
   return runs;
+}
+
+/** A runs.jsonl line: the kind must be known, and an ok run's result must fit the kind's schema. */
+function runSchema(kinds: readonly AnyKind[]): z.ZodType<RunRecord> {
+  const names = kinds.map((k) => k.name);
+  const head = {
+    kind: z.string().refine((k) => names.includes(k), { message: `kind must be one of ${names.join(', ')}` }),
+    engine: z.string(),
+    // Gradient checks were once written without these.
+    trial: z.number().int().default(1),
+    warmup: z.boolean().default(false),
+    wallMs: z.number(),
+  };
+  return z
+    .discriminatedUnion('status', [
+      z.object({ ...head, status: z.literal('ok'), result: z.unknown() }),
+      z.object({ ...head, status: z.literal('failed'), reason: z.string() }),
+      z.object({ ...head, status: z.literal('diverged'), reason: z.string(), divergedAtStep: z.number() }),
+    ])
+    .transform((run, ctx) => {
+      if (run.status !== 'ok') return run;
+      const result = kinds.find((k) => k.name === run.kind)!.result.safeParse(run.result);
+      if (result.success) return { ...run, result: result.data };
+      const issue = result.error.issues[0];
+      ctx.addIssue({ code: 'custom', path: ['result', ...issue.path], message: issue.message });
+      return z.NEVER;
+    });
 }
 
 // Shape checks for files a user may have edited or mixed up: enough that the report can rely on them.
@@ -131,17 +139,6 @@ const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'obj
 function isEnv(x: unknown): x is BenchEnv {
   return (
     isObject(x) && isObject(x.bench) && Array.isArray(x.bench.engines) && isObject(x.config) && isObject(x.dataset)
-  );
-}
-
-function isRun(x: unknown): x is RunRecord {
-  return (
-    isObject(x) &&
-    (x.kind === 'train' || x.kind === 'gradcheck') &&
-    typeof x.engine === 'string' &&
-    typeof x.status === 'string' &&
-    typeof x.wallMs === 'number' &&
-    (x.status !== 'ok' || isObject(x.result))
   );
 }
 

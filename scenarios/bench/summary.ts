@@ -2,8 +2,14 @@
  * One results folder boiled down to one row per engine: what the report, summary.csv and the
  * terminal all show, computed once.
  */
+import type { GradcheckResult } from '../gradcheck.ts';
 import type { TrainResult } from '../train.ts';
-import type { GradcheckRun, ResultsFolder, TrainRun } from './results.ts';
+import type { RunRecord } from './job-kind.ts';
+import { gradcheckKind, trainKind } from './kinds/index.ts';
+import { runsOf, type ResultsFolder } from './results.ts';
+
+type TrainRun = RunRecord<TrainResult>;
+type Faulted = Exclude<TrainRun, { status: 'ok' }>;
 
 /** The engine every speedup is measured against. */
 export const BASELINE = 'topo';
@@ -28,19 +34,19 @@ export interface EngineSummary {
   /** The ok trial at the median time (the lower middle for an even count): its loss, graph size and profile stand for the engine. */
   readonly typical: { trial: number; result: TrainResult } | null;
   /** The first run (warmup included) that failed or diverged. */
-  readonly fault: TrainRun | null;
-  readonly gradcheck: GradcheckRun | null;
+  readonly fault: Faulted | null;
+  readonly gradcheck: RunRecord<GradcheckResult> | null;
 }
 
 export function summarize(folder: ResultsFolder): EngineSummary[] {
   const listed = folder.env.bench.engines;
   const names = [...new Set([...listed.map((e) => e.name), ...folder.runs.map((r) => r.engine)])];
+  const trainRuns = runsOf(folder, trainKind);
+  const checks = runsOf(folder, gradcheckKind);
   const rows = names.map((engine) => {
-    const train = folder.runs.filter((r): r is TrainRun => r.kind === 'train' && r.engine === engine);
+    const train = trainRuns.filter((r) => r.engine === engine);
     const trials = train.filter((r) => !r.warmup);
-    const ok = trials.filter(
-      (r): r is TrainRun & { result: TrainResult } => r.status === 'ok' && r.result !== undefined,
-    );
+    const ok = trials.filter((r) => r.status === 'ok');
     const byTime = [...ok].sort((a, b) => a.result.timingMs.total - b.result.timingMs.total);
     const typical = byTime[(byTime.length - 1) >> 1];
     return {
@@ -51,8 +57,8 @@ export function summarize(folder: ResultsFolder): EngineSummary[] {
       okTrials: ok.length,
       timeMs: spread(ok.map((r) => r.result.timingMs.total)),
       typical: typical ? { trial: typical.trial, result: typical.result } : null,
-      fault: train.find((r) => r.status !== 'ok') ?? null,
-      gradcheck: folder.runs.find((r): r is GradcheckRun => r.kind === 'gradcheck' && r.engine === engine) ?? null,
+      fault: train.find((r): r is Faulted => r.status !== 'ok') ?? null,
+      gradcheck: checks.find((r) => r.engine === engine) ?? null,
     };
   });
   const base = rows.find((r) => r.engine === BASELINE)?.timeMs;
@@ -88,6 +94,5 @@ export function statusText(s: EngineSummary): string {
 export function verdictText(s: EngineSummary): string {
   const g = s.gradcheck;
   if (!g) return 'not checked';
-  if (g.status === 'failed' || !g.result) return `not checked: ${g.reason ?? 'no result'}`;
-  return g.result.verdict;
+  return g.status === 'ok' ? g.result.verdict : `not checked: ${g.reason}`;
 }

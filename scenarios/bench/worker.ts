@@ -1,10 +1,10 @@
 /**
- * Entry point of every isolated run (`node --import tsx worker.ts '<ChildJob JSON>'`): one training
- * run or one gradient check of one engine in a fresh process, reporting over the IPC channel.
+ * Entry point of every isolated run (`node --import tsx worker.ts '<ChildJob JSON>'`): one run of one
+ * job kind on one engine in a fresh process, reporting over the IPC channel.
  */
-import { findEngine } from '../../engines/registry.ts';
+import { loadEngines } from '../../engines/registry.ts';
 import { loadDataset } from '../../workload/dataset.ts';
-import { train } from '../train.ts';
+import type { JobKind, JobProgress } from './job-kind.ts';
 import type { ChildJob, WorkerMessage } from './protocol.ts';
 
 /** Progress goes out at most this often, so fast engines do not spend their steps on IPC. */
@@ -23,34 +23,32 @@ function send(message: WorkerMessage): Promise<void> {
   return new Promise((done) => process.send!(message, () => done()));
 }
 
-async function run(job: ChildJob): Promise<WorkerMessage> {
-  const info = findEngine(job.engine);
-  if (!info) throw new Error(`unknown engine '${job.engine}'`);
-  const dataset = loadDataset(job.dataPath ?? undefined);
-  const { config } = job;
-  if (job.kind === 'gradcheck') {
-    // Loaded only here, so a training run's process holds nothing but the job and its engine.
-    const { gradcheck } = await import('../gradcheck.ts');
-    return { type: 'result', result: gradcheck({ engine: info, dataset, config }) };
-  }
-
-  let lastProgress = 0;
-  const result = train({
-    engineName: info.name,
-    engine: info.create(),
-    config,
-    dataset,
-    onStart: () => void send({ type: 'start', steps: config.steps }),
-    onStep: (step, loss) => {
+function progressOverIpc(): JobProgress {
+  let steps = 0;
+  let lastSent = 0;
+  return {
+    start(n) {
+      steps = n;
+      void send({ type: 'start', steps: n });
+    },
+    step(step, loss) {
       if (!Number.isFinite(loss)) throw new Diverged(step, loss);
       const now = performance.now();
-      if (now - lastProgress >= PROGRESS_INTERVAL_MS || step === config.steps) {
-        lastProgress = now;
+      if (now - lastSent >= PROGRESS_INTERVAL_MS || step === steps) {
+        lastSent = now;
         void send({ type: 'step', step, loss });
       }
     },
-  });
-  return { type: 'result', result };
+  };
+}
+
+async function run(job: ChildJob): Promise<WorkerMessage> {
+  const engines = await loadEngines(job.enginesModule);
+  const engine = engines.find(job.engine);
+  if (!engine) throw new Error(`unknown engine '${job.engine}'`);
+  const kind = (await import(job.kindModule)).default as JobKind<unknown>;
+  const dataset = loadDataset(job.dataPath ?? undefined);
+  return { type: 'result', result: await kind.run({ engine, dataset, config: job.config }, progressOverIpc()) };
 }
 
 let reply: WorkerMessage;

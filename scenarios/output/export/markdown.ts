@@ -3,8 +3,8 @@
  * reproduce it. It depends only on the folders' runs.jsonl and env.json (no clock, no machine
  * state), so regenerating it from the same folders gives the same bytes.
  */
-import type { ResultsFolder } from '../results.ts';
-import { BASELINE, statusText, summarize, verdictText, type EngineSummary } from '../summary.ts';
+import type { ResultsFolder } from '../../bench/results.ts';
+import { BASELINE, statusText, summarize, verdictText, type EngineSummary } from '../../bench/summary.ts';
 import {
   datasetLabel,
   formatCount,
@@ -14,12 +14,13 @@ import {
   formatNumber,
   formatSpeedup,
   formatTime,
-} from '../format.ts';
-import { machineLabels, type Exporter } from './exporter.ts';
+} from '../units.ts';
+import { markdownTable as table } from '../table.ts';
+import { machineLabels, type Exporter, type Folders } from './exporter.ts';
 
 const PHASES = ['forward', 'backward', 'softmax', 'update'] as const;
 
-export const markdownReport: Exporter = {
+export const markdownReport: Exporter<Folders> = {
   serialize(folders) {
     const labels = machineLabels(folders);
     const multi = folders.length > 1;
@@ -185,14 +186,4 @@ function benchArgs(args: readonly string[]): string[] {
 
 function shellQuote(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
-function table(
-  headers: readonly string[],
-  rows: readonly (readonly string[])[],
-  align = headers.map(() => '---'),
-): string[] {
-  const line = (cells: readonly string[]) =>
-    `| ${cells.map((c) => c.replace(/\|/g, '\\|').replace(/\n/g, ' ')).join(' | ')} |`;
-  return [line(headers), `|${align.join('|')}|`, ...rows.map(line)];
 }

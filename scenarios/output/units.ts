@@ -1,9 +1,12 @@
-/** How figures are written for people (report and terminal); the CSV keeps full precision instead. */
+/**
+ * The one set of unit formatters: how durations, bytes, ratios, counts and losses are written for
+ * people (reports, tables, terminal). CSV and JSON keep full precision instead.
+ */
 import { basename } from 'node:path';
-import { BASELINE, type EngineSummary, type Spread } from './summary.ts';
+import type { Spread } from '../bench/summary.ts';
 
-/** About four significant digits: 83.2, 1.31, 0.0421. */
-function digits(v: number): number {
+/** Decimals for about four significant digits: 83.2, 1.31, 0.0421. */
+export function digits(v: number): number {
   const a = Math.abs(v);
   return a >= 100 ? 0 : a >= 10 ? 1 : a >= 1 ? 2 : 3;
 }
@@ -54,18 +57,23 @@ export function formatMiB(bytes: number): string {
   return `${formatNumber(bytes / 2 ** 20)} MiB`;
 }
 
-/**
- * hyperfine's closing lines, against the baseline: "tape ran 83.2x faster than topo (range 80.1–85.0)".
- * Null for the baseline itself and for engines without a time.
- */
-export function speedupLine(s: EngineSummary): string | null {
-  if (s.engine === BASELINE || !s.speedup) return null;
-  const faster = s.speedup.median >= 1;
-  // Slower engines are told by the inverse factor, so their range flips too.
-  const [median, low, high] = faster
-    ? [s.speedup.median, s.speedup.min, s.speedup.max]
-    : [1 / s.speedup.median, 1 / s.speedup.max, 1 / s.speedup.min];
-  const d = digits(median);
-  const range = low === high ? '' : ` (range ${low.toFixed(d)}–${high.toFixed(d)})`;
-  return `${s.engine} ran ${median.toFixed(d)}x ${faster ? 'faster' : 'slower'} than ${BASELINE}${range}`;
+/** Milliseconds as seconds with a fixed number of decimals: "1.234 s". */
+export function formatSeconds(ms: number, decimals = 3): string {
+  return `${(ms / 1000).toFixed(decimals)} s`;
+}
+
+/** A long wall time, to the second: "56 s", "1 min 56 s". */
+export function formatElapsed(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
+}
+
+/** `part` as a percentage of `whole`: "12.3%". */
+export function formatPercent(part: number, whole: number, decimals = 1): string {
+  return `${((100 * part) / whole).toFixed(decimals)}%`;
+}
+
+/** A small figure in scientific notation, 0 as "0": "1.23e-9". */
+export function formatExp(x: number, decimals = 2): string {
+  return x === 0 ? '0' : x.toExponential(decimals);
 }

@@ -1,0 +1,76 @@
+/**
+ * What a job kind is: a kind of isolated run bench:all schedules per engine (a training run, a
+ * gradient check, …). One file per kind describes what its worker runs, the type of its result (a
+ * schema, checked wherever a result crosses a process or file boundary), how many runs each engine
+ * gets and, optionally, a per-run CSV. The scheduler, the process executor, the results folder and
+ * the exporters know kinds only through this interface.
+ */
+import type { z } from 'zod';
+import type { EngineInfo } from '../../engines/registry.ts';
+import type { TrainConfig } from '../../workload/config.ts';
+import type { Dataset } from '../../workload/dataset.ts';
+
+/** What a run is given, in its worker process. */
+export interface JobInput {
+  readonly engine: EngineInfo;
+  readonly dataset: Dataset;
+  readonly config: TrainConfig;
+}
+
+/** How a run reports while it works. `step` throws when the loss is not finite, ending the run as diverged. */
+export interface JobProgress {
+  start(steps: number): void;
+  step(step: number, loss: number): void;
+}
+
+/** Runs per engine: untimed warm-up runs first, then the counted ones. */
+export interface Rounds {
+  readonly warmup: number;
+  readonly trials: number;
+}
+
+export type Cell = string | number | boolean | null | undefined;
+/** CSV columns: header → cell. */
+export type Columns<T> = Readonly<Record<string, (row: T) => Cell>>;
+
+export interface JobKind<R> {
+  /** The `kind` of its records in runs.jsonl. */
+  readonly name: string;
+  /** What one run is called in progress lines: "trial" (numbered) or "gradient check". */
+  readonly runLabel: string;
+  /** The defining module's URL: the worker process imports it and runs its default export. */
+  readonly module: string;
+  /** The result's schema: a result that does not fit is a failed run (from a worker) or a bad line (from a file). */
+  readonly result: z.ZodType<R>;
+  /** Runs per engine, given bench:all's --warmup and --trials. */
+  rounds(plan: Rounds): Rounds;
+  /** Runs in the worker process. */
+  run(input: JobInput, progress: JobProgress): R | Promise<R>;
+  /** The run's outcome in a few words, for the line printed as it ends. */
+  describe(result: R): string;
+  /** A CSV with a row per run of this kind, written with the results folder. */
+  readonly csv?: { readonly file: string; readonly columns: Columns<RunRecord<R>> };
+}
+
+/** How a run ended, as a discriminated union (tinybench's TaskResult style): only `ok` has a result. */
+export type RunOutcome<R> =
+  | { status: 'ok'; result: R }
+  | { status: 'failed'; reason: string }
+  /** The loss turned NaN or infinite at `divergedAtStep`. */
+  | { status: 'diverged'; reason: string; divergedAtStep: number };
+
+/** One line of runs.jsonl. Warm-up runs are saved too but left out of every statistic. */
+export type RunRecord<R = unknown> = {
+  kind: string;
+  engine: string;
+  /** 1-based, counted separately for warm-up and counted runs. */
+  trial: number;
+  warmup: boolean;
+  /** Wall-clock time of the whole process, start-up included. */
+  wallMs: number;
+} & RunOutcome<R>;
+
+/** Identity, typed: lets a kind's file declare its object with its result type inferred. */
+export function defineKind<R>(kind: JobKind<R>): JobKind<R> {
+  return kind;
+}

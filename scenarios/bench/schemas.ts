@@ -1,0 +1,32 @@
+/** Schemas shared by the job kinds' results and env.json: each checked against its TypeScript type. */
+import { z } from 'zod';
+import type { TrainConfig } from '../../workload/config.ts';
+
+export const configSchema: z.ZodType<TrainConfig> = z.object({
+  nLayer: z.number(),
+  nEmbd: z.number(),
+  blockSize: z.number(),
+  nHead: z.number(),
+  steps: z.number(),
+  learningRate: z.number(),
+  beta1: z.number(),
+  beta2: z.number(),
+  epsAdam: z.number(),
+  initStd: z.number(),
+  rmsEps: z.number(),
+  temperature: z.number(),
+  samples: z.number(),
+  seed: z.number(),
+});
+
+export const datasetSchema = z.object({ source: z.string(), docs: z.number(), sha256: z.string() });
+
+/** A figure that may be infinite: JSON writes Infinity as null, so null reads back as Infinity. */
+export const unbounded = z.union([z.number(), z.null().transform(() => Infinity)]);
+
+/** The first problem zod found, in one line: "result.timingMs.total: expected number, received string". */
+export function firstIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  const where = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+  return `${where}${issue.message}`;
+}

@@ -1,0 +1,43 @@
+/** bench:all's closing lines on the terminal: a line per engine, then how much faster each ran. */
+import type { TrainConfig } from '../../workload/config.ts';
+import { BASELINE, statusText, verdictText, type EngineSummary } from '../bench/summary.ts';
+import { datasetLabel, digits, formatElapsed, formatLoss, formatTime } from './units.ts';
+
+export interface BenchTotals {
+  readonly trials: number;
+  readonly config: TrainConfig;
+  readonly datasetSource: string;
+  readonly elapsedMs: number;
+}
+
+export function benchSummaryLines(summaries: readonly EngineSummary[], totals: BenchTotals): string[] {
+  const { trials, config } = totals;
+  const width = Math.max(...summaries.map((s) => s.engine.length));
+  const head =
+    `Summary: ${trials} trial${trials === 1 ? '' : 's'} per engine of ${config.steps} steps ` +
+    `on ${datasetLabel(totals.datasetSource)}, ${formatElapsed(totals.elapsedMs)} in all`;
+  const rows = summaries.map((s) => {
+    const status = statusText(s);
+    const time = s.timeMs ? `${formatTime(s.timeMs)}${status === 'ok' ? '' : `, ${status}`}` : status;
+    const loss = s.typical ? `  loss ${formatLoss(s.typical.result.finalLoss)}` : '';
+    return `  ${s.engine.padEnd(width)}  ${time}${loss}  gradients: ${verdictText(s)}`;
+  });
+  const speedups = summaries.map(speedupLine).filter((line): line is string => line !== null);
+  return [head, ...rows, ...speedups];
+}
+
+/**
+ * hyperfine's closing lines, against the baseline: "tape ran 83.2x faster than topo (range 80.1–85.0)".
+ * Null for the baseline itself and for engines without a time.
+ */
+export function speedupLine(s: EngineSummary): string | null {
+  if (s.engine === BASELINE || !s.speedup) return null;
+  const faster = s.speedup.median >= 1;
+  // Slower engines are told by the inverse factor, so their range flips too.
+  const [median, low, high] = faster
+    ? [s.speedup.median, s.speedup.min, s.speedup.max]
+    : [1 / s.speedup.median, 1 / s.speedup.max, 1 / s.speedup.min];
+  const d = digits(median);
+  const range = low === high ? '' : ` (range ${low.toFixed(d)}–${high.toFixed(d)})`;
+  return `${s.engine} ran ${median.toFixed(d)}x ${faster ? 'faster' : 'slower'} than ${BASELINE}${range}`;
+}

@@ -1,0 +1,56 @@
+/**
+ * The results CSVs: summary.csv (one row per engine) and, for each job kind that declares columns, a
+ * row per run of that kind (runs.csv for training runs). Numbers keep full precision, so the CSV
+ * parses back to exactly the values in runs.jsonl.
+ */
+import { stringify } from 'csv-stringify/sync';
+import type { Columns, JobKind } from '../../bench/job-kind.ts';
+import { runsOf, type ResultsFolder } from '../../bench/results.ts';
+import { summarize, statusText, verdictText, type EngineSummary } from '../../bench/summary.ts';
+import { machineLabels, type Exporter, type Folders } from './exporter.ts';
+
+export const SUMMARY_COLUMNS: Columns<EngineSummary> = {
+  engine: (s) => s.engine,
+  study: (s) => s.study,
+  status: statusText,
+  trials_ok: (s) => s.okTrials,
+  trials_planned: (s) => s.plannedTrials,
+  median_ms: (s) => s.timeMs?.median,
+  min_ms: (s) => s.timeMs?.min,
+  max_ms: (s) => s.timeMs?.max,
+  speedup_vs_topo: (s) => s.speedup?.median,
+  speedup_min: (s) => s.speedup?.min,
+  speedup_max: (s) => s.speedup?.max,
+  final_loss: (s) => s.typical?.result.finalLoss,
+  mean_loss_last100: (s) => s.typical?.result.meanLossLast100,
+  nodes_per_step: (s) => s.typical?.result.nodesPerStep.mean,
+  edges_per_step: (s) => s.typical?.result.edgesPerStep.mean,
+  peak_heap_bytes: (s) => s.typical?.result.memory.peakHeapBytes,
+  gflops: (s) => s.typical?.result.gflops,
+  gradcheck_pass: (s) => (s.gradcheck?.status === 'ok' ? s.gradcheck.result.pass : undefined),
+  gradient_verdict: verdictText,
+};
+
+/** A CSV with a leading machine column, `rowsOf` giving each folder's rows. */
+function csvExporter<T>(columns: Columns<T>, rowsOf: (folder: ResultsFolder) => readonly T[]): Exporter<Folders> {
+  return {
+    serialize(folders) {
+      const labels = machineLabels(folders);
+      const records = folders.flatMap((folder, i) =>
+        rowsOf(folder).map((row) => [labels[i], ...Object.values(columns).map((cell) => cell(row))]),
+      );
+      return stringify(records, {
+        header: true,
+        columns: ['machine', ...Object.keys(columns)],
+        cast: { boolean: (b) => String(b) },
+      });
+    },
+  };
+}
+
+export const summaryCsv = csvExporter(SUMMARY_COLUMNS, summarize);
+
+/** A kind's per-run CSV (warm-up runs included, marked), or null if the kind declares no columns. */
+export function kindCsv<R>(kind: JobKind<R>): Exporter<Folders> | null {
+  return kind.csv ? csvExporter(kind.csv.columns, (folder) => runsOf(folder, kind)) : null;
+}

@@ -1,0 +1,49 @@
+/** bench:all's progress on stderr: a bar per run (cli-progress draws only on a terminal), and a line as each run ends. */
+import cliProgress from 'cli-progress';
+import type { Rounds, RunRecord } from '../bench/job-kind.ts';
+import type { Progress, ScheduleHooks, Task } from '../bench/scheduler.ts';
+import { formatSeconds } from './units.ts';
+
+export class RunProgress implements Required<ScheduleHooks> {
+  private readonly bar = new cliProgress.SingleBar(
+    {
+      stream: process.stderr,
+      format: '{label} [{bar}] step {value}/{total} | loss {loss} | {duration_formatted}',
+      hideCursor: true,
+      clearOnComplete: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  private active = false;
+
+  /** `plan`: bench:all's --warmup and --trials, from which each kind's run counts follow. */
+  constructor(private readonly plan: Rounds) {}
+
+  onProgress(task: Task<unknown>, p: Progress): void {
+    if (p.type === 'start') {
+      this.bar.start(p.steps, 0, { label: this.name(task), loss: '-' });
+      this.active = true;
+    } else {
+      this.bar.update(p.step, { loss: p.loss.toFixed(4) });
+    }
+  }
+
+  onRunEnd(task: Task<unknown>, run: RunRecord): void {
+    this.stop();
+    const outcome = run.status === 'ok' ? task.kind.describe(run.result) : `${run.status}: ${run.reason}`;
+    process.stderr.write(`${this.name(task)}: ${outcome} (${formatSeconds(run.wallMs, 1)} wall)\n`);
+  }
+
+  stop(): void {
+    if (this.active) this.bar.stop();
+    this.active = false;
+  }
+
+  /** "tape trial 2/3", "tape warmup 1/1"; a kind with one run per engine: "tape gradient check". */
+  private name(task: Task<unknown>): string {
+    const { warmup, trials } = task.kind.rounds(this.plan);
+    if (warmup === 0 && trials === 1) return `${task.engine} ${task.kind.runLabel}`;
+    const [label, of] = task.warmup ? ['warmup', warmup] : [task.kind.runLabel, trials];
+    return `${task.engine} ${label} ${task.trial}/${of}`;
+  }
+}

@@ -1,0 +1,20 @@
+/** Tables for people: Markdown (reports) and padded plain text (terminal). */
+
+/** A Markdown table; a `|` or a line break in a cell cannot split the row. */
+export function markdownTable(
+  headers: readonly string[],
+  rows: readonly (readonly string[])[],
+  align: readonly string[] = headers.map(() => '---'),
+): string[] {
+  const line = (cells: readonly string[]) =>
+    `| ${cells.map((c) => c.replace(/\|/g, '\\|').replace(/\r?\n|\r/g, ' ')).join(' | ')} |`;
+  return [line(headers), `|${align.join('|')}|`, ...rows.map(line)];
+}
+
+/** A plain-text row: each cell padded to its column's width (0: as wide as it is), trailing space trimmed. */
+export function textRow(cells: readonly string[], widths: readonly number[]): string {
+  return cells
+    .map((c, i) => c.padEnd(widths[i] ?? 0))
+    .join('  ')
+    .trimEnd();
+}
