@@ -46,6 +46,26 @@ describe('npm run report', () => {
     }
   });
 
+  it('--format md,csv,json writes every format from a saved folder, each equal to its golden file', () => {
+    const base = join(tmp, 'all-formats');
+    const r = runScript('report.ts', [COMPLETE, '--format', 'md,csv,json', '--output', `${base}.md`]);
+    expect(r.status, r.stderr).toBe(0);
+    const suffixes = ['md', 'runs.csv', 'summary.csv', 'json'];
+    expect(r.stdout).toBe(suffixes.map((s) => `${base}.${s}\n`).join(''));
+    for (const s of suffixes) {
+      expect(readFileSync(`${base}.${s}`, 'utf8'), s).toBe(
+        readFileSync(join(ROOT, FIXTURES, `complete.expected.${s}`), 'utf8'),
+      );
+    }
+  });
+
+  it('--format json alone goes to --output exactly as given', () => {
+    const output = join(tmp, 'exact-name.txt');
+    const r = runScript('report.ts', [COMPLETE, INTERRUPTED, '--format', 'json', '--output', output]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(readFileSync(output, 'utf8')).toBe(readFileSync(join(ROOT, FIXTURES, 'merged.expected.json'), 'utf8'));
+  });
+
   it('reports a folder whose bench was interrupted before its first run ended', () => {
     const folder = join(tmp, 'no-runs');
     cpSync(join(ROOT, INTERRUPTED), folder, { recursive: true });
@@ -69,6 +89,8 @@ describe('npm run report: bad input', () => {
   const expectBadInput = (args: string[], message: RegExp) => expectInputError('report.ts', args, message);
 
   it('no folder', () => expectBadInput([], /^error: expected at least one results folder/));
+  it('an unknown format', () =>
+    expectBadInput([COMPLETE, '--format', 'md,xml'], /^error: --format: unknown 'xml'\. Valid: md, csv, json$/));
   it('a missing folder', () => expectBadInput([join(tmp, 'nope')], /nope: no such folder$/));
   it('a folder that is not a results folder', () =>
     expectBadInput([tmp], /: no env\.json \(not a bench:all results folder\?\)$/));

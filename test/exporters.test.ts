@@ -1,0 +1,99 @@
+/**
+ * Each exporter in-process on fixed input against golden text, as hyperfine's src/export/tests.rs:
+ * the results formats on the two saved bench:all folders (one, and both merged), bench:micro's on a
+ * fixed table.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { describe, expect, it } from 'vitest';
+import { readResultsFolder } from '../scenarios/bench/results.ts';
+import { SUMMARY_COLUMNS } from '../scenarios/output/export/csv.ts';
+import { MICRO_FORMATS, RESULTS_FORMATS } from '../scenarios/output/export/formats.ts';
+import type { MicroReport } from '../scenarios/output/export/micro.ts';
+import { ROOT } from './helpers.ts';
+
+const FIXTURES = join(ROOT, 'test/fixtures/bench-results');
+const complete = readResultsFolder('test/fixtures/bench-results/complete');
+const interrupted = readResultsFolder('test/fixtures/bench-results/interrupted');
+const INPUTS = { complete: [complete], merged: [complete, interrupted] };
+const golden = (name: string, suffix: string) => readFileSync(join(FIXTURES, `${name}.expected.${suffix}`), 'utf8');
+
+describe('results exporters, against golden files', () => {
+  it('the registry has md, csv (runs.csv and summary.csv) and json', () =>
+    expect(RESULTS_FORMATS.map((f) => `${f.name}: ${f.files.map((file) => file.suffix).join(' ')}`)).toEqual([
+      'md: md',
+      'csv: runs.csv summary.csv',
+      'json: json',
+    ]));
+
+  for (const format of RESULTS_FORMATS) {
+    for (const file of format.files) {
+      for (const [name, folders] of Object.entries(INPUTS)) {
+        it(`${format.name} → ${file.suffix}, ${name}`, () =>
+          expect(file.exporter.serialize(folders)).toBe(golden(name, file.suffix)));
+      }
+    }
+  }
+
+  it('json holds every run as read, and the summary with summary.csv’s fields and values', () => {
+    const json = RESULTS_FORMATS.find((f) => f.name === 'json')!.files[0].exporter;
+    const doc = JSON.parse(json.serialize(INPUTS.merged));
+    expect(doc.folders.map((f: { name: string }) => f.name)).toEqual(['complete', 'interrupted']);
+    expect(doc.folders[1].runs).toEqual(JSON.parse(JSON.stringify(interrupted.runs)));
+    const csv = parse(golden('complete', 'summary.csv'), { columns: true }) as Record<string, string>[];
+    const summary = doc.folders[0].summary as Record<string, unknown>[];
+    expect(Object.keys(summary[0])).toEqual(Object.keys(SUMMARY_COLUMNS));
+    summary.forEach((row, i) => {
+      for (const [column, value] of Object.entries(row)) expect(String(value ?? ''), column).toBe(csv[i][column]);
+    });
+  });
+});
+
+describe('bench:micro exporters', () => {
+  const report: MicroReport = {
+    rows: [
+      {
+        engine: 'topo',
+        operation: 'linear 16→16',
+        meanNs: 51234.56,
+        medianNs: 50001.2,
+        rmePercent: 1.234,
+        samples: 812,
+      },
+      { engine: 'tape', operation: 'linear 16→16', meanNs: 2345.5, medianNs: 2299.49, rmePercent: 0.5, samples: 9001 },
+    ],
+    timeMs: 500,
+    data: 'embedded English first names',
+    date: '2026-01-02T03:04:05.000Z',
+    node: 'v20.20.2',
+    cpu: { model: 'Test CPU', count: 2 },
+  };
+  const [md, csv] = MICRO_FORMATS.map((f) => f.files[0].exporter.serialize(report));
+
+  it('md', () =>
+    expect(md).toBe(
+      [
+        '# Micro-benchmarks: build + backward of one operation',
+        '',
+        '2026-01-02T03:04:05.000Z · Node v20.20.2 · 2 × Test CPU · tinybench, 500 ms per operation · ' +
+          'training-step documents: embedded English first names',
+        '',
+        '| operation | engine | mean ns/op | median ns/op | ± | samples |',
+        '|---|---|---:|---:|---:|---:|',
+        '| linear 16→16 | topo | 51,235 | 50,001 | ±1.23% | 812 |',
+        '| linear 16→16 | tape | 2,346 | 2,299 | ±0.50% | 9001 |',
+        '',
+        "± is tinybench's relative margin of error of the mean (95% confidence, within this run only).",
+        'Each operation is reduced to a scalar with `sum` before `backward`; the time includes `reset`.',
+        '',
+      ].join('\n'),
+    ));
+
+  it('csv, at full precision', () =>
+    expect(csv).toBe(
+      'engine,operation,mean_ns,median_ns,rme_percent,samples\n' +
+        'topo,linear 16→16,51234.56,50001.2,1.234,812\n' +
+        'tape,linear 16→16,2345.5,2299.49,0.5,9001\n',
+    ));
+});
