@@ -67,7 +67,10 @@ export interface Engine<V = unknown> {
   graphStats(): GraphStats;
 }
 
-/** The float attention scores are multiplied by: microgpt.py's `/ head_dim**0.5` on a Value is `* (head_dim**0.5)**-1`. */
+/**
+ * The float attention scores are multiplied by: microgpt.py's `/ head_dim**0.5` on a Value is `*
+ * (head_dim**0.5)**-1`.
+ */
 export function attnScale(size: number): number {
   return Math.pow(Math.pow(size, 0.5), -1);
 }

@@ -1,4 +1,4 @@
-import type { Engine } from '../engines/engine.ts';
+import type { Engine, GraphStats } from '../engines/engine.ts';
 import { Adam } from '../workload/adam.ts';
 import type { TrainConfig } from '../workload/config.ts';
 import { Tokenizer, type Dataset } from '../workload/dataset.ts';
@@ -39,12 +39,18 @@ export interface TrainResult {
   samples: string[];
   nodesPerStep: MeanMax;
   edgesPerStep: MeanMax;
-  /** Means over the steps of the engine's vector operations and flops (forward + backward); null if it doesn't count them. */
+  /**
+   * Means over the steps of the engine's vector operations and flops (forward + backward); null if it
+   * doesn't count them.
+   */
   vectorOpsPerStep: number | null;
   flopsPerStep: number | null;
   /** Counted flops over the training time, in 1e9 per second; null if the engine doesn't count flops. */
   gflops: number | null;
-  /** total = forward + softmax + backward + update: the training time, sampling excluded. The phases are null without phase timers. */
+  /**
+   * total = forward + softmax + backward + update: the training time, sampling excluded. The phases
+   * are null without phase timers.
+   */
   timingMs: {
     total: number;
     forward: number | null;
@@ -53,7 +59,10 @@ export interface TrainResult {
     update: number | null;
   };
   msPerStep: number;
-  /** The process's peak resident set; the largest heap in use seen after every 10th step (sampled: the heap saw-tooths between collections). */
+  /**
+   * The process's peak resident set; the largest heap in use seen after every 10th step (sampled: the
+   * heap saw-tooths between collections).
+   */
   memory: { peakRssBytes: number; peakHeapBytes: number };
 }
 
@@ -71,31 +80,70 @@ export function prepareJob(config: TrainConfig, dataset: Dataset) {
   return { rng, docs, tokenizer, layout, params };
 }
 
-export function train(opts: TrainOptions): TrainResult {
-  const { engine, config, dataset } = opts;
-  const timers = opts.phaseTimers ?? true;
-  const { rng, docs, tokenizer, layout, params } = prepareJob(config, dataset);
-  engine.init(params);
-  opts.onStart?.({ docs: docs.length, vocabSize: tokenizer.vocabSize, numParams: layout.numParams });
+type Job = ReturnType<typeof prepareJob>;
+
+/** What the step loop measures besides the losses: phase times, graph sizes, the heap's peak. */
+class StepStats {
+  forward = 0;
+  backward = 0;
+  update = 0;
+  total = 0;
+  private nodesSum = 0;
+  private nodesMax = 0;
+  private edgesSum = 0;
+  private edgesMax = 0;
+  /** Null once a step's engine did not count them. */
+  private vectorOps: number | null = 0;
+  private flops: number | null = 0;
+  private peakHeap = 0;
+
+  addGraph(g: GraphStats): void {
+    this.nodesSum += g.nodes;
+    this.edgesSum += g.edges;
+    this.nodesMax = Math.max(this.nodesMax, g.nodes);
+    this.edgesMax = Math.max(this.edgesMax, g.edges);
+    this.vectorOps = g.vectorOps === undefined || this.vectorOps === null ? null : this.vectorOps + g.vectorOps;
+    this.flops = g.flops === undefined || this.flops === null ? null : this.flops + g.flops;
+  }
+
+  sampleHeap(): void {
+    this.peakHeap = Math.max(this.peakHeap, process.memoryUsage().heapUsed);
+  }
+
+  /** The result's figures over `steps` steps; `softmax` is the softmax timer, null without phase timers. */
+  figures(steps: number, softmax: PhaseTimer | null) {
+    const { total, vectorOps, flops } = this;
+    return {
+      nodesPerStep: { mean: this.nodesSum / steps, max: this.nodesMax },
+      edgesPerStep: { mean: this.edgesSum / steps, max: this.edgesMax },
+      vectorOpsPerStep: vectorOps === null ? null : vectorOps / steps,
+      flopsPerStep: flops === null ? null : flops / steps,
+      gflops: flops === null ? null : flops / (total * 1e6),
+      timingMs: softmax
+        ? {
+            total,
+            forward: this.forward - softmax.ms,
+            softmax: softmax.ms,
+            backward: this.backward,
+            update: this.update,
+          }
+        : { total, forward: null, softmax: null, backward: null, update: null },
+      msPerStep: total / steps,
+      memory: { peakRssBytes: process.resourceUsage().maxRSS * 1024, peakHeapBytes: this.peakHeap },
+    };
+  }
+}
+
+/** microgpt.py's training loop: forward, backward and Adam for `steps` documents, timed. */
+function runSteps(opts: TrainOptions, job: Job, steps: number, softmax: PhaseTimer | null) {
+  const { engine, config } = opts;
+  const { docs, tokenizer, layout, params } = job;
+  const timers = softmax !== null;
   const grads = new Float64Array(layout.numParams);
   const adam = new Adam(layout.numParams, config);
-  const softmax = timers ? new PhaseTimer() : null;
-
+  const stats = new StepStats();
   const losses: number[] = [];
   const lossOut = new Float64Array(1);
-  let forward = 0;
-  let backward = 0;
-  let update = 0;
-  let total = 0;
-  let nodesSum = 0;
-  let nodesMax = 0;
-  let edgesSum = 0;
-  let edgesMax = 0;
-  let vectorOpsSum: number | null = 0;
-  let flopsSum: number | null = 0;
-  let peakHeap = 0;
-
-  const steps = Math.min(opts.stopAfter ?? config.steps, config.steps);
   for (let step = 0; step < steps; step++) {
     const tokens = tokenizer.encodeDocument(docs[step % docs.length]);
     const t0 = performance.now();
@@ -109,30 +157,34 @@ export function train(opts: TrainOptions): TrainResult {
     adam.update(params, grads, step);
     engine.writeParams(params);
     const t3 = performance.now();
-    total += t3 - t0;
+    stats.total += t3 - t0;
     if (timers) {
-      forward += t1 - t0;
-      backward += t2 - t1;
-      update += t3 - t2;
+      stats.forward += t1 - t0;
+      stats.backward += t2 - t1;
+      stats.update += t3 - t2;
     }
-
-    const stats = engine.graphStats();
-    nodesSum += stats.nodes;
-    edgesSum += stats.edges;
-    nodesMax = Math.max(nodesMax, stats.nodes);
-    edgesMax = Math.max(edgesMax, stats.edges);
-    vectorOpsSum = stats.vectorOps === undefined || vectorOpsSum === null ? null : vectorOpsSum + stats.vectorOps;
-    flopsSum = stats.flops === undefined || flopsSum === null ? null : flopsSum + stats.flops;
-    if (step % 10 === 0 || step === steps - 1) peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
+    stats.addGraph(engine.graphStats());
+    if (step % 10 === 0 || step === steps - 1) stats.sampleHeap();
     losses.push(lossOut[0]);
     opts.onStep?.(step + 1, lossOut[0]);
   }
+  return { losses, stats };
+}
+
+export function train(opts: TrainOptions): TrainResult {
+  const { engine, config, dataset } = opts;
+  const job = prepareJob(config, dataset);
+  const { rng, docs, tokenizer, layout } = job;
+  engine.init(job.params);
+  opts.onStart?.({ docs: docs.length, vocabSize: tokenizer.vocabSize, numParams: layout.numParams });
+  const softmax = (opts.phaseTimers ?? true) ? new PhaseTimer() : null;
+  const steps = Math.min(opts.stopAfter ?? config.steps, config.steps);
+  const { losses, stats } = runSteps(opts, job, steps, softmax);
 
   const samples: string[] = [];
   for (let i = 0; i < config.samples; i++) {
     samples.push(tokenizer.decode(sampleTokens(engine, layout, config, tokenizer.bos, tokenizer.vocabSize, rng)));
   }
-
   const last = losses.slice(-100);
   return {
     engine: opts.engineName,
@@ -145,15 +197,6 @@ export function train(opts: TrainOptions): TrainResult {
     finalLoss: losses[losses.length - 1],
     meanLossLast100: last.reduce((a, b) => a + b, 0) / last.length,
     samples,
-    nodesPerStep: { mean: nodesSum / steps, max: nodesMax },
-    edgesPerStep: { mean: edgesSum / steps, max: edgesMax },
-    vectorOpsPerStep: vectorOpsSum === null ? null : vectorOpsSum / steps,
-    flopsPerStep: flopsSum === null ? null : flopsSum / steps,
-    gflops: flopsSum === null ? null : flopsSum / (total * 1e6),
-    timingMs: softmax
-      ? { total, forward: forward - softmax.ms, softmax: softmax.ms, backward, update }
-      : { total, forward: null, softmax: null, backward: null, update: null },
-    msPerStep: total / steps,
-    memory: { peakRssBytes: process.resourceUsage().maxRSS * 1024, peakHeapBytes: peakHeap },
+    ...stats.figures(steps, softmax),
   };
 }

@@ -4,7 +4,10 @@ import { join, resolve } from 'node:path';
 import { InputError } from '../workload/input-error.ts';
 import { timestamp } from './paths.ts';
 
-/** A fresh `<dir>/<name>-<timestamp>.cpuprofile` path; the folder is created now, so a bad one fails before the job runs. */
+/**
+ * A fresh `<dir>/<name>-<timestamp>.cpuprofile` path; the folder is created now, so a bad one fails
+ * before the job runs.
+ */
 export function cpuProfilePath(dir: string, name: string): string {
   try {
     mkdirSync(dir, { recursive: true });

@@ -24,7 +24,8 @@ gets a FAIL row saying so, the others are still checked, and the exit code is 1.
 
 Options:
   --engines a,b          engines to check, from: ${engines.names().join(', ')} (default: all)
-  --trajectory-steps N   training steps whose losses are compared with topo's (default ${DEFAULT_TRAJECTORY_STEPS}; 0 skips)
+  --trajectory-steps N   training steps whose losses are compared with topo's
+                         (default ${DEFAULT_TRAJECTORY_STEPS}; 0 skips)
   --fd-samples N         parameters checked by finite differences (default ${DEFAULT_FD_SAMPLES}; 0 skips)
   --json                 print one JSON array of results on stdout instead of the table
   --help                 show this help

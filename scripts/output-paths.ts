@@ -28,7 +28,10 @@ function outputFile(flag: string, path: string): string {
   return path;
 }
 
-/** Where a Markdown report goes: the flag's file, or reports/<folder names joined by '+'>.md; its folder is made ready. */
+/**
+ * Where a Markdown report goes: the flag's file, or reports/<folder names joined by '+'>.md; its
+ * folder is made ready.
+ */
 export function reportFileFlag(flag: string, raw: string | undefined, folderNames: readonly string[]): string {
   return outputFile(flag, resolve(raw ?? join(REPORTS_DIR, `${folderNames.join('+')}.md`)));
 }

@@ -11,6 +11,7 @@ import { join, relative, resolve } from 'node:path';
 import ts from 'typescript';
 import type { EngineInfo, EngineRegistry } from '../engines/registry.ts';
 import { loadDatasetFile } from '../workload/dataset.ts';
+import { formatSeconds } from '../scenarios/output/units.ts';
 import { CommandError, type FlagValues } from './cli.ts';
 import { JOB_FLAGS, JOB_HELP, configFromFlags, engineFlag } from './job-flags.ts';
 import { outputDir } from './output-paths.ts';
@@ -90,7 +91,8 @@ export function compileTarget(dir: string): string {
   const { emitSkipped, diagnostics } = program.emit();
   if (emitSkipped)
     throw new CommandError(
-      `compiling ${relative(PROJECT_ROOT, TARGET)} failed: ${ts.flattenDiagnosticMessageText(diagnostics[0]?.messageText, ' ')}`,
+      `compiling ${relative(PROJECT_ROOT, TARGET)} failed: ` +
+        ts.flattenDiagnosticMessageText(diagnostics[0]?.messageText, ' '),
     );
   // ES modules wherever the run folder is, importing this project's packages.
   writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
@@ -98,7 +100,10 @@ export function compileTarget(dir: string): string {
   return join(dir, relative(PROJECT_ROOT, TARGET).replace(/\.ts$/, '.js'));
 }
 
-/** Runs a profiler's CLI on this Node with stdin closed and its output on our stderr (stdout carries only the report's path). */
+/**
+ * Runs a profiler's CLI on this Node with stdin closed and its output on our stderr (stdout carries
+ * only the report's path).
+ */
 export function runProfilerCli(
   tool: string,
   bin: string,
@@ -158,7 +163,8 @@ export async function profileInFreshDir(
     throw err;
   }
   process.stderr.write(
-    `${tool}: ${job.engine.name}, ${summary.steps} steps, ${(summary.trainingMs / 1000).toFixed(2)} s training under the profiler, final loss ${summary.finalLoss.toFixed(4)}\n`,
+    `${tool}: ${job.engine.name}, ${summary.steps} steps, ${formatSeconds(summary.trainingMs, 2)} training ` +
+      `under the profiler, final loss ${summary.finalLoss.toFixed(4)}\n`,
   );
   process.stdout.write(html + '\n');
 }

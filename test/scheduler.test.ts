@@ -71,7 +71,7 @@ describe('the scheduler, with a job kind defined in one file and a fake executor
     ]);
   });
 
-  it('sits an engine out of its remaining runs of a kind after a failure or divergence, not of the next kind', async () => {
+  it('sits an engine out of the rest of a kind after a failure or divergence, not of the next kind', async () => {
     const { calls, execute } = fakeExecutor((task) =>
       task.engine === 'b' && task.kind === graphSize
         ? { status: 'diverged', reason: 'loss became NaN', divergedAtStep: 1, wallMs: 1 }

@@ -62,7 +62,9 @@ describe('tensor gradients', () => {
   it.each(checks)('pass the gradient check (%s)', (_, config, fdSamples) => {
     const r = gradcheck({ engine: findEngine('tensor')!, dataset, config, fdSamples });
     console.log(
-      `tensor gradcheck: ${r.verdict}; vs topo ${r.maxRelErr.toExponential(2)}, finite differences ${r.fdMaxRelErr.toExponential(2)} on ${r.fdSampled} parameters, losses ${r.trajectory.maxLossDiff.toExponential(2)} over ${r.trajectory.steps} steps`,
+      `tensor gradcheck: ${r.verdict}; vs topo ${r.maxRelErr.toExponential(2)}, ` +
+        `finite differences ${r.fdMaxRelErr.toExponential(2)} on ${r.fdSampled} parameters, ` +
+        `losses ${r.trajectory.maxLossDiff.toExponential(2)} over ${r.trajectory.steps} steps`,
     );
     expect(r.verdict).toBe('pass');
   });

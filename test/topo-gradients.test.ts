@@ -23,7 +23,8 @@ describe('topo gradients', () => {
       worst = Math.max(worst, Math.abs(fd - grads[i]) / Math.max(scale, 1e-3));
     }
     console.log(
-      `topo vs finite differences: ${job.layout.numParams} params, ${nonzero} nonzero, worst relative error ${worst.toExponential(2)}`,
+      `topo vs finite differences: ${job.layout.numParams} params, ${nonzero} nonzero, ` +
+        `worst relative error ${worst.toExponential(2)}`,
     );
     expect(nonzero).toBeGreaterThan(job.layout.numParams / 2);
     expect(worst).toBeLessThan(1e-6);

@@ -31,7 +31,10 @@ export interface EngineSummary {
   readonly timeMs: Spread | null;
   /** Baseline median / this median; the range pairs the extremes: baseline min / this max … baseline max / this min. */
   readonly speedup: Spread | null;
-  /** The ok trial at the median time (the lower middle for an even count): its loss, graph size and profile stand for the engine. */
+  /**
+   * The ok trial at the median time (the lower middle for an even count): its loss, graph size and
+   * profile stand for the engine.
+   */
   readonly typical: { trial: number; result: TrainResult } | null;
   /** The first run (warmup included) that failed or diverged. */
   readonly fault: Faulted | null;

@@ -1,4 +1,7 @@
-/** bench:all's progress on stderr: a bar per run (cli-progress draws only on a terminal), and a line as each run ends. */
+/**
+ * bench:all's progress on stderr: a bar per run (cli-progress draws only on a terminal), and a line as
+ * each run ends.
+ */
 import cliProgress from 'cli-progress';
 import type { Rounds, RunRecord } from '../bench/job-kind.ts';
 import type { Progress, ScheduleHooks, Task } from '../bench/scheduler.ts';

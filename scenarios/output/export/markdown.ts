@@ -20,6 +20,16 @@ import { machineLabels, type Exporter, type Folders } from './exporter.ts';
 
 const PHASES = ['forward', 'backward', 'softmax', 'update'] as const;
 
+const COMPARISON_NOTE = [
+  'Time is the training time of each timed trial (forward, backward and update; process start-up and sampling',
+  `excluded): the median, and the range over the trials. Speedup is ${BASELINE}'s median time over the engine's,`,
+  `its range from the extreme pairs (${BASELINE}'s fastest over the engine's slowest … ${BASELINE}'s slowest over`,
+  "the engine's fastest). Losses, nodes/step and the profile come from each engine's median trial; nodes/step",
+  "counts the scalar nodes reachable from the loss, leaves included (a vector-level engine's, its vectors). Peak",
+  "heap is the largest JavaScript heap in use seen after every 10th step. Gradients: the gradient check's verdict",
+  `against ${BASELINE} and finite differences.`,
+].join(' ');
+
 export const markdownReport: Exporter<Folders> = {
   serialize(folders) {
     const labels = machineLabels(folders);
@@ -35,7 +45,7 @@ export const markdownReport: Exporter<Folders> = {
         '',
         ...comparisonTable(rows, multi),
         '',
-        `Time is the training time of each timed trial (forward, backward and update; process start-up and sampling excluded): the median, and the range over the trials. Speedup is ${BASELINE}'s median time over the engine's, its range from the extreme pairs (${BASELINE}'s fastest over the engine's slowest … ${BASELINE}'s slowest over the engine's fastest). Losses, nodes/step and the profile come from each engine's median trial; nodes/step counts the scalar nodes reachable from the loss, leaves included (a vector-level engine's, its vectors). Peak heap is the largest JavaScript heap in use seen after every 10th step. Gradients: the gradient check's verdict against ${BASELINE} and finite differences.`,
+        COMPARISON_NOTE,
         '',
         '## Profile',
         '',
@@ -65,7 +75,8 @@ function jobLine(f: ResultsFolder): string {
   const warmup = bench.warmup > 0 ? ` (after ${plural(bench.warmup, 'warmup run')})` : '';
   return (
     `Each engine ran ${plural(bench.trials, 'timed trial')}${warmup}, each in a fresh Node process: ` +
-    `${config.steps} training steps on ${datasetLabel(dataset.source)} (${formatCount(dataset.docs)} docs), seed ${f.env.seed}. Started ${f.env.date}.`
+    `${config.steps} training steps on ${datasetLabel(dataset.source)} (${formatCount(dataset.docs)} docs), ` +
+    `seed ${f.env.seed}. Started ${f.env.date}.`
   );
 }
 
