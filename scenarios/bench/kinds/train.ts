@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { train, type TrainResult } from '../../train.ts';
 import { defineKind, type RunRecord } from '../job-kind.ts';
+import { formatLoss, formatSeconds } from '../../output/units.ts';
 import { configSchema, datasetSchema } from '../schemas.ts';
 
 const meanMax = z.object({ mean: z.number(), max: z.number() });
@@ -51,7 +52,7 @@ export default defineKind<TrainResult>({
       onStart: () => progress.start(config.steps),
       onStep: (step, loss) => progress.step(step, loss),
     }),
-  describe: (r) => `${(r.timingMs.total / 1000).toFixed(3)} s training, loss ${r.finalLoss.toFixed(4)}`,
+  describe: (r) => `${formatSeconds(r.timingMs.total)} training, loss ${formatLoss(r.finalLoss)}`,
   csv: {
     file: 'runs.csv',
     columns: {
