@@ -14,10 +14,12 @@ import {
 import { schedule } from '../scenarios/bench/scheduler.ts';
 import { summarize } from '../scenarios/bench/summary.ts';
 import { benchSummaryLines } from '../scenarios/output/bench-summary.ts';
+import type { Folders } from '../scenarios/output/export/exporter.ts';
 import { RESULTS_FORMATS, selectFormats, writeFormats } from '../scenarios/output/export/formats.ts';
+import { ioReason } from '../scenarios/files.ts';
 import { RunProgress } from '../scenarios/output/progress.ts';
 import { loadDataset } from '../workload/dataset.ts';
-import { command, intFlag, numberFlag, type FlagValues } from './cli.ts';
+import { command, CommandError, intFlag, numberFlag, type FlagValues } from './cli.ts';
 import { JOB_FLAGS, JOB_HELP, configFromFlags, enginesFlag } from './job-flags.ts';
 import { displayPath, reportFileFlag } from './output-paths.ts';
 import { RESULTS_DIR, timestamp } from './paths.ts';
@@ -119,6 +121,20 @@ async function runJobs(s: BenchSetup): Promise<'completed' | { interrupted: numb
   return ended === 'completed' ? ended : { interrupted: exitCode };
 }
 
+/** The CSVs and the report. Should writing fail this late, every run is still in runs.jsonl: say so in one line. */
+function writeDerived(folders: Folders, s: BenchSetup): void {
+  try {
+    writeFormats(CSV_FORMATS, folders, (suffix) => join(s.outDir, suffix));
+    writeFormats([MARKDOWN], folders, () => s.reportFile);
+  } catch (err) {
+    const dir = displayPath(s.outDir);
+    throw new CommandError(
+      `writing the CSVs and report failed (${ioReason(err)}); every run is kept in ${join(dir, RUNS_FILE)}, ` +
+        `and \`npm run report -- ${dir} --format md,csv\` writes them again`,
+    );
+  }
+}
+
 command({
   help,
   flags: FLAGS,
@@ -138,8 +154,7 @@ command({
       return;
     }
     const folders = [readResultsFolder(s.outDir)];
-    writeFormats(CSV_FORMATS, folders, (suffix) => join(s.outDir, suffix));
-    writeFormats([MARKDOWN], folders, () => s.reportFile);
+    writeDerived(folders, s);
     const totals = { ...s, datasetSource: s.dataset.source, elapsedMs: performance.now() - started };
     const say = (line = '') => process.stdout.write(line + '\n');
     benchSummaryLines(summarize(folders[0]), totals).forEach((line) => say(line));

@@ -1,7 +1,7 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { join, resolve } from 'node:path';
-import { InputError } from '../workload/input-error.ts';
+import { join } from 'node:path';
+import { outputDir } from './output-paths.ts';
 import { timestamp } from './paths.ts';
 
 /**
@@ -9,12 +9,7 @@ import { timestamp } from './paths.ts';
  * before the job runs.
  */
 export function cpuProfilePath(dir: string, name: string): string {
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (err) {
-    throw new InputError(`--cpu-prof-dir ${dir}: cannot create it (${(err as NodeJS.ErrnoException).code ?? err})`);
-  }
-  return join(resolve(dir), `${name}-${timestamp()}.cpuprofile`);
+  return join(outputDir('cpu-prof-dir', dir), `${name}-${timestamp()}.cpuprofile`);
 }
 
 /**

@@ -1,30 +1,41 @@
 /** Output locations given on the command line, checked before any work so a bad one costs nothing. */
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { ioReason, makeDirs, probeDir, probeFile } from '../scenarios/files.ts';
 import { InputError } from '../workload/input-error.ts';
 import type { Format } from '../scenarios/output/export/formats.ts';
 import { REPORTS_DIR } from './paths.ts';
 
-/** Makes sure folder `dir` exists (creating it and its parents), or an InputError naming `--flag`. */
+/** Makes sure folder `dir` exists (creating it and its parents) and takes files, or an InputError naming `--flag`. */
 export function outputDir(flag: string, dir: string): string {
   const path = resolve(dir);
-  if (existsSync(path) && !statSync(path).isDirectory())
+  if (existsSync(path) && !statSync(path).isDirectory()) {
     throw new InputError(`--${flag} ${dir}: is a file, expected a folder`);
+  }
   try {
-    mkdirSync(path, { recursive: true });
+    makeDirs(path);
   } catch (err) {
-    throw new InputError(
-      `--${flag} ${dir}: cannot create the folder (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
-    );
+    throw new InputError(`--${flag} ${dir}: cannot create the folder (${ioReason(err)})`);
+  }
+  try {
+    probeDir(path);
+  } catch (err) {
+    throw new InputError(`--${flag} ${dir}: cannot write in it (${ioReason(err)})`);
   }
   return path;
 }
 
-/** A file to be written: not a folder; its folder is made ready now. */
+/** A file to be written: not a folder, in a folder made ready now, and writable under its name. */
 function outputFile(flag: string, path: string): string {
-  if (existsSync(path) && statSync(path).isDirectory())
+  if (existsSync(path) && statSync(path).isDirectory()) {
     throw new InputError(`--${flag} ${path}: is a folder, expected a file`);
+  }
   outputDir(flag, dirname(path));
+  try {
+    probeFile(path);
+  } catch (err) {
+    throw new InputError(`--${flag} ${path}: cannot write it (${ioReason(err)})`);
+  }
   return path;
 }
 

@@ -88,7 +88,7 @@ beforeAll(async () => {
         '--trials',
         '2',
         '--timeout',
-        '5',
+        '8',
         ...SHORT_JOB,
         '--out',
         hang.out,
@@ -266,14 +266,14 @@ describe('bench:all with an engine that hangs', () => {
   it('kills it at --timeout and records a failed row, while the other engine runs every trial', () => {
     expect(hangRun.status, hangRun.stderr).toBe(0);
     const runs = readRuns(hang.out);
-    expect(trainRun(runs, 'hangs-at-3')).toMatchObject({ status: 'failed', reason: 'timed out after 5 s' });
+    expect(trainRun(runs, 'hangs-at-3')).toMatchObject({ status: 'failed', reason: 'timed out after 8 s' });
     expect(trainRun(runs, 'hangs-at-3', 2)).toBeUndefined();
     expect([1, 2].map((t) => trainRun(runs, 'topo', t)?.status)).toEqual(['ok', 'ok']);
     expect(runs.find((x) => x.kind === 'gradcheck' && x.engine === 'hangs-at-3')).toMatchObject({
       status: 'failed',
-      reason: 'timed out after 5 s',
+      reason: 'timed out after 8 s',
     });
-    expect(readFileSync(hang.report, 'utf8')).toMatch(/\| hangs-at-3 \|.*\| failed: timed out after 5 s \|/);
+    expect(readFileSync(hang.report, 'utf8')).toMatch(/\| hangs-at-3 \|.*\| failed: timed out after 8 s \|/);
   });
 });
 
@@ -375,6 +375,8 @@ describe('how a run process ended, as an outcome', () => {
       reason: 'exited with code 1',
       wallMs: 42,
     }));
-  it('^C reaching the child stops the bench instead of costing a row', () =>
-    expect(ended({ signal: 'SIGINT' })).toEqual({ status: 'interrupted' }));
+  it('a worker ended by SIGINT of its own costs its row (only the bench stopping it is an interruption)', () => {
+    expect(ended({ signal: 'SIGINT' })).toEqual({ status: 'failed', reason: 'killed by SIGINT', wallMs: 42 });
+    expect(ended({ signal: 'SIGKILL', interrupted: true })).toEqual({ status: 'interrupted' });
+  });
 });

@@ -3,9 +3,11 @@ import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
 import type { EngineInfo } from '../../engines/registry.ts';
 import type { TrainConfig } from '../../workload/config.ts';
 import type { Dataset } from '../../workload/dataset.ts';
+import { configSchema, datasetSchema } from './schemas.ts';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -33,6 +35,31 @@ export interface BenchEnv {
   /** The bench:all arguments as given, and the extra-engines module if one was loaded. */
   command: { args: string[]; enginesModule: string | null };
 }
+
+const text = z.string();
+const count = z.number();
+
+/** env.json's schema, checked when a folder is read back. */
+export const envSchema: z.ZodType<BenchEnv> = z.object({
+  machine: text,
+  date: text,
+  node: text,
+  v8: text,
+  cpu: z.object({ model: text, count }),
+  os: z.object({ platform: text, release: text, arch: text }),
+  totalMemoryBytes: count,
+  git: z.object({ commit: text.nullable(), dirty: z.boolean().nullable() }),
+  dataset: datasetSchema,
+  config: configSchema,
+  seed: count,
+  bench: z.object({
+    engines: z.array(z.object({ name: text, study: text, description: text })),
+    trials: count,
+    warmup: count,
+    timeoutSeconds: count,
+  }),
+  command: z.object({ args: z.array(text), enginesModule: text.nullable() }),
+});
 
 export interface BenchSetup {
   engines: readonly EngineInfo[];

@@ -4,7 +4,7 @@
  * schema, a divergence, or a failure with its reason. A fault in the child never escapes as an
  * exception here.
  */
-import { fork } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { TrainConfig } from '../../workload/config.ts';
 import type { JobKind } from './job-kind.ts';
@@ -17,6 +17,8 @@ const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
 const TSX_LOADER = import.meta.resolve('tsx');
 /** How much of the child's stderr is kept to explain a crash. */
 const STDERR_TAIL = 4096;
+/** How long past its timeout a worker may outlive a bench that can no longer kill it. */
+const REAPER_GRACE_SECONDS = 5;
 
 type FinalMessage = Extract<WorkerMessage, { type: 'result' | 'diverged' | 'error' }>;
 
@@ -49,7 +51,11 @@ export function processExecutor(setup: JobSetup): Executor {
       const child = fork(WORKER, [JSON.stringify(job)], {
         execArgv: ['--import', TSX_LOADER],
         stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+        // A process group of its own: ^C in the terminal reaches the bench, which then stops its worker;
+        // a worker ended by a signal of its own is that run's failure.
+        detached: true,
       });
+      startReaper(child, opts.timeoutMs);
       const end: ChildEnd = { code: null, signal: null, timedOut: false, interrupted: false, stderr: '' };
       child.stderr!.setEncoding('utf8');
       child.stderr!.on('data', (chunk: string) => {
@@ -89,7 +95,7 @@ export function processExecutor(setup: JobSetup): Executor {
 
 export function outcomeOf<R>(kind: JobKind<R>, end: ChildEnd, timeoutMs: number, wallMs: number): Executed<R> {
   const failed = (reason: string): Executed<R> => ({ status: 'failed', reason, wallMs });
-  if (end.interrupted || end.signal === 'SIGINT') return { status: 'interrupted' };
+  if (end.interrupted) return { status: 'interrupted' };
   if (end.timedOut) return failed(`timed out after ${timeoutMs / 1000} s`);
   if (end.spawnError) return failed(`could not start: ${end.spawnError.message}`);
   const { reply } = end;
@@ -108,4 +114,22 @@ export function outcomeOf<R>(kind: JobKind<R>, end: ChildEnd, timeoutMs: number,
   const lastLine = end.stderr.trim().split('\n').pop() ?? '';
   if (end.code !== 0) return failed(`exited with code ${end.code}${lastLine ? `: ${lastLine}` : ''}`);
   return failed('exited without a result');
+}
+
+/**
+ * A watcher beside each worker, outside the timed process: it kills the worker when the bench is
+ * gone (killed with -9, it could not) or the worker has run past its timeout plus a grace period.
+ * A worker stuck in a loop cannot watch its own IPC channel; a shell loop can, and it ends within
+ * a second of the worker. It is detached and unreferenced, so it never holds the bench open.
+ */
+function startReaper(worker: ChildProcess, timeoutMs: number): void {
+  if (worker.pid === undefined) return;
+  const seconds = Math.ceil(timeoutMs / 1000) + REAPER_GRACE_SECONDS;
+  const script =
+    'i=0; while [ "$i" -lt "$3" ] && kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; ' +
+    'do sleep 1; i=$((i + 1)); done; kill -0 "$1" 2>/dev/null && kill -9 "$1" 2>/dev/null';
+  const args = ['-c', script, 'reaper', String(worker.pid), String(process.pid), String(seconds)];
+  spawn('/bin/sh', args, { detached: true, stdio: 'ignore' })
+    .on('error', () => {})
+    .unref();
 }

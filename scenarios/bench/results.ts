@@ -3,22 +3,14 @@
  * every finished run) and env.json (written before the first run). Everything else in the folder
  * (CSV, report) is derived from these two files and can be regenerated from them.
  */
-import {
-  appendFileSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { appendFileSync, closeSync, existsSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { z } from 'zod';
 import { InputError } from '../../workload/input-error.ts';
-import type { BenchEnv } from './env.ts';
+import { envSchema, type BenchEnv } from './env.ts';
 import type { JobKind, RunRecord } from './job-kind.ts';
 import { KINDS, type AnyKind } from './kinds/index.ts';
+import { ioReason, makeDirs, writeFileAtomic } from '../files.ts';
 import { firstIssue } from './schemas.ts';
 
 export const RUNS_FILE = 'runs.jsonl';
@@ -33,24 +25,35 @@ export interface ResultsFolder {
   readonly runs: readonly RunRecord[];
 }
 
-/** Makes `dir` ready for a new bench, refusing a file or a folder that holds anything. */
+/**
+ * Makes `dir` ready for a new bench and claims it: runs.jsonl is created exclusively, so of two
+ * benches started into one folder exactly one proceeds. Refuses a file, a folder that holds
+ * anything, and a folder where nothing can be written.
+ */
 export function prepareResultsDir(dir: string): void {
+  const fail = (why: string): never => {
+    throw new InputError(`--out ${dir}: ${why}`);
+  };
   if (existsSync(dir)) {
-    if (!statSync(dir).isDirectory()) throw new InputError(`--out ${dir}: is a file, expected a folder`);
+    if (!statSync(dir).isDirectory()) fail('is a file, expected a folder');
     // Results must not mix with earlier runs or other files.
-    if (readdirSync(dir).length > 0) throw new InputError(`--out ${dir}: is not empty; choose a new or empty folder`);
+    if (readdirSync(dir).length > 0) fail('is not empty; choose a new or empty folder');
   }
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
   } catch (err) {
-    throw new InputError(`--out ${dir}: cannot create it (${(err as NodeJS.ErrnoException).code ?? err})`);
+    fail(`cannot create it (${ioReason(err)})`);
+  }
+  try {
+    closeSync(openSync(join(dir, RUNS_FILE), 'wx'));
+  } catch (err) {
+    fail(ioReason(err) === 'EEXIST' ? 'another bench is writing to it' : `cannot write in it (${ioReason(err)})`);
   }
 }
 
-/** env.json, and an empty runs.jsonl: a bench interrupted before its first run still leaves a folder `report` reads. */
+/** env.json beside the claimed, empty runs.jsonl (a bench stopped before any run leaves a folder `report` reads). */
 export function startResults(dir: string, env: BenchEnv): void {
   writeFileAtomic(join(dir, ENV_FILE), JSON.stringify(env, null, 2) + '\n');
-  writeFileSync(join(dir, RUNS_FILE), '');
 }
 
 /** One whole line per write: a crash can lose only the run in progress, never a finished one. */
@@ -64,7 +67,11 @@ export function readResultsFolder(dir: string, kinds: readonly AnyKind[] = KINDS
   const read = (file: string) => {
     const path = join(dir, file);
     if (!existsSync(path)) throw new InputError(`${dir}: no ${file} (not a bench:all results folder?)`);
-    return readFileSync(path, 'utf8');
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new InputError(`${path}: cannot read it (${ioReason(err)})`);
+    }
   };
   const envPath = join(dir, ENV_FILE);
   let env: unknown;
@@ -74,8 +81,9 @@ export function readResultsFolder(dir: string, kinds: readonly AnyKind[] = KINDS
     if (err instanceof InputError) throw err;
     throw new InputError(`${envPath}: not valid JSON`);
   }
-  if (!isEnv(env)) throw new InputError(`${envPath}: not a bench:all env.json (no engines, config or dataset)`);
-  return { dir, name: basename(dir), env, runs: parseRuns(read(RUNS_FILE), join(dir, RUNS_FILE), kinds) };
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) throw new InputError(`${envPath}: not a bench:all env.json (${firstIssue(parsed.error)})`);
+  return { dir, name: basename(dir), env: parsed.data, runs: parseRuns(read(RUNS_FILE), join(dir, RUNS_FILE), kinds) };
 }
 
 /** The runs of one kind, typed by it (their results were checked against its schema when read). */
@@ -131,21 +139,4 @@ function runSchema(kinds: readonly AnyKind[]): z.ZodType<RunRecord> {
       ctx.addIssue({ code: 'custom', path: ['result', ...issue.path], message: issue.message });
       return z.NEVER;
     });
-}
-
-// Shape checks for files a user may have edited or mixed up: enough that the report can rely on them.
-const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
-
-function isEnv(x: unknown): x is BenchEnv {
-  return (
-    isObject(x) && isObject(x.bench) && Array.isArray(x.bench.engines) && isObject(x.config) && isObject(x.dataset)
-  );
-}
-
-/** Writes via a temporary file and a rename, so a reader never sees half a file. */
-export function writeFileAtomic(path: string, text: string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
 }

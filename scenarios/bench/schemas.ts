@@ -2,12 +2,14 @@
 import { z } from 'zod';
 import type { TrainConfig } from '../../workload/config.ts';
 
+/** In the order runs.jsonl and env.json hold it (configFromFlags' order), which parsing keeps. */
 export const configSchema: z.ZodType<TrainConfig> = z.object({
+  steps: z.number(),
+  seed: z.number(),
   nLayer: z.number(),
   nEmbd: z.number(),
   blockSize: z.number(),
   nHead: z.number(),
-  steps: z.number(),
   learningRate: z.number(),
   beta1: z.number(),
   beta2: z.number(),
@@ -16,7 +18,6 @@ export const configSchema: z.ZodType<TrainConfig> = z.object({
   rmsEps: z.number(),
   temperature: z.number(),
   samples: z.number(),
-  seed: z.number(),
 });
 
 export const datasetSchema = z.object({ source: z.string(), docs: z.number(), sha256: z.string() });

@@ -51,6 +51,10 @@ async function run(job: ChildJob): Promise<WorkerMessage> {
   return { type: 'result', result: await kind.run({ engine, dataset, config: job.config }, progressOverIpc()) };
 }
 
+// A bench that is gone cannot take the result: stop at once (when not stuck; the reaper covers that).
+const parentGone = () => process.exit(1);
+process.once('disconnect', parentGone);
+
 let reply: WorkerMessage;
 try {
   reply = await run(JSON.parse(process.argv[2]) as ChildJob);
@@ -62,4 +66,5 @@ try {
       : { type: 'error', message: err instanceof Error ? `${err.name}: ${err.message.split('\n')[0]}` : String(err) };
 }
 await send(reply);
+process.off('disconnect', parentGone);
 process.disconnect();

@@ -3,7 +3,7 @@
  * command writes through it, choosing where each file goes; a new format is one exporter file plus
  * one entry here.
  */
-import { writeFileAtomic } from '../../bench/results.ts';
+import { writeFileAtomic } from '../../files.ts';
 import { KINDS } from '../../bench/kinds/index.ts';
 import { kindCsv, summaryCsv } from './csv.ts';
 import type { Exporter, Folders } from './exporter.ts';

@@ -1,0 +1,302 @@
+/**
+ * The fault model of bench:all and the output paths of every command: each test reproduces one
+ * defect found by trying the commands as a hostile user would, and asserts the fixed behaviour.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { ROOT, expectInputError, runScript, tempDirs } from './helpers.ts';
+
+const FAULTY = { MICROGPT_BENCH_ENGINES: join(ROOT, 'test/fixtures/faulty-engines.ts') };
+const tmp = tempDirs()('faults');
+const TINY_JOB = ['--steps', '4', '--samples', '0'];
+
+function start(script: string, args: string[], env: NodeJS.ProcessEnv = {}) {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', script), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const done = new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('close', (status) => resolve({ status, stdout, stderr })),
+  );
+  return { child, done };
+}
+
+/** The pids of `pid`'s child processes, from /proc. */
+function childrenOf(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        // The fields after the command's closing parenthesis: state, then the parent's pid.
+        const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+/** Whether process `pid` still runs (a zombie waiting to be reaped has stopped running). */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** The bench's worker process: its child running scenarios/bench/worker.ts, once there is one. */
+async function workerOf(pid: number): Promise<number> {
+  for (let i = 0; i < 300; i++) {
+    const worker = childrenOf(pid).find((c) => {
+      try {
+        return readFileSync(`/proc/${c}/cmdline`, 'utf8').includes('worker.ts');
+      } catch {
+        return false;
+      }
+    });
+    if (worker !== undefined) return worker;
+    await sleep(100);
+  }
+  throw new Error(`no worker process under ${pid}`);
+}
+
+const runsOf = (dir: string) =>
+  readFileSync(join(dir, 'runs.jsonl'), 'utf8')
+    .trimEnd()
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l));
+
+describe('1: two benches into one folder', () => {
+  it('exactly one proceeds, the other exits 2 with one line, and the folder holds one job only', async () => {
+    const out = join(tmp, 'shared-out');
+    const bench = (seed: string) =>
+      start('bench-all.ts', ['--engines', 'tensor', '--trials', '1', ...TINY_JOB, '--seed', seed, '--out', out]);
+    const [a, b] = await Promise.all([bench('1').done, bench('2').done]);
+    expect([a.status, b.status].sort()).toEqual([0, 2]);
+    const loser = a.status === 2 ? a : b;
+    expect(loser.stderr.trimEnd().split('\n')).toEqual([
+      expect.stringMatching(/^error: --out .*shared-out: (another bench is writing to it|is not empty;.*)$/),
+    ]);
+    const env = JSON.parse(readFileSync(join(out, 'env.json'), 'utf8'));
+    const runs = runsOf(out);
+    expect(runs.length).toBeGreaterThan(0);
+    for (const run of runs.filter((x) => x.kind === 'train')) expect(run.result.seed).toBe(env.seed);
+  });
+});
+
+describe('2: a worker killed by SIGINT', () => {
+  it('sent from outside mid-run: a failed row; the bench completes with its CSVs and report, exit 0', async () => {
+    const out = join(tmp, 'sigint-outside');
+    const report = join(tmp, 'sigint-outside.md');
+    const args = ['--engines', 'hangs-at-3,tensor', '--trials', '1', '--timeout', '20', ...TINY_JOB];
+    const bench = start('bench-all.ts', [...args, '--out', out, '--report', report], FAULTY);
+    const worker = await workerOf(bench.child.pid!);
+    await sleep(1500);
+    process.kill(worker, 'SIGINT');
+    const r = await bench.done;
+    expect(r.status, r.stderr).toBe(0);
+    expect(runsOf(out).find((x) => x.kind === 'train' && x.engine === 'hangs-at-3')).toMatchObject({
+      status: 'failed',
+      reason: 'killed by SIGINT',
+    });
+    expect(runsOf(out).find((x) => x.kind === 'train' && x.engine === 'tensor')?.status).toBe('ok');
+    for (const file of ['runs.csv', 'summary.csv']) expect(existsSync(join(out, file)), file).toBe(true);
+    expect(existsSync(report)).toBe(true);
+  });
+
+  it('raised by the engine on itself: a failed row each for training and the check, exit 0', () => {
+    const out = join(tmp, 'sigint-self');
+    const r = runScript(
+      'bench-all.ts',
+      ['--engines', 'sigint-at-3', '--trials', '2', ...TINY_JOB, '--out', out, '--report', join(tmp, 'self.md')],
+      { env: FAULTY },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect(runsOf(out).map((x) => `${x.kind} ${x.status} ${x.reason}`)).toEqual([
+      'train failed killed by SIGINT',
+      'gradcheck failed killed by SIGINT',
+    ]);
+  });
+});
+
+describe('3: bench:all killed with -9', () => {
+  it('leaves no worker behind, even one spinning in a loop', async () => {
+    const out = join(tmp, 'kill-9');
+    const bench = start('bench-all.ts', ['--engines', 'spins-at-3', ...TINY_JOB, '--out', out], FAULTY);
+    const worker = await workerOf(bench.child.pid!);
+    await sleep(1500);
+    expect(running(worker)).toBe(true);
+    bench.child.kill('SIGKILL');
+    await bench.done;
+    for (let i = 0; i < 100 && running(worker); i++) await sleep(100);
+    expect(running(worker)).toBe(false);
+  });
+});
+
+describe('4: SIGTERM to the npm process', () => {
+  it('stops the bench and its worker too, keeping the finished runs', async () => {
+    const out = join(tmp, 'npm-sigterm');
+    const npm = spawn('npm', ['run', '-s', 'bench:all', '--', '--engines', 'hangs-at-3', ...TINY_JOB, '--out', out], {
+      cwd: ROOT,
+      env: { ...process.env, ...FAULTY },
+      stdio: 'ignore',
+    });
+    const closed = new Promise((resolve) => npm.on('close', resolve));
+    let bench: number | undefined;
+    for (let i = 0; i < 300 && bench === undefined; i++) {
+      bench = childrenOf(npm.pid!).find((c) => readFileSync(`/proc/${c}/cmdline`, 'utf8').includes('bench-all.ts'));
+      if (bench === undefined) await sleep(100);
+    }
+    const worker = await workerOf(bench!);
+    npm.kill('SIGTERM');
+    await closed;
+    for (let i = 0; i < 100 && (running(bench!) || running(worker)); i++) await sleep(100);
+    expect(running(bench!)).toBe(false);
+    expect(running(worker)).toBe(false);
+    expect(existsSync(join(out, 'env.json'))).toBe(true);
+  });
+});
+
+describe('5 and 6: output paths are checked before any work, and fail in one line', () => {
+  const long = 'x'.repeat(300);
+  const cases: [string, string, string[], RegExp][] = [
+    [
+      'bench:all --out under /proc',
+      'bench-all.ts',
+      ['--out', '/proc/x'],
+      /^error: --out \/proc\/x: cannot create it \(ENOENT\)$/,
+    ],
+    [
+      'bench:all --out too long a name',
+      'bench-all.ts',
+      ['--out', join(tmp, long), '--report', join(tmp, 'short.md')],
+      /cannot create it \(ENAMETOOLONG\)$/,
+    ],
+    [
+      'bench:all --report too long a name',
+      'bench-all.ts',
+      ['--report', join(tmp, `${long}.md`)],
+      /cannot write it \(ENAMETOOLONG\)$/,
+    ],
+    ['bench:all --report in /sys', 'bench-all.ts', ['--report', '/sys/kernel/r.md'], /cannot write in it \(EACCES\)$/],
+    [
+      'report --output under /proc',
+      'report.ts',
+      ['test/fixtures/bench-results/complete', '--output', '/proc/new/x.md'],
+      /^error: --output \/proc\/new: cannot create the folder \(ENOENT\)$/,
+    ],
+    [
+      'report --output too long a name',
+      'report.ts',
+      ['test/fixtures/bench-results/complete', '--output', join(tmp, `${long}.md`)],
+      /cannot write it \(ENAMETOOLONG\)$/,
+    ],
+    [
+      'train --cpu-prof-dir under /proc',
+      'train.ts',
+      ['--cpu-prof-dir', '/proc/new'],
+      /cannot create the folder \(ENOENT\)$/,
+    ],
+    ['train --cpu-prof-dir in /sys', 'train.ts', ['--cpu-prof-dir', '/sys/kernel'], /cannot write in it \(EACCES\)$/],
+    ['flame --out in /sys', 'flame.ts', ['--out', '/sys/kernel'], /cannot write in it \(EACCES\)$/],
+    [
+      'bench:micro --results-dir in /sys',
+      'bench-micro.ts',
+      ['--results-dir', '/sys/kernel'],
+      /cannot write in it \(EACCES\)$/,
+    ],
+  ];
+  for (const [name, script, args, message] of cases) it(name, () => expectInputError(script, args, message));
+
+  it('a report folder that turns into a file during the bench: one line, exit 1, every run kept', async () => {
+    const out = join(tmp, 'late-failure');
+    const reportDir = join(tmp, 'late-reports');
+    const args = ['--engines', 'hangs-at-3', '--trials', '1', '--timeout', '4', ...TINY_JOB];
+    const bench = start('bench-all.ts', [...args, '--out', out, '--report', join(reportDir, 'r.md')], FAULTY);
+    await workerOf(bench.child.pid!);
+    rmSync(reportDir, { recursive: true });
+    writeFileSync(reportDir, 'not a folder any more\n');
+    const r = await bench.done;
+    expect(r.status).toBe(1);
+    expect(r.stderr.trimEnd().split('\n').pop()).toMatch(
+      /^error: writing the CSVs and report failed \(ENOTDIR\); every run is kept in .*runs\.jsonl, and `npm run report -- .* --format md,csv` writes them again$/,
+    );
+    expect(runsOf(out).map((x) => `${x.kind} ${x.status}`)).toEqual(['train failed', 'gradcheck failed']);
+  });
+});
+
+describe('7: result files are checked against their schema', () => {
+  const COMPLETE = join(ROOT, 'test/fixtures/bench-results/complete');
+  function folderWith(name: string, file: 'runs.jsonl' | 'env.json', edit: (text: string) => string): string {
+    const dir = join(tmp, name);
+    for (const f of ['runs.jsonl', 'env.json']) {
+      const text = readFileSync(join(COMPLETE, f), 'utf8');
+      writeFileSync(join(dir, f), f === file ? edit(text) : text, { flag: 'w' });
+    }
+    return dir;
+  }
+  const firstLine = (edit: (run: Record<string, unknown>) => void) => (text: string) => {
+    const lines = text.split('\n');
+    const run = JSON.parse(lines[0]);
+    edit(run);
+    lines[0] = JSON.stringify(run);
+    return lines.join('\n');
+  };
+  const bad = (name: string, file: 'runs.jsonl' | 'env.json', edit: (text: string) => string, message: RegExp) =>
+    it(name, () => {
+      const dir = join(tmp, name.replace(/\W+/g, '-'));
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir);
+      expectInputError('report.ts', [folderWith(dir.slice(tmp.length + 1), file, edit)], message);
+    });
+
+  bad(
+    'an ok run with an empty result',
+    'runs.jsonl',
+    firstLine((r) => (r.result = {})),
+    /runs\.jsonl:1: not a run record \(result\.engine: /,
+  );
+  bad(
+    'a result without its timing',
+    'runs.jsonl',
+    firstLine((r) => delete (r.result as Record<string, unknown>).timingMs),
+    /runs\.jsonl:1: not a run record \(result\.timingMs: /,
+  );
+  bad(
+    'a time that is not a number',
+    'runs.jsonl',
+    firstLine((r) => ((r.result as { timingMs: { total: unknown } }).timingMs.total = 'fast')),
+    /runs\.jsonl:1: not a run record \(result\.timingMs\.total: /,
+  );
+  bad(
+    'an unknown kind',
+    'runs.jsonl',
+    firstLine((r) => (r.kind = 'teleport')),
+    /runs\.jsonl:1: not a run record \(kind: /,
+  );
+  bad(
+    'env.json with wrong types',
+    'env.json',
+    (t) => t.replace('"trials": 2', '"trials": "two"'),
+    /env\.json: not a bench:all env\.json \(bench\.trials: /,
+  );
+
+  it('a runs.jsonl that is a folder', () => {
+    const dir = join(tmp, 'runs-folder');
+    mkdirSync(join(dir, 'runs.jsonl'), { recursive: true });
+    writeFileSync(join(dir, 'env.json'), readFileSync(join(COMPLETE, 'env.json')));
+    expectInputError('report.ts', [dir], /runs\.jsonl: cannot read it \(EISDIR\)$/);
+  });
+});
