@@ -21,6 +21,23 @@ export interface TrainOptions {
   readonly onStep?: (step: number, loss: number) => void;
 }
 
+/**
+ * The run diverged: a step's loss (an onStep callback's to check and throw) or, after the last step,
+ * the parameters stopped being finite. Thrown, it stops the run before sampling.
+ */
+export class DivergedError extends Error {
+  override readonly name = 'DivergedError';
+  constructor(
+    /** The 1-based step whose loss, or whose update's parameters, are not finite. */
+    readonly step: number,
+    /** That step's loss: NaN or ±Infinity, or finite when it was the parameters that diverged. */
+    readonly loss: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 interface MeanMax {
   mean: number;
   max: number;
@@ -180,6 +197,11 @@ export function train(opts: TrainOptions): TrainResult {
   const softmax = (opts.phaseTimers ?? true) ? new PhaseTimer() : null;
   const steps = Math.min(opts.stopAfter ?? config.steps, config.steps);
   const { losses, stats } = runSteps(opts, job, steps, softmax);
+  // Finite losses can still leave the last update's parameters non-finite, and sampling can't draw from them.
+  if (config.samples > 0 && steps > 0 && !job.params.every(Number.isFinite)) {
+    const message = `the parameters stopped being finite in the update of step ${steps} of ${config.steps}`;
+    throw new DivergedError(steps, losses[steps - 1], message);
+  }
 
   const samples: string[] = [];
   for (let i = 0; i < config.samples; i++) {

@@ -2,9 +2,10 @@ import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { EngineRegistry } from '../engines/registry.ts';
 import { formatMiB, formatPercent, formatSeconds } from '../scenarios/output/units.ts';
-import { train, type TrainResult } from '../scenarios/train.ts';
-import { loadDataset } from '../workload/dataset.ts';
-import { command, intFlag } from './cli.ts';
+import { DivergedError, train, type TrainResult } from '../scenarios/train.ts';
+import type { TrainConfig } from '../workload/config.ts';
+import { loadDataset, type Dataset } from '../workload/dataset.ts';
+import { CommandError, command, intFlag } from './cli.ts';
 import { cpuProfilePath, startCpuProfile } from './cpu-profile.ts';
 import { JOB_FLAGS, JOB_HELP, configFromFlags, engineFlag } from './job-flags.ts';
 import { REPORTS_DIR } from './paths.ts';
@@ -17,7 +18,10 @@ Runs microgpt.py's training job (and its 20 samples) on one autograd engine.
 
 Options:
   --engine NAME        one of: ${engines.names().join(', ')} (default topo)
-  --json               print one JSON object with the full result on stdout
+  --json               print one JSON object with the full result on stdout. A run that diverges (a
+                       loss, or the parameters before sampling, stop being finite) exits 1 and prints
+                       {"status":"diverged", reason, step (1-based), loss (that step's; NaN and
+                       Infinity as strings), losses (the steps before it), engine, config, seed, dataset}
   --log-every N        print microgpt.py's "step N / M | loss X" line every N steps (default: only
                        the progress bar, on a terminal)
   --no-timers          time the whole step only (measures the cost of the phase timers)
@@ -57,6 +61,32 @@ function resultLines(result: TrainResult, timers: boolean): string[] {
   ];
 }
 
+/** A progress bar on stderr (drawn only on a terminal). */
+const progressBar = (engine: string) =>
+  new cliProgress.SingleBar(
+    {
+      stream: process.stderr,
+      format: `${engine} [{bar}] step {value}/{total} | loss {loss} | eta {eta_formatted}`,
+      hideCursor: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+
+/** What --json prints for a diverged run: where and how it diverged, the losses before it, and the job. */
+function divergedJson(err: DivergedError, losses: number[], engine: string, config: TrainConfig, dataset: Dataset) {
+  return {
+    status: 'diverged',
+    reason: err.message,
+    step: err.step,
+    loss: Number.isFinite(err.loss) ? err.loss : String(err.loss),
+    losses: losses.slice(0, err.step - 1),
+    engine,
+    config,
+    seed: config.seed,
+    dataset: { source: dataset.source, docs: dataset.docs.length, sha256: dataset.sha256 },
+  };
+}
+
 command({
   help,
   flags: {
@@ -78,40 +108,48 @@ command({
     const json = values.json === true;
     const timers = values['no-timers'] !== true;
     const say = (line: string) => json || process.stdout.write(line + '\n');
-    const bar = new cliProgress.SingleBar(
-      {
-        stream: process.stderr,
-        format: `${info.name} [{bar}] step {value}/{total} | loss {loss} | eta {eta_formatted}`,
-        hideCursor: true,
-      },
-      cliProgress.Presets.shades_classic,
-    );
+    const bar = progressBar(info.name);
+    const losses: number[] = [];
     const stopProfile = profilePath === undefined ? undefined : await startCpuProfile(profilePath);
-    const result = train({
-      engineName: info.name,
-      engine: info.create(),
-      config,
-      dataset,
-      phaseTimers: timers,
-      onStart: (job) => {
-        say(`num docs: ${job.docs}`);
-        say(`vocab size: ${job.vocabSize}`);
-        say(`num params: ${job.numParams}`);
-        bar.start(config.steps, 0, { loss: '-' });
-      },
-      onStep: (step, loss) => {
-        bar.update(step, { loss: loss.toFixed(4) });
-        if (logEvery > 0 && step % logEvery === 0) say(stepLine(step, config.steps, loss));
-      },
-    });
-    bar.stop();
-    await stopProfile?.();
+    let result: TrainResult | DivergedError;
+    try {
+      result = train({
+        engineName: info.name,
+        engine: info.create(),
+        config,
+        dataset,
+        phaseTimers: timers,
+        onStart: (job) => {
+          say(`num docs: ${job.docs}`);
+          say(`vocab size: ${job.vocabSize}`);
+          say(`num params: ${job.numParams}`);
+          bar.start(config.steps, 0, { loss: '-' });
+        },
+        onStep: (step, loss) => {
+          // A NaN loss would poison every later step and crash sampling: stop here, with the losses so far.
+          if (!Number.isFinite(loss))
+            throw new DivergedError(step, loss, `loss became ${loss} at step ${step} of ${config.steps}`);
+          losses.push(loss);
+          bar.update(step, { loss: loss.toFixed(4) });
+          if (logEvery > 0 && step % logEvery === 0) say(stepLine(step, config.steps, loss));
+        },
+      });
+    } catch (err) {
+      if (!(err instanceof DivergedError)) throw err;
+      result = err;
+    } finally {
+      bar.stop();
+      await stopProfile?.();
+    }
 
-    if (json) process.stdout.write(JSON.stringify(result) + '\n');
-    else {
+    if (json) {
+      const out = result instanceof DivergedError ? divergedJson(result, losses, info.name, config, dataset) : result;
+      process.stdout.write(JSON.stringify(out) + '\n');
+    } else if (!(result instanceof DivergedError)) {
       if (logEvery === 0 || config.steps % logEvery !== 0) say(stepLine(config.steps, config.steps, result.finalLoss));
       resultLines(result, timers).forEach(say);
     }
     if (profilePath) (json ? process.stderr : process.stdout).write(`cpu profile: ${profilePath}\n`);
+    if (result instanceof DivergedError) throw new CommandError(`diverged: ${result.message}`);
   },
 });

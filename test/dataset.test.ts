@@ -1,5 +1,10 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadEmbeddedDataset, parseDocuments, Tokenizer } from '../workload/dataset.ts';
+import { loadDatasetFile, loadEmbeddedDataset, parseDocuments, Tokenizer } from '../workload/dataset.ts';
+import { tempDirs } from './helpers.ts';
+
+const dir = tempDirs()('dataset');
 
 describe('dataset', () => {
   it('trims lines and drops blank ones', () => {
@@ -14,6 +19,31 @@ describe('dataset', () => {
     for (const doc of ds.docs) expect(doc).toMatch(/^[a-z-]+$/);
     expect(ds.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(loadEmbeddedDataset().sha256).toBe(ds.sha256);
+  });
+
+  it('reads a names file: its documents, source and sha256 of its bytes', () => {
+    const file = join(dir, 'names.txt');
+    writeFileSync(file, 'emma\n\n olivia \nava');
+    expect(loadDatasetFile(file)).toEqual({
+      source: file,
+      docs: ['emma', 'olivia', 'ava'],
+      sha256: 'a37f261181b1a8fd4bdeb05f8bbb014d46821576f2f621e309873cc55988b7e9',
+    });
+  });
+
+  it('names the true cause when a names file cannot be used', () => {
+    const latin1 = join(dir, 'latin1.txt');
+    writeFileSync(latin1, Buffer.from([0x61, 0x0a, 0xe9, 0x0a]));
+    const blank = join(dir, 'blank.txt');
+    writeFileSync(blank, ' \n\n');
+    const big = join(dir, 'big.txt');
+    writeFileSync(big, 'x'.repeat(3000));
+    expect(() => loadDatasetFile(dir)).toThrow(/: is a directory/);
+    expect(() => loadDatasetFile(join(dir, 'missing.txt'))).toThrow(/missing\.txt: no such file$/);
+    expect(() => loadDatasetFile(join(latin1, 'x'))).toThrow(/: a part of the path is not a directory$/);
+    expect(() => loadDatasetFile(latin1)).toThrow(/latin1\.txt: not valid UTF-8 text$/);
+    expect(() => loadDatasetFile(blank)).toThrow(/blank\.txt: contains no documents/);
+    expect(() => loadDatasetFile(big, 2048)).toThrow(/big\.txt: larger than the 2 KiB limit \(2\.9 KiB\)$/);
   });
 
   it('tokenizes as microgpt.py: sorted characters, BOS = n', () => {

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { expectInputError as expectScriptInputError, runScript, tempDirs } from './helpers.ts';
@@ -8,6 +8,12 @@ const empty = join(dir, 'empty.txt');
 writeFileSync(empty, '\n   \n\n');
 const binary = join(dir, 'latin1.txt');
 writeFileSync(binary, Buffer.from([0x61, 0x6e, 0x6e, 0x61, 0x0a, 0xe9, 0x6c, 0x69, 0x65, 0x0a]));
+
+// 300 MiB of holes: no disk used, and the size check refuses it without reading a byte.
+const huge = join(dir, 'huge.txt');
+const hugeFd = openSync(huge, 'w');
+ftruncateSync(hugeFd, 300 * 1024 * 1024);
+closeSync(hugeFd);
 
 const expectInputError = (args: string[], message: RegExp) => expectScriptInputError('train.ts', args, message);
 
@@ -23,6 +29,8 @@ describe('npm run train: bad input', () => {
   it('a directory', () => expectInputError(['--data', dir], /is a directory/));
   it('a file with no documents', () => expectInputError(['--data', empty], /empty\.txt: contains no documents/));
   it('a file that is not UTF-8', () => expectInputError(['--data', binary], /latin1\.txt: not valid UTF-8/));
+  it('a file over the 256 MiB limit says so, not "not valid UTF-8"', () =>
+    expectInputError(['--data', huge], /huge\.txt: larger than the 256 MiB limit \(300 MiB\)$/));
   it('--n-head must divide --n-embd', () => expectInputError(['--n-head', '3'], /--n-head 3 must divide --n-embd 16/));
 });
 
@@ -50,6 +58,7 @@ describe('npm run train: output', () => {
       timingMs: { total: positive, forward: positive, softmax: positive, backward: positive, update: positive },
       memory: { peakRssBytes: positive, peakHeapBytes: positive },
     });
+    expect(j).not.toHaveProperty('status'); // only a diverged run's object has one
     expect(j.losses).toHaveLength(3);
     expect(j.finalLoss).toBe(j.losses[2]);
     expect(j.meanLossLast100).toBeCloseTo((j.losses[0] + j.losses[1] + j.losses[2]) / 3, 12);

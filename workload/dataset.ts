@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { InputError } from './input-error.ts';
 
@@ -22,26 +22,90 @@ export function parseDocuments(text: string): string[] {
     .filter((line) => line.length > 0);
 }
 
-export function loadDatasetFile(path: string): Dataset {
+/** The largest data file read (256 MiB): past it a file is refused instead of exhausting memory or string limits. */
+export const DATA_FILE_LIMIT_BYTES = 256 * 1024 * 1024;
+
+/** How much of a device or pipe (which has no size to check) is read at a time. */
+const READ_CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * Reads a text file of documents, at most `limitBytes` long (default 256 MiB). Every failure is an
+ * InputError naming the file and the cause: a directory, no such file, no permission, over the limit,
+ * not UTF-8, no documents.
+ */
+export function loadDatasetFile(path: string, limitBytes = DATA_FILE_LIMIT_BYTES): Dataset {
   let bytes: Buffer;
   try {
-    if (statSync(path).isDirectory()) throw new InputError(`--data ${path}: is a directory, expected a text file`);
-    bytes = readFileSync(path);
+    bytes = readBounded(path, limitBytes);
   } catch (err) {
     if (err instanceof InputError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(code ?? err);
-    throw new InputError(`--data ${path}: ${why}`);
+    throw new InputError(`--data ${path}: ${fsErrorCause(err)}`);
   }
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_ENCODING_INVALID_ENCODED_DATA') throw err;
     throw new InputError(`--data ${path}: not valid UTF-8 text`);
   }
   const docs = parseDocuments(text);
   if (docs.length === 0) throw new InputError(`--data ${path}: contains no documents (every line is blank)`);
   return { source: path, docs, sha256: sha256(bytes) };
+}
+
+/**
+ * The file's bytes, reading no more than limit + 1 of them: a regular file's size is checked first,
+ * and a device or pipe (/dev/zero, a FIFO) is read in chunks until it ends or passes the limit.
+ */
+function readBounded(path: string, limit: number): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const stat = fstatSync(fd);
+    if (stat.isDirectory()) throw new InputError(`--data ${path}: is a directory, expected a text file`);
+    const over = (size = '') => new InputError(`--data ${path}: larger than the ${formatBytes(limit)} limit${size}`);
+    if (stat.isFile() && stat.size > limit) throw over(` (${formatBytes(stat.size)})`);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    // A regular file is read into one buffer of its size (+1, to see it grow); anything else in chunks.
+    let chunkSize = stat.isFile() ? stat.size + 1 : READ_CHUNK_BYTES;
+    while (total <= limit) {
+      const chunk = Buffer.allocUnsafe(Math.min(chunkSize, limit + 1 - total));
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      chunks.push(chunk.subarray(0, n));
+      total += n;
+      chunkSize = READ_CHUNK_BYTES;
+    }
+    if (total > limit) throw over();
+    return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A file-system error's cause in words: "no such file", "permission denied", …; else its code. */
+function fsErrorCause(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  const causes: Record<string, string> = {
+    ENOENT: 'no such file',
+    EACCES: 'permission denied',
+    EPERM: 'permission denied',
+    EISDIR: 'is a directory, expected a text file',
+    ENOTDIR: 'a part of the path is not a directory',
+    ELOOP: 'too many levels of symbolic links',
+  };
+  return (code !== undefined && causes[code]) || String(code ?? err);
+}
+
+/** 268435456 → "256 MiB", 1536 → "1.5 KiB", 100 → "100 bytes". */
+function formatBytes(n: number): string {
+  const units: [string, number][] = [
+    ['GiB', 2 ** 30],
+    ['MiB', 2 ** 20],
+    ['KiB', 2 ** 10],
+  ];
+  for (const [unit, size] of units) if (n >= size) return `${+(n / size).toFixed(1)} ${unit}`;
+  return `${n} bytes`;
 }
 
 /**
