@@ -67,8 +67,15 @@ export function command<O extends Options>(spec: CommandSpec<O>): void {
 
 /** util.parseArgs in strict mode, with its errors turned into one-line InputErrors naming the valid flags. */
 export function parseFlags<O extends Options>(argv: string[], options: O, allowPositionals = false) {
+  let parsed;
   try {
-    return parseArgs({ args: joinNegativeValues(argv, options), options, strict: true, allowPositionals });
+    parsed = parseArgs({
+      args: joinNegativeValues(argv, options),
+      options,
+      strict: true,
+      allowPositionals,
+      tokens: true,
+    });
   } catch (err) {
     const valid = Object.keys(options)
       .map((k) => `--${k}`)
@@ -76,6 +83,11 @@ export function parseFlags<O extends Options>(argv: string[], options: O, allowP
     const msg = (err as Error).message.split('\n')[0].replace(/\. To specify a positional argument.*$/, '');
     throw new InputError(`${msg}. Valid options: ${valid}`);
   }
+  // parseArgs would silently keep the last of a flag given twice.
+  const names = parsed.tokens.flatMap((t) => (t.kind === 'option' ? [t.name] : []));
+  const twice = names.find((name, i) => names.indexOf(name) !== i);
+  if (twice !== undefined) throw new InputError(`--${twice} is given more than once`);
+  return { values: parsed.values, positionals: parsed.positionals };
 }
 
 /** `--steps -3` → `--steps=-3`, so a negative value reaches validation instead of looking like a flag. */

@@ -103,6 +103,9 @@ command({
       say(line);
       if (!('cosine' in result)) process.exitCode = 1;
     }
+    // Fewer parameters than asked may have a gradient to check on step 1: say so rather than cap silently.
+    const sampled = results.find((r): r is GradcheckResult => 'fdSampled' in r)?.fdSampled ?? fdSamples;
+    if (sampled < fdSamples) say(`note: --fd-samples ${fdSamples}: ${sampled} parameters can be checked on this job`);
     if (json) process.stdout.write(JSON.stringify(results) + '\n');
   },
 });

@@ -7,6 +7,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import { readResultsFolder } from '../scenarios/bench/results.ts';
+import { summarize } from '../scenarios/bench/summary.ts';
+import { speedupLine } from '../scenarios/output/bench-summary.ts';
 import { ROOT, expectInputError, runScript, tempDirs } from './helpers.ts';
 
 const FAULTY = { MICROGPT_BENCH_ENGINES: join(ROOT, 'test/fixtures/faulty-engines.ts') };
@@ -298,5 +301,47 @@ describe('7: result files are checked against their schema', () => {
     mkdirSync(join(dir, 'runs.jsonl'), { recursive: true });
     writeFileSync(join(dir, 'env.json'), readFileSync(join(COMPLETE, 'env.json')));
     expectInputError('report.ts', [dir], /runs\.jsonl: cannot read it \(EISDIR\)$/);
+  });
+});
+
+describe('13: smaller defects', () => {
+  const COMPLETE = 'test/fixtures/bench-results/complete';
+
+  it('"ran Nx faster" lines say when the gradients are wrong or trials are missing', () => {
+    const folder = readResultsFolder(COMPLETE);
+    const lines = summarize(folder).map(speedupLine);
+    expect(lines).toContain('stack ran 1.16x faster than topo (range 1.11–1.22) (wrong gradients)');
+    expect(lines).toContain('tape ran 6.52x faster than topo (range 4.59–10.99)');
+    const oneTapeTrial = { ...folder, runs: folder.runs.filter((r) => !(r.engine === 'tape' && r.trial === 2)) };
+    expect(summarize(oneTapeTrial).map(speedupLine)).toContainEqual(
+      expect.stringMatching(/^tape ran .* \(1 of 2 trials\)$/),
+    );
+  });
+
+  it('an engine that finished but left a timer running is recorded as ok, not as timed out', () => {
+    const out = join(tmp, 'timer');
+    const args = ['--engines', 'leaves-timer', '--trials', '1', '--timeout', '30', ...TINY_JOB, '--out', out];
+    const r = runScript('bench-all.ts', [...args, '--report', join(tmp, 'timer.md')], { env: FAULTY });
+    expect(r.status, r.stderr).toBe(0);
+    expect(runsOf(out).map((x) => `${x.kind} ${x.status}`)).toEqual(['train ok', 'gradcheck ok']);
+    expect(runsOf(out)[0].wallMs).toBeLessThan(20_000);
+  });
+
+  it('env.json records NODE_OPTIONS and the Node flags the runs inherit', () => {
+    const out = join(tmp, 'node-flags');
+    const args = ['--engines', 'tensor', '--trials', '1', ...TINY_JOB, '--out', out, '--report', join(tmp, 'nf.md')];
+    const r = runScript('bench-all.ts', args, { env: { NODE_OPTIONS: '--max-old-space-size=300' } });
+    expect(r.status, r.stderr).toBe(0);
+    const env = JSON.parse(readFileSync(join(out, 'env.json'), 'utf8'));
+    expect(env.command).toMatchObject({ nodeOptions: '--max-old-space-size=300', execArgv: [] });
+  });
+
+  it('a flag given twice is an error, not a silent choice of the last', () =>
+    expectInputError('train.ts', ['--steps', '2', '--steps', '3'], /^error: --steps is given more than once$/));
+
+  it('--fd-samples above what the job can check says so', () => {
+    const r = runScript('gradcheck.ts', ['--engines', 'tensor', '--steps', '2', '--fd-samples', '100000']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/\nnote: --fd-samples 100000: \d+ parameters can be checked on this job\n$/);
   });
 });

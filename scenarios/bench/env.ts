@@ -32,8 +32,11 @@ export interface BenchEnv {
     warmup: number;
     timeoutSeconds: number;
   };
-  /** The bench:all arguments as given, and the extra-engines module if one was loaded. */
-  command: { args: string[]; enginesModule: string | null };
+  /**
+   * The bench:all arguments as given, the extra-engines module if one was loaded, and the Node flags
+   * every run inherits ($NODE_OPTIONS, and the bench's own flags): V8 flags change the figures.
+   */
+  command: { args: string[]; enginesModule: string | null; nodeOptions: string | null; execArgv: string[] };
 }
 
 const text = z.string();
@@ -58,7 +61,13 @@ export const envSchema: z.ZodType<BenchEnv> = z.object({
     warmup: count,
     timeoutSeconds: count,
   }),
-  command: z.object({ args: z.array(text), enginesModule: text.nullable() }),
+  // Folders written before the Node flags were recorded have neither.
+  command: z.object({
+    args: z.array(text),
+    enginesModule: text.nullable(),
+    nodeOptions: text.nullable().default(null),
+    execArgv: z.array(text).default([]),
+  }),
 });
 
 export interface BenchSetup {
@@ -94,7 +103,12 @@ export function captureEnv(setup: BenchSetup, date = new Date()): BenchEnv {
       warmup: setup.warmup,
       timeoutSeconds: setup.timeoutSeconds,
     },
-    command: { args: [...setup.args], enginesModule: setup.enginesModule },
+    command: {
+      args: [...setup.args],
+      enginesModule: setup.enginesModule,
+      nodeOptions: process.env.NODE_OPTIONS || null,
+      execArgv: withoutLoader(process.execArgv),
+    },
   };
 }
 
@@ -107,4 +121,14 @@ function gitState(): BenchEnv['git'] {
   } catch {
     return { commit: null, dirty: null };
   }
+}
+
+/** Node's flags less the TypeScript loader's (`--import tsx`), which every run has and which change no figure. */
+function withoutLoader(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if ((argv[i] === '--import' || argv[i] === '--require') && argv[i + 1]?.includes('tsx')) i++;
+    else out.push(argv[i]);
+  }
+  return out;
 }

@@ -68,3 +68,5 @@ try {
 await send(reply);
 process.off('disconnect', parentGone);
 process.disconnect();
+// A timer or handle the engine left open must not keep a finished run alive until its timeout.
+process.exit();

@@ -27,8 +27,9 @@ export function benchSummaryLines(summaries: readonly EngineSummary[], totals: B
 }
 
 /**
- * hyperfine's closing lines, against the baseline: "tape ran 83.2x faster than topo (range 80.1–85.0)".
- * Null for the baseline itself and for engines without a time.
+ * hyperfine's closing lines, against the baseline: "tape ran 83.2x faster than topo (range 80.1–85.0)",
+ * with "(wrong gradients)" or "(2 of 3 trials)" where they apply. Null for the baseline itself and for
+ * engines without a time.
  */
 export function speedupLine(s: EngineSummary): string | null {
   if (s.engine === BASELINE || !s.speedup) return null;
@@ -39,5 +40,14 @@ export function speedupLine(s: EngineSummary): string | null {
     : [1 / s.speedup.median, 1 / s.speedup.max, 1 / s.speedup.min];
   const d = digits(median);
   const range = low === high ? '' : ` (range ${low.toFixed(d)}–${high.toFixed(d)})`;
-  return `${s.engine} ran ${median.toFixed(d)}x ${faster ? 'faster' : 'slower'} than ${BASELINE}${range}`;
+  return `${s.engine} ran ${median.toFixed(d)}x ${faster ? 'faster' : 'slower'} than ${BASELINE}${range}${caveats(s)}`;
+}
+
+/** What a speedup line must not hide: the engine computes something else, or fewer trials stand behind it. */
+function caveats(s: EngineSummary): string {
+  const notes = [
+    ...(s.gradcheck?.status === 'ok' && !s.gradcheck.result.pass ? ['wrong gradients'] : []),
+    ...(s.okTrials < s.plannedTrials ? [`${s.okTrials} of ${s.plannedTrials} trials`] : []),
+  ];
+  return notes.map((n) => ` (${n})`).join('');
 }
