@@ -2,7 +2,7 @@ import type { Engine, GraphStats } from '../engines/engine.ts';
 import { Adam } from '../workload/adam.ts';
 import type { TrainConfig } from '../workload/config.ts';
 import { Tokenizer, type Dataset } from '../workload/dataset.ts';
-import { documentLoss, initParams, modelLayout, sampleTokens } from '../workload/model.ts';
+import { documentLoss, initParams, modelLayout, NonFiniteLogits, sampleTokens } from '../workload/model.ts';
 import { PhaseTimer } from '../workload/phase-timer.ts';
 import { PyRandom } from '../workload/pyrandom.ts';
 
@@ -204,8 +204,13 @@ export function train(opts: TrainOptions): TrainResult {
   }
 
   const samples: string[] = [];
-  for (let i = 0; i < config.samples; i++) {
-    samples.push(tokenizer.decode(sampleTokens(engine, layout, config, tokenizer.bos, tokenizer.vocabSize, rng)));
+  try {
+    for (let i = 0; i < config.samples; i++) {
+      samples.push(tokenizer.decode(sampleTokens(engine, layout, config, tokenizer.bos, tokenizer.vocabSize, rng)));
+    }
+  } catch (err) {
+    if (!(err instanceof NonFiniteLogits)) throw err;
+    throw new DivergedError(steps, losses[steps - 1], `sampling: ${err.message}`);
   }
   const last = losses.slice(-100);
   return {

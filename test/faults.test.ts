@@ -345,3 +345,18 @@ describe('13: smaller defects', () => {
     expect(r.stdout).toMatch(/\nnote: --fd-samples 100000: \d+ parameters can be checked on this job\n$/);
   });
 });
+
+describe('9: divergence in bench:all', () => {
+  it('a model whose logits stop being finite makes a diverged row, not a failed one', () => {
+    const out = join(tmp, 'lr-diverges');
+    const args = ['--engines', 'tensor', '--trials', '1', '--steps', '1', '--samples', '1', '--lr', '1e300'];
+    const r = runScript('bench-all.ts', [...args, '--out', out, '--report', join(tmp, 'lr.md')]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(runsOf(out)[0]).toMatchObject({
+      kind: 'train',
+      status: 'diverged',
+      divergedAtStep: 1,
+      reason: 'sampling: the logits are not finite at position 7',
+    });
+  });
+});

@@ -130,6 +130,14 @@ export function documentLoss<V>(
  * One sample as microgpt.py draws it: from BOS, softmax(logits / T) and `random.choices`, until BOS
  * or block_size tokens. The softmax runs on plain numbers with the same float operations as the graph.
  */
+/** Sampling met logits that are not finite: the trained model has diverged, there is nothing to draw from. */
+export class NonFiniteLogits extends Error {
+  override readonly name = 'NonFiniteLogits';
+  constructor(readonly position: number) {
+    super(`the logits are not finite at position ${position}`);
+  }
+}
+
 export function sampleTokens<V>(
   engine: Engine<V>,
   layout: ModelLayout,
@@ -151,6 +159,7 @@ export function sampleTokens<V>(
     for (let i = 0; i < vocabSize; i++) max = Math.max(max, (logits[i] *= invT));
     let total = 0;
     for (let i = 0; i < vocabSize; i++) total += probs[i] = Math.exp(logits[i] + -max);
+    if (!Number.isFinite(total)) throw new NonFiniteLogits(pos);
     const inv = Math.pow(total, -1);
     for (let i = 0; i < vocabSize; i++) probs[i] *= inv;
     token = rng.choiceIndex(probs);

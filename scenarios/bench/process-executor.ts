@@ -105,7 +105,7 @@ export function outcomeOf<R>(kind: JobKind<R>, end: ChildEnd, timeoutMs: number,
     return { status: 'ok', result: parsed.data, wallMs };
   }
   if (reply?.type === 'diverged') {
-    return { status: 'diverged', divergedAtStep: reply.step, reason: `loss became ${reply.loss}`, wallMs };
+    return { status: 'diverged', divergedAtStep: reply.step, reason: reply.reason, wallMs };
   }
   if (reply?.type === 'error') return failed(`threw ${reply.message}`);
   if (/heap out of memory|Reached heap limit/.test(end.stderr))

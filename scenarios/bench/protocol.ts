@@ -19,6 +19,6 @@ export type WorkerMessage =
   | Progress
   /** The result as the kind produced it: the executor checks it against the kind's schema. */
   | { type: 'result'; result: unknown }
-  /** `loss` as text: NaN and ±Infinity do not survive JSON. */
-  | { type: 'diverged'; step: number; loss: string }
+  /** The loss, or the parameters after the step's update, stopped being finite. */
+  | { type: 'diverged'; step: number; reason: string }
   | { type: 'error'; message: string };

@@ -4,20 +4,12 @@
  */
 import { loadEngines } from '../../engines/registry.ts';
 import { loadDataset } from '../../workload/dataset.ts';
+import { DivergedError } from '../train.ts';
 import type { JobKind, JobProgress } from './job-kind.ts';
 import type { ChildJob, WorkerMessage } from './protocol.ts';
 
 /** Progress goes out at most this often, so fast engines do not spend their steps on IPC. */
 const PROGRESS_INTERVAL_MS = 100;
-
-class Diverged extends Error {
-  constructor(
-    readonly step: number,
-    readonly loss: number,
-  ) {
-    super(`loss ${loss} at step ${step}`);
-  }
-}
 
 function send(message: WorkerMessage): Promise<void> {
   return new Promise((done) => process.send!(message, () => done()));
@@ -32,7 +24,7 @@ function progressOverIpc(): JobProgress {
       void send({ type: 'start', steps: n });
     },
     step(step, loss) {
-      if (!Number.isFinite(loss)) throw new Diverged(step, loss);
+      if (!Number.isFinite(loss)) throw new DivergedError(step, loss, `loss became ${loss}`);
       const now = performance.now();
       if (now - lastSent >= PROGRESS_INTERVAL_MS || step === steps) {
         lastSent = now;
@@ -61,8 +53,8 @@ try {
 } catch (err) {
   process.exitCode = 1;
   reply =
-    err instanceof Diverged
-      ? { type: 'diverged', step: err.step, loss: String(err.loss) }
+    err instanceof DivergedError
+      ? { type: 'diverged', step: err.step, reason: err.message }
       : { type: 'error', message: err instanceof Error ? `${err.name}: ${err.message.split('\n')[0]}` : String(err) };
 }
 await send(reply);
