@@ -13,6 +13,11 @@ export interface TrainOptions {
   readonly dataset: Dataset;
   /** Time forward/softmax/backward/update separately (default true); off leaves only the total. */
   readonly phaseTimers?: boolean;
+  /**
+   * Ask the engine for its graph's size after every step (default true). Untimed, but a profile
+   * would show it: profiles turn it off, and nodes and edges per step are then 0.
+   */
+  readonly graphStats?: boolean;
   /** Run only the first N steps of the `config.steps` schedule (default: all of them). */
   readonly stopAfter?: number;
   /** Called once the job is prepared, before the first step. */
@@ -180,7 +185,7 @@ function runSteps(opts: TrainOptions, job: Job, steps: number, softmax: PhaseTim
       stats.backward += t2 - t1;
       stats.update += t3 - t2;
     }
-    stats.addGraph(engine.graphStats());
+    if (opts.graphStats ?? true) stats.addGraph(engine.graphStats());
     if (step % 10 === 0 || step === steps - 1) stats.sampleHeap();
     losses.push(lossOut[0]);
     opts.onStep?.(step + 1, lossOut[0]);

@@ -360,3 +360,32 @@ describe('9: divergence in bench:all', () => {
     });
   });
 });
+
+describe('13: a profile shows what is timed', () => {
+  it('the profiled job never asks the engine for its graph size, which no training time includes', () => {
+    const module = join(tmp, 'no-graph-stats.ts');
+    writeFileSync(
+      module,
+      [
+        `import { TopoEngine } from '${join(ROOT, 'engines/topo.ts')}';`,
+        'class Unasked extends TopoEngine {',
+        "  override graphStats(): never { throw new Error('graphStats called'); }",
+        '}',
+        'export const engines = [',
+        "  { name: 'unasked', description: 'topo refusing graphStats', study: 'test', create: () => new Unasked() },",
+        '];',
+        '',
+      ].join('\n'),
+    );
+    const summary = join(tmp, 'profiled.json');
+    const r = runScript(
+      'profile-target.ts',
+      ['--engine', 'unasked', '--steps', '3', '--samples', '0', '--summary', summary],
+      {
+        env: { MICROGPT_BENCH_ENGINES: module },
+      },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(summary, 'utf8'))).toMatchObject({ engine: 'unasked', steps: 3 });
+  });
+});
