@@ -1,4 +1,5 @@
 import { Bench } from 'tinybench';
+import { z } from 'zod';
 import type { Engine, ParamMatrix } from '../engines/engine.ts';
 import { Adam } from '../workload/adam.ts';
 import type { TrainConfig } from '../workload/config.ts';
@@ -20,15 +21,39 @@ export type MicroOperation = (typeof MICRO_OPERATIONS)[number];
 /** tinybench's time budget per operation; a quarter of it again goes to warming up. */
 export const DEFAULT_MICRO_TIME_MS = 500;
 
-export interface MicroRow {
+/** One engine × operation, measured. */
+export interface MicroMeasured {
   readonly engine: string;
   readonly operation: MicroOperation;
+  readonly status: 'ok';
   readonly meanNs: number;
   readonly medianNs: number;
   /** tinybench's relative margin of error of the mean, in percent (95% confidence). */
   readonly rmePercent: number;
   readonly samples: number;
 }
+
+/** One engine × operation whose process failed (threw, crashed, timed out, printed no row): why, in one line. */
+export interface MicroFailed {
+  readonly engine: string;
+  readonly operation: MicroOperation;
+  readonly status: 'failed';
+  readonly reason: string;
+}
+
+/** A row of bench:micro's table: a fault costs its row, never the run. */
+export type MicroRow = MicroMeasured | MicroFailed;
+
+/** What a measuring process prints: its row, checked before it is believed. */
+export const microMeasuredSchema = z.object({
+  engine: z.string(),
+  operation: z.enum(MICRO_OPERATIONS),
+  status: z.literal('ok'),
+  meanNs: z.number(),
+  medianNs: z.number(),
+  rmePercent: z.number(),
+  samples: z.number(),
+});
 
 const WIDTH = 16;
 const HEAD_SIZE = 4;
@@ -105,7 +130,7 @@ export function microTask(
 }
 
 /** Times one operation with tinybench for about `timeMs` (after a warm-up), in this process. */
-export function runMicro(engine: string, operation: MicroOperation, task: () => void, timeMs: number): MicroRow {
+export function runMicro(engine: string, operation: MicroOperation, task: () => void, timeMs: number): MicroMeasured {
   const bench = new Bench({
     time: timeMs,
     iterations: 5,
@@ -122,6 +147,7 @@ export function runMicro(engine: string, operation: MicroOperation, task: () => 
   return {
     engine,
     operation,
+    status: 'ok',
     meanNs: ms.mean * 1e6,
     medianNs: ms.p50 * 1e6,
     rmePercent: ms.rme,

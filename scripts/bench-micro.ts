@@ -1,15 +1,28 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { EngineRegistry } from '../engines/registry.ts';
 import { MICRO_FORMATS, writeFormats } from '../scenarios/output/export/formats.ts';
 import { microMarkdown, type MicroReport } from '../scenarios/output/export/micro.ts';
-import { DEFAULT_MICRO_TIME_MS, MICRO_OPERATIONS, type MicroOperation, type MicroRow } from '../scenarios/micro.ts';
+import {
+  DEFAULT_MICRO_TIME_MS,
+  MICRO_OPERATIONS,
+  microMeasuredSchema,
+  type MicroOperation,
+  type MicroRow,
+} from '../scenarios/micro.ts';
+import { firstIssue } from '../scenarios/bench/schemas.ts';
 import { loadDatasetFile } from '../workload/dataset.ts';
-import { command, CommandError, intFlag } from './cli.ts';
+import { choiceListFlag, command, CommandError, intFlag, numberFlag } from './cli.ts';
 import { enginesFlag } from './job-flags.ts';
 import { outputDir } from './output-paths.ts';
 import { REPORTS_DIR, RESULTS_DIR, timestamp, tsxScriptArgs } from './paths.ts';
+
+const DEFAULT_TIMEOUT_SECONDS = 120;
+/** setTimeout's longest delay. */
+const MAX_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+/** How much of a child's stderr is kept to explain its failure. */
+const STDERR_TAIL = 4096;
 
 const help = (engines: EngineRegistry) => `Usage: npm run bench:micro -- [--engines a,b] [--time MS] [options]
 
@@ -19,59 +32,170 @@ ${MICRO_OPERATIONS.join(', ')}
 operation runs in a process of its own. Writes a Markdown table to reports/micro-<timestamp>.md
 and a CSV to results/micro-<timestamp>.csv, prints the table, then the two paths (CSV last).
 
+A fault costs one row, never the run: a process that throws, crashes, prints no row or passes
+--timeout is recorded as failed, with its reason, in the row of that engine and operation (the CSV's
+status and reason columns), and the bench goes on. Both files are still written and their paths
+printed; the exit code is then 1 (0 when every row was measured).
+
 Options:
   --engines a,b        engines to measure, in this order (default all: ${engines.names().join(',')})
+  --operations a,b     operations to measure, in this order (default all, as listed above)
   --time MS            tinybench's time budget per operation (default ${DEFAULT_MICRO_TIME_MS}), plus a quarter
                        for warm-up
+  --timeout SECONDS    limit per engine and operation; its process is killed past it (default
+                       ${DEFAULT_TIMEOUT_SECONDS})
   --data PATH          documents for the training step (default: embedded English first names)
   --results-dir DIR    where the CSV goes (default ${RESULTS_DIR})
   --reports-dir DIR    where the Markdown goes (default ${REPORTS_DIR})
   --help               show this help`;
 
-/** One engine's time on one operation, measured in a child process of its own. */
-function measureInChild(engine: string, operation: MicroOperation, childArgs: string[]): Promise<MicroRow> {
-  return new Promise((done, fail) => {
-    const args = ['--engine', engine, '--operation', operation, ...childArgs];
-    const child = spawn(process.execPath, tsxScriptArgs('bench-micro-engine.ts', args), {
-      stdio: ['ignore', 'pipe', 'inherit'],
+/** How a measuring process ended. */
+interface ChildEnd {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  stdout: string;
+  stderr: string;
+  spawnError?: Error;
+}
+
+/** The measuring process running now, if any. */
+let running: ChildProcess | null = null;
+
+/** ^C or a SIGTERM stops bench:micro (exit 130 or 143) and the process it was measuring with it, never orphaned. */
+function stopChildOnSignals(): void {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    process.once(signal, () => {
+      running?.kill('SIGKILL');
+      process.exit(code);
     });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-    child.on('error', fail);
+  }
+}
+
+/** Runs bench-micro-engine.ts with `args`, killing it (SIGKILL) past `timeoutMs`; never rejects. */
+function runChild(args: string[], timeoutMs: number): Promise<ChildEnd> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, tsxScriptArgs('bench-micro-engine.ts', args), {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    running = child;
+    const end: ChildEnd = { code: null, signal: null, timedOut: false, stdout: '', stderr: '' };
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (end.stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      end.stderr = (end.stderr + chunk).slice(-STDERR_TAIL);
+    });
+    const timer = setTimeout(() => {
+      end.timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    const finish = () => {
+      clearTimeout(timer);
+      running = null;
+      done(end);
+    };
+    child.on('error', (err) => {
+      // A failed spawn gets no 'close'; a failed kill does, and is explained by it.
+      if (child.pid === undefined) {
+        end.spawnError = err;
+        finish();
+      }
+    });
     child.on('close', (code, signal) => {
-      if (code === 0) return done(JSON.parse(out) as MicroRow);
-      const how = signal ?? `exit code ${code}`;
-      fail(new CommandError(`the ${engine} micro-benchmark of ${operation} failed (${how}); nothing was written`));
+      end.code = code;
+      end.signal = signal;
+      finish();
     });
   });
+}
+
+/** Why a child gave no row, in one line; null if it gave one. */
+function failureOf(end: ChildEnd, timeoutSeconds: number): string | null {
+  if (end.timedOut) return `timed out after ${timeoutSeconds} s`;
+  if (end.spawnError) return `could not start: ${end.spawnError.message}`;
+  if (/heap out of memory|Reached heap limit/.test(end.stderr)) return 'out of memory (JavaScript heap limit reached)';
+  if (end.signal) return `killed by ${end.signal}`;
+  const lastLine = (end.stderr.trim().split('\n').pop() ?? '').replace(/^error: /, '');
+  if (end.code !== 0) return `exit code ${end.code}${lastLine ? `: ${lastLine}` : ''}`;
+  return null;
+}
+
+/** One engine's time on one operation, measured in a child process of its own; a fault is a failed row. */
+async function measureInChild(
+  engine: string,
+  operation: MicroOperation,
+  childArgs: string[],
+  timeoutSeconds: number,
+): Promise<MicroRow> {
+  const end = await runChild(['--engine', engine, '--operation', operation, ...childArgs], timeoutSeconds * 1000);
+  const failed = (reason: string): MicroRow => ({ engine, operation, status: 'failed', reason });
+  const failure = failureOf(end, timeoutSeconds);
+  if (failure !== null) return failed(failure);
+  let printed: unknown;
+  try {
+    printed = JSON.parse(end.stdout);
+  } catch {
+    return failed(`printed no row (${end.stdout.trim() === '' ? 'nothing on stdout' : 'not JSON'})`);
+  }
+  const parsed = microMeasuredSchema.safeParse(printed);
+  if (!parsed.success) return failed(`printed a malformed row (${firstIssue(parsed.error)})`);
+  if (parsed.data.engine !== engine || parsed.data.operation !== operation)
+    return failed(`printed the row of ${parsed.data.engine} on ${parsed.data.operation}`);
+  return parsed.data;
+}
+
+/** Every operation on every engine, grouped by operation so the engines sit next to each other for each one. */
+async function measureAll(
+  operations: readonly MicroOperation[],
+  engines: readonly string[],
+  childArgs: string[],
+  timeoutSeconds: number,
+): Promise<MicroRow[]> {
+  const rows: MicroRow[] = [];
+  for (const operation of operations) {
+    for (const engine of engines) {
+      process.stderr.write(`bench:micro: ${operation} on ${engine}…\n`);
+      const row = await measureInChild(engine, operation, childArgs, timeoutSeconds);
+      if (row.status === 'failed')
+        process.stderr.write(`bench:micro: ${operation} on ${engine} failed: ${row.reason}\n`);
+      rows.push(row);
+    }
+  }
+  return rows;
 }
 
 command({
   help,
   flags: {
     engines: { type: 'string' },
+    operations: { type: 'string' },
     time: { type: 'string' },
+    timeout: { type: 'string' },
     data: { type: 'string' },
     'results-dir': { type: 'string' },
     'reports-dir': { type: 'string' },
   },
   async run({ values, engines: registry }) {
     const engines = enginesFlag(registry, values.engines).map((e) => e.name);
+    const operations = choiceListFlag('operations', values.operations, MICRO_OPERATIONS) as MicroOperation[];
     const timeMs = intFlag('time', values.time, DEFAULT_MICRO_TIME_MS);
+    const timeoutSeconds = numberFlag(
+      'timeout',
+      values.timeout,
+      DEFAULT_TIMEOUT_SECONDS,
+      (n) => n > 0 && n <= MAX_TIMEOUT_SECONDS,
+      `a number of seconds > 0 (at most ${MAX_TIMEOUT_SECONDS})`,
+    );
     const data = values.data === undefined ? undefined : resolve(values.data);
     if (data !== undefined) loadDatasetFile(data);
     const reportsDir = outputDir('reports-dir', values['reports-dir'] ?? REPORTS_DIR);
     const resultsDir = outputDir('results-dir', values['results-dir'] ?? RESULTS_DIR);
     const childArgs = ['--time', String(timeMs), ...(data === undefined ? [] : ['--data', data])];
 
-    // Grouped by operation, so the engines sit next to each other for each one.
-    const rows: MicroRow[] = [];
-    for (const operation of MICRO_OPERATIONS) {
-      for (const engine of engines) {
-        process.stderr.write(`bench:micro: ${operation} on ${engine}…\n`);
-        rows.push(await measureInChild(engine, operation, childArgs));
-      }
-    }
+    stopChildOnSignals();
+    const rows = await measureAll(operations, engines, childArgs, timeoutSeconds);
     const report: MicroReport = {
       rows,
       timeMs,
@@ -85,5 +209,10 @@ command({
       join(suffix === 'md' ? reportsDir : resultsDir, `micro-${stamp}.${suffix}`),
     );
     process.stdout.write(`${microMarkdown.serialize(report)}\n${mdPath}\n${csvPath}\n`);
+    const failed = rows.filter((r) => r.status === 'failed').length;
+    if (failed > 0)
+      throw new CommandError(
+        `${failed} of ${rows.length} measurements failed; their rows say why (both files written)`,
+      );
   },
 });

@@ -25,7 +25,17 @@ describe('npm run bench:micro', () => {
     const expected = MICRO_OPERATIONS.flatMap((op) => engineNames().map((engine) => `${engine} | ${op}`));
     expect(rows.map((row) => `${row.engine} | ${row.operation}`).sort()).toEqual(expected.sort());
     for (const row of rows) {
-      expect(Object.keys(row)).toEqual(['engine', 'operation', 'mean_ns', 'median_ns', 'rme_percent', 'samples']);
+      expect(Object.keys(row)).toEqual([
+        'engine',
+        'operation',
+        'mean_ns',
+        'median_ns',
+        'rme_percent',
+        'samples',
+        'status',
+        'reason',
+      ]);
+      expect([row.status, row.reason]).toEqual(['ok', '']);
       expect(Number(row.mean_ns)).toBeGreaterThan(0);
       expect(Number(row.median_ns)).toBeGreaterThan(0);
       expect(Number(row.rme_percent)).toBeGreaterThanOrEqual(0);
@@ -75,6 +85,18 @@ describe('npm run bench:micro', () => {
       ));
     it('a bad --time', () =>
       expectInputError('bench-micro.ts', ['--time', '0', ...args], /--time expects a whole number ≥ 1, got '0'/));
+    it('an unknown operation', () =>
+      expectInputError(
+        'bench-micro.ts',
+        ['--operations', 'softmax 27,conv', ...args],
+        /--operations: unknown 'conv'. Valid: linear 16→16, softmax 27/,
+      ));
+    it('a bad --timeout', () =>
+      expectInputError(
+        'bench-micro.ts',
+        ['--timeout', '0', ...args],
+        /--timeout expects a number of seconds > 0 \(at most \d+\), got '0'/,
+      ));
     it('a --results-dir that is a file, before measuring anything', () => {
       const file = join(tmp('micro-file'), 'a-file');
       writeFileSync(file, 'keep me\n');

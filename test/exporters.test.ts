@@ -56,12 +56,22 @@ describe('bench:micro exporters', () => {
       {
         engine: 'topo',
         operation: 'linear 16→16',
+        status: 'ok',
         meanNs: 51234.56,
         medianNs: 50001.2,
         rmePercent: 1.234,
         samples: 812,
       },
-      { engine: 'tape', operation: 'linear 16→16', meanNs: 2345.5, medianNs: 2299.49, rmePercent: 0.5, samples: 9001 },
+      {
+        engine: 'tape',
+        operation: 'linear 16→16',
+        status: 'ok',
+        meanNs: 2345.5,
+        medianNs: 2299.49,
+        rmePercent: 0.5,
+        samples: 9001,
+      },
+      { engine: 'hangs-at-3', operation: 'linear 16→16', status: 'failed', reason: 'timed out after 120 s' },
     ],
     timeMs: 500,
     data: 'embedded English first names',
@@ -79,10 +89,11 @@ describe('bench:micro exporters', () => {
         '2026-01-02T03:04:05.000Z · Node v20.20.2 · 2 × Test CPU · tinybench, 500 ms per operation · ' +
           'training-step documents: embedded English first names',
         '',
-        '| operation | engine | mean ns/op | median ns/op | ± | samples |',
-        '|---|---|---:|---:|---:|---:|',
-        '| linear 16→16 | topo | 51,235 | 50,001 | ±1.23% | 812 |',
-        '| linear 16→16 | tape | 2,346 | 2,299 | ±0.50% | 9001 |',
+        '| operation | engine | mean ns/op | median ns/op | ± | samples | status |',
+        '|---|---|---:|---:|---:|---:|---|',
+        '| linear 16→16 | topo | 51,235 | 50,001 | ±1.23% | 812 | ok |',
+        '| linear 16→16 | tape | 2,346 | 2,299 | ±0.50% | 9001 | ok |',
+        '| linear 16→16 | hangs-at-3 | — | — | — | — | failed: timed out after 120 s |',
         '',
         "± is tinybench's relative margin of error of the mean (95% confidence, within this run only).",
         'Each operation is reduced to a scalar with `sum` before `backward`; the time includes `reset`.',
@@ -90,10 +101,11 @@ describe('bench:micro exporters', () => {
       ].join('\n'),
     ));
 
-  it('csv, at full precision', () =>
+  it('csv, at full precision; a failed row has its status and reason, and no figures', () =>
     expect(csv).toBe(
-      'engine,operation,mean_ns,median_ns,rme_percent,samples\n' +
-        'topo,linear 16→16,51234.56,50001.2,1.234,812\n' +
-        'tape,linear 16→16,2345.5,2299.49,0.5,9001\n',
+      'engine,operation,mean_ns,median_ns,rme_percent,samples,status,reason\n' +
+        'topo,linear 16→16,51234.56,50001.2,1.234,812,ok,\n' +
+        'tape,linear 16→16,2345.5,2299.49,0.5,9001,ok,\n' +
+        'hangs-at-3,linear 16→16,,,,,failed,timed out after 120 s\n',
     ));
 });

@@ -39,13 +39,27 @@ function csvExporter<T>(columns: Columns<T>, rowsOf: (folder: ResultsFolder) => 
       const records = folders.flatMap((folder, i) =>
         rowsOf(folder).map((row) => [labels[i], ...Object.values(columns).map((cell) => cell(row))]),
       );
-      return stringify(records, {
-        header: true,
-        columns: ['machine', ...Object.keys(columns)],
-        cast: { boolean: (b) => String(b) },
-      });
+      return writeCsv(['machine', ...Object.keys(columns)], records);
     },
   };
+}
+
+/**
+ * A text cell a spreadsheet would not read as a formula: one starting with `=`, `+`, `-`, `@`, a tab
+ * or a carriage return gets a leading `'`, as OWASP's CSV-injection guidance says. Only text cells:
+ * numbers (negative ones too) stay numbers.
+ */
+export function safeCell(text: string): string {
+  return /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+}
+
+/** Every CSV of the project: a header row, then the records; numbers at full precision, text through safeCell. */
+export function writeCsv(columns: readonly string[], records: readonly (readonly unknown[])[]): string {
+  return stringify(records as unknown[][], {
+    header: true,
+    columns: [...columns],
+    cast: { boolean: (b) => String(b), string: safeCell },
+  });
 }
 
 export const summaryCsv = csvExporter(SUMMARY_COLUMNS, summarize);

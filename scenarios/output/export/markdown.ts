@@ -15,7 +15,7 @@ import {
   formatSpeedup,
   formatTime,
 } from '../units.ts';
-import { markdownTable as table } from '../table.ts';
+import { oneLine, markdownTable as table } from '../table.ts';
 import { machineLabels, type Exporter, type Folders } from './exporter.ts';
 
 const PHASES = ['forward', 'backward', 'softmax', 'update'] as const;
@@ -39,7 +39,7 @@ export const markdownReport: Exporter<Folders> = {
       [
         '# microgpt-bench: engine comparison',
         '',
-        ...folders.map((f, i) => (multi ? `- **${labels[i]}**: ${jobLine(f)}` : jobLine(f))),
+        ...folders.map((f, i) => oneLine(multi ? `- **${labels[i]}**: ${jobLine(f)}` : jobLine(f))),
         '',
         '## Comparison',
         '',
@@ -125,7 +125,7 @@ function profile(s: EngineSummary, label: string | null): string[] {
     ms === null ? [name, '—', '—'] : [name, (ms / 1000).toFixed(3), `${((100 * ms) / t.total).toFixed(1)}%`];
   return [
     '',
-    `### ${s.engine}${label ? ` on ${label}` : ''}: trial ${s.typical.trial}`,
+    oneLine(`### ${s.engine}${label ? ` on ${label}` : ''}: trial ${s.typical.trial}`),
     '',
     ...table(
       ['phase', 'seconds', '%'],
@@ -172,7 +172,7 @@ function reproduce(f: ResultsFolder, label: string | null): string[] {
     ? ['', 'The tree had uncommitted changes, which this commit alone does not restore.']
     : [];
   return [
-    ...(label ? [`On ${label}:`, ''] : []),
+    ...(label ? [oneLine(`On ${label}:`), ''] : []),
     '```sh',
     ...(git.commit ? [`git checkout ${git.commit}`] : []),
     'npm ci',

@@ -1,8 +1,8 @@
-/** bench:micro's table: Markdown for people, CSV for tools. */
-import { stringify } from 'csv-stringify/sync';
+/** bench:micro's table: Markdown for people, CSV for tools; a failed engine × operation is a row with its reason. */
 import type { MicroRow } from '../../micro.ts';
-import { markdownTable } from '../table.ts';
+import { markdownTable, oneLine } from '../table.ts';
 import { formatCount } from '../units.ts';
+import { writeCsv } from './csv.ts';
 import type { Exporter } from './exporter.ts';
 
 /** One bench:micro run: its rows and the conditions they were measured under. */
@@ -21,20 +21,27 @@ export const microMarkdown: Exporter<MicroReport> = {
     const lines = [
       '# Micro-benchmarks: build + backward of one operation',
       '',
-      `${m.date} · Node ${m.node} · ${m.cpu.count} × ${m.cpu.model} · ` +
-        `tinybench, ${m.timeMs} ms per operation · training-step documents: ${m.data}`,
+      oneLine(
+        `${m.date} · Node ${m.node} · ${m.cpu.count} × ${m.cpu.model} · ` +
+          `tinybench, ${m.timeMs} ms per operation · training-step documents: ${m.data}`,
+      ),
       '',
       ...markdownTable(
-        ['operation', 'engine', 'mean ns/op', 'median ns/op', '±', 'samples'],
-        m.rows.map((r) => [
-          r.operation,
-          r.engine,
-          formatCount(r.meanNs),
-          formatCount(r.medianNs),
-          `±${r.rmePercent.toFixed(2)}%`,
-          String(r.samples),
-        ]),
-        ['---', '---', '---:', '---:', '---:', '---:'],
+        ['operation', 'engine', 'mean ns/op', 'median ns/op', '±', 'samples', 'status'],
+        m.rows.map((r) =>
+          r.status === 'ok'
+            ? [
+                r.operation,
+                r.engine,
+                formatCount(r.meanNs),
+                formatCount(r.medianNs),
+                `±${r.rmePercent.toFixed(2)}%`,
+                String(r.samples),
+                'ok',
+              ]
+            : [r.operation, r.engine, '—', '—', '—', '—', `failed: ${r.reason}`],
+        ),
+        ['---', '---', '---:', '---:', '---:', '---:', '---'],
       ),
       '',
       "± is tinybench's relative margin of error of the mean (95% confidence, within this run only).",
@@ -46,9 +53,13 @@ export const microMarkdown: Exporter<MicroReport> = {
 
 export const microCsv: Exporter<MicroReport> = {
   serialize(m) {
-    return stringify(
-      m.rows.map((r) => [r.engine, r.operation, r.meanNs, r.medianNs, r.rmePercent, r.samples]),
-      { header: true, columns: ['engine', 'operation', 'mean_ns', 'median_ns', 'rme_percent', 'samples'] },
+    return writeCsv(
+      ['engine', 'operation', 'mean_ns', 'median_ns', 'rme_percent', 'samples', 'status', 'reason'],
+      m.rows.map((r) =>
+        r.status === 'ok'
+          ? [r.engine, r.operation, r.meanNs, r.medianNs, r.rmePercent, r.samples, r.status, '']
+          : [r.engine, r.operation, undefined, undefined, undefined, undefined, r.status, r.reason],
+      ),
     );
   },
 };
