@@ -1,3 +1,4 @@
+import { realpathSync } from 'node:fs';
 import { readResultsFolder } from '../scenarios/bench/results.ts';
 import { formatNames, RESULTS_FORMATS, selectFormats, writeFormats } from '../scenarios/output/export/formats.ts';
 import { InputError } from '../workload/input-error.ts';
@@ -32,6 +33,10 @@ command({
     }
     const formats = selectFormats(RESULTS_FORMATS, choiceListFlag('format', values.format ?? 'md', FORMATS));
     const folders = positionals.map((dir) => readResultsFolder(dir));
+    // The same runs twice would count twice.
+    const real = positionals.map((dir) => realpathSync(dir));
+    const again = real.findIndex((path, i) => real.indexOf(path) !== i);
+    if (again >= 0) throw new InputError(`${positionals[again]}: the same results folder is given twice`);
     const pathOf = reportFilesFlag(
       'output',
       values.output,

@@ -389,3 +389,34 @@ describe('13: a profile shows what is timed', () => {
     expect(JSON.parse(readFileSync(summary, 'utf8'))).toMatchObject({ engine: 'unasked', steps: 3 });
   });
 });
+
+describe('11: incomparable or repeated folders', () => {
+  const COMPLETE = join(ROOT, 'test/fixtures/bench-results/complete');
+
+  it('folders that ran different jobs get a table each, with a line saying so', () => {
+    const other = join(tmp, 'seed-7');
+    mkdirSync(other);
+    writeFileSync(join(other, 'runs.jsonl'), readFileSync(join(COMPLETE, 'runs.jsonl')));
+    const env = JSON.parse(readFileSync(join(COMPLETE, 'env.json'), 'utf8'));
+    writeFileSync(join(other, 'env.json'), JSON.stringify({ ...env, seed: 7, config: { ...env.config, seed: 7 } }));
+    const output = join(tmp, 'two-jobs.md');
+    const r = runScript('report.ts', [COMPLETE, other, '--output', output]);
+    expect(r.status, r.stderr).toBe(0);
+    const md = readFileSync(output, 'utf8');
+    expect(md).toContain('These folders ran 2 different jobs (the dataset, steps, seed or hyperparameters differ)');
+    expect(
+      md.match(/^### Job \d: 5 steps on embedded names \(sha256 775649a6\), seed (42|7); nLayer 1, /gm),
+    ).toHaveLength(2);
+    const jobs = md.split(/^### Job \d/m).slice(1, 3);
+    expect(jobs[0]).toMatch(/\| vm \(complete\) \| topo \|/);
+    expect(jobs[0]).not.toMatch(/\| vm \(seed-7\) \|/);
+    expect(jobs[1]).toMatch(/\| vm \(seed-7\) \| topo \|/);
+  });
+
+  it('the same folder twice is refused: its runs would count twice', () =>
+    expectInputError(
+      'report.ts',
+      [COMPLETE, `${COMPLETE}/`],
+      /^error: .*complete\/: the same results folder is given twice$/,
+    ));
+});

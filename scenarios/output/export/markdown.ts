@@ -16,6 +16,7 @@ import {
   formatTime,
 } from '../units.ts';
 import { oneLine, markdownTable as table } from '../table.ts';
+import { groupByJob } from '../../bench/jobs.ts';
 import { machineLabels, type Exporter, type Folders } from './exporter.ts';
 
 const PHASES = ['forward', 'backward', 'softmax', 'update'] as const;
@@ -34,7 +35,9 @@ export const markdownReport: Exporter<Folders> = {
   serialize(folders) {
     const labels = machineLabels(folders);
     const multi = folders.length > 1;
-    const rows = folders.flatMap((folder, i) => summarize(folder).map((s) => ({ label: labels[i], s })));
+    const rowsOf = (group: readonly ResultsFolder[]) =>
+      group.flatMap((folder) => summarize(folder).map((s) => ({ label: labels[folders.indexOf(folder)], s })));
+    const rows = rowsOf(folders);
     return (
       [
         '# microgpt-bench: engine comparison',
@@ -43,7 +46,7 @@ export const markdownReport: Exporter<Folders> = {
         '',
         '## Comparison',
         '',
-        ...comparisonTable(rows, multi),
+        ...comparison(groupByJob(folders), rowsOf, multi),
         '',
         COMPARISON_NOTE,
         '',
@@ -80,7 +83,34 @@ function jobLine(f: ResultsFolder): string {
   );
 }
 
-function comparisonTable(rows: { label: string; s: EngineSummary }[], multi: boolean): string[] {
+type Row = { label: string; s: EngineSummary };
+
+/** One table, or one per job when the folders ran different jobs: their figures are not comparable. */
+function comparison(groups: ResultsFolder[][], rowsOf: (g: readonly ResultsFolder[]) => Row[], multi: boolean) {
+  if (groups.length === 1) return comparisonTable(rowsOf(groups[0]), groups[0][0].env.config.steps, multi);
+  return [
+    `These folders ran ${groups.length} different jobs (the dataset, steps, seed or hyperparameters differ), ` +
+      'so each job has a table of its own.',
+    ...groups.flatMap((group, k) => [
+      '',
+      oneLine(`### Job ${k + 1}: ${jobTitle(group[0])}`),
+      '',
+      ...comparisonTable(rowsOf(group), group[0].env.config.steps, multi),
+    ]),
+  ];
+}
+
+/** "5 steps on names.txt (sha256 …), seed 42; nLayer 1, …": everything that tells one job from another. */
+function jobTitle(f: ResultsFolder): string {
+  const { config, dataset } = f.env;
+  const others = Object.entries(config).filter(([k]) => k !== 'steps' && k !== 'seed');
+  return (
+    `${config.steps} steps on ${datasetLabel(dataset.source)} (sha256 ${dataset.sha256.slice(0, 8)}), ` +
+    `seed ${config.seed}; ${others.map(([k, v]) => `${k} ${v}`).join(', ')}`
+  );
+}
+
+function comparisonTable(rows: Row[], steps: number, multi: boolean): string[] {
   const showGflops = rows.some(({ s }) => typeof s.typical?.result.gflops === 'number');
   const headers = [
     ...(multi ? ['machine'] : []),
@@ -89,7 +119,7 @@ function comparisonTable(rows: { label: string; s: EngineSummary }[], multi: boo
     'time, median (min–max)',
     `speedup vs ${BASELINE}`,
     'final loss',
-    'mean loss, last 100',
+    `mean loss, last ${Math.min(100, steps)}`,
     'nodes/step',
     'peak heap',
     ...(showGflops ? ['GFLOP/s'] : []),
@@ -160,6 +190,7 @@ function environmentTable(folders: readonly ResultsFolder[], labels: readonly st
         (f) =>
           `${f.env.bench.trials} timed, ${f.env.bench.warmup} warmup, timeout ${f.env.bench.timeoutSeconds} s per run`,
       ),
+      field('Node flags', (f) => nodeFlags(f) || 'none'),
       field('results folder', (f) => f.dir),
     ],
   );
@@ -167,7 +198,9 @@ function environmentTable(folders: readonly ResultsFolder[], labels: readonly st
 
 function reproduce(f: ResultsFolder, label: string | null): string[] {
   const { git, command } = f.env;
-  const plugin = command.enginesModule ? `MICROGPT_BENCH_ENGINES=${shellQuote(command.enginesModule)} ` : '';
+  const plugin =
+    (command.nodeOptions ? `NODE_OPTIONS=${shellQuote(command.nodeOptions)} ` : '') +
+    (command.enginesModule ? `MICROGPT_BENCH_ENGINES=${shellQuote(command.enginesModule)} ` : '');
   const dirtyNote = git.dirty
     ? ['', 'The tree had uncommitted changes, which this commit alone does not restore.']
     : [];
@@ -183,6 +216,12 @@ function reproduce(f: ResultsFolder, label: string | null): string[] {
     ...dirtyNote,
     '',
   ];
+}
+
+/** $NODE_OPTIONS and the bench's own Node flags, which every run inherited. */
+function nodeFlags(f: ResultsFolder): string {
+  const { nodeOptions, execArgv } = f.env.command;
+  return [...(nodeOptions ? [`NODE_OPTIONS=${nodeOptions}`] : []), ...execArgv].join(' ');
 }
 
 /** The arguments that decide the figures: where the output went (--out, --report) does not. */
