@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { EngineRegistry } from '../engines/registry.ts';
+import { ioReason } from '../scenarios/files.ts';
 import { MICRO_FORMATS, writeFormats } from '../scenarios/output/export/formats.ts';
 import { microMarkdown, type MicroReport } from '../scenarios/output/export/micro.ts';
 import {
@@ -205,10 +206,17 @@ command({
       cpu: { model: cpus()[0]?.model ?? 'unknown CPU', count: cpus().length },
     };
     const stamp = timestamp();
-    const [mdPath, csvPath] = writeFormats(MICRO_FORMATS, report, (suffix) =>
-      join(suffix === 'md' ? reportsDir : resultsDir, `micro-${stamp}.${suffix}`),
-    );
-    process.stdout.write(`${microMarkdown.serialize(report)}\n${mdPath}\n${csvPath}\n`);
+    // The table first: should writing the files fail, the measurements are still on the screen.
+    process.stdout.write(`${microMarkdown.serialize(report)}\n`);
+    let paths: string[];
+    try {
+      paths = writeFormats(MICRO_FORMATS, report, (suffix) =>
+        join(suffix === 'md' ? reportsDir : resultsDir, `micro-${stamp}.${suffix}`),
+      );
+    } catch (err) {
+      throw new CommandError(`writing the table failed (${ioReason(err)}); the measurements are the table above`);
+    }
+    process.stdout.write(paths.map((path) => `${path}\n`).join(''));
     const failed = rows.filter((r) => r.status === 'failed').length;
     if (failed > 0)
       throw new CommandError(

@@ -54,7 +54,7 @@ function resultLines(result: TrainResult, timers: boolean): string[] {
             `${result.gflops.toFixed(2)} GFLOP/s`,
         ]
       : []),
-    `  mean loss of the last 100 steps ${result.meanLossLast100.toFixed(4)}, ` +
+    `  mean loss of the last ${Math.min(100, result.losses.length)} steps ${result.meanLossLast100.toFixed(4)}, ` +
       `peak heap ${formatMiB(result.memory.peakHeapBytes)}`,
     '--- inference (new, hallucinated names) ---',
     ...result.samples.map((s, i) => `sample ${String(i + 1).padStart(2)}: ${s}`),

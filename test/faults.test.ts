@@ -420,3 +420,25 @@ describe('11: incomparable or repeated folders', () => {
       /^error: .*complete\/: the same results folder is given twice$/,
     ));
 });
+
+describe('5: bench:micro whose output folder is gone when it ends', () => {
+  it('prints the table first, then fails in one line saying the table is what was measured', async () => {
+    const reports = join(tmp, 'micro-reports');
+    const args = ['--engines', 'hangs-at-3', '--operations', 'softmax 27', '--time', '20', '--timeout', '4'];
+    const bench = start(
+      'bench-micro.ts',
+      [...args, '--reports-dir', reports, '--results-dir', join(tmp, 'micro')],
+      FAULTY,
+    );
+    await sleep(2500);
+    rmSync(reports, { recursive: true });
+    writeFileSync(reports, 'not a folder any more\n');
+    const r = await bench.done;
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/^# Micro-benchmarks: build \+ backward of one operation\n/);
+    expect(r.stdout).toContain('| softmax 27 | hangs-at-3 |');
+    expect(r.stderr.trimEnd().split('\n').pop()).toMatch(
+      /^error: writing the table failed \(ENOTDIR\); the measurements are the table above$/,
+    );
+  });
+});
