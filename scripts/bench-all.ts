@@ -1,4 +1,4 @@
-import { basename, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { EngineRegistry } from '../engines/registry.ts';
 import { captureEnv } from '../scenarios/bench/env.ts';
 import { KINDS } from '../scenarios/bench/kinds/index.ts';
@@ -84,7 +84,7 @@ function benchSetup(values: FlagValues<typeof FLAGS>, registry: EngineRegistry) 
     enginesModule: registry.pluginModule,
     outDir: resolve(values.out ?? join(RESULTS_DIR, timestamp())),
   };
-  return { ...setup, reportFile: reportFileFlag('report', values.report, [basename(setup.outDir)]) };
+  return { ...setup, reportFile: reportFileFlag('report', values.report, [setup.outDir]) };
 }
 type BenchSetup = ReturnType<typeof benchSetup>;
 

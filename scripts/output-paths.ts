@@ -1,6 +1,6 @@
 /** Output locations given on the command line, checked before any work so a bad one costs nothing. */
-import { existsSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { ioReason, makeDirs, probeDir, probeFile } from '../scenarios/files.ts';
 import { InputError } from '../workload/input-error.ts';
 import type { Format } from '../scenarios/output/export/formats.ts';
@@ -39,31 +39,58 @@ function outputFile(flag: string, path: string): string {
   return path;
 }
 
-/**
- * Where a Markdown report goes: the flag's file, or reports/<folder names joined by '+'>.md; its
- * folder is made ready.
- */
-export function reportFileFlag(flag: string, raw: string | undefined, folderNames: readonly string[]): string {
-  return outputFile(flag, resolve(raw ?? join(REPORTS_DIR, `${folderNames.join('+')}.md`)));
+/** Where a Markdown report goes: the flag's file, or the default for these folders; its folder is made ready. */
+export function reportFileFlag(flag: string, raw: string | undefined, folderDirs: readonly string[]): string {
+  return outputFile(flag, resolve(raw ?? `${defaultReportBase(folderDirs)}.md`));
 }
 
 /**
  * Where each file of the chosen formats goes, checked before any work: `<base>.<suffix>`, the base
- * being --flag without its extension, or reports/<folder names joined by '+'>. A single file goes
- * to --flag exactly as given.
+ * being --flag without its extension, or the default for these folders. A single file goes to
+ * --flag exactly as given.
  */
 export function reportFilesFlag<T>(
   flag: string,
   raw: string | undefined,
-  folderNames: readonly string[],
+  folderDirs: readonly string[],
   formats: readonly Format<T>[],
 ): (suffix: string) => string {
   const suffixes = formats.flatMap((f) => f.files.map((file) => file.suffix));
   const single = raw !== undefined && suffixes.length === 1;
-  const base = resolve(raw?.replace(/\.(md|json|csv)$/, '') ?? join(REPORTS_DIR, folderNames.join('+')));
+  const base = resolve(raw?.replace(/\.(md|json|csv)$/, '') ?? defaultReportBase(folderDirs));
   const pathOf = (suffix: string) => (single ? resolve(raw) : `${base}.${suffix}`);
   for (const suffix of suffixes) outputFile(flag, pathOf(suffix));
   return pathOf;
+}
+
+/**
+ * reports/<folder names joined by '+'>, or with -2, -3, … where that name holds the report of other
+ * folders of the same name: a regenerated report replaces its own file, never another folder's.
+ */
+function defaultReportBase(folderDirs: readonly string[]): string {
+  const stem = join(REPORTS_DIR, folderDirs.map((dir) => basename(resolve(dir))).join('+'));
+  const ours = JSON.stringify(folderDirs.map((dir) => resolve(dir)));
+  for (let n = 1; ; n++) {
+    const base = n === 1 ? stem : `${stem}-${n}`;
+    const theirs = reportedFolders(`${base}.md`);
+    if (theirs === null || JSON.stringify(theirs) === ours) return base;
+  }
+}
+
+/** The results folders a Markdown report names in its environment table, or null if there is no such file. */
+function reportedFolders(path: string): string[] | null {
+  if (!existsSync(path)) return null;
+  const row = readFileSync(path, 'utf8')
+    .split('\n')
+    .find((line) => line.startsWith('| results folder | '));
+  // Reports name folders as they were given, relative to the project (npm runs every script there).
+  return row === undefined
+    ? []
+    : row
+        .slice(2, -2)
+        .split(' | ')
+        .slice(1)
+        .map((dir) => resolve(dir));
 }
 
 /** A path as a user would type it from here: relative below the working directory, absolute elsewhere. */

@@ -40,7 +40,7 @@ command({
     const pathOf = reportFilesFlag(
       'output',
       values.output,
-      folders.map((f) => f.name),
+      folders.map((f) => f.dir),
       formats,
     );
     const written = writeFormats(formats, folders, pathOf);

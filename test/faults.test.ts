@@ -442,3 +442,31 @@ describe('5: bench:micro whose output folder is gone when it ends', () => {
     );
   });
 });
+
+describe('11: reports of folders with the same name', () => {
+  it('never overwrite each other: the second gets name-2, and regenerating one replaces its own', () => {
+    const name = `same-name-${process.pid}`;
+    const [a, b] = ['a', 'b'].map((side) => {
+      const dir = join(tmp, side, name);
+      mkdirSync(dir, { recursive: true });
+      for (const f of ['runs.jsonl', 'env.json']) {
+        writeFileSync(join(dir, f), readFileSync(join(ROOT, 'test/fixtures/bench-results/complete', f)));
+      }
+      return dir;
+    });
+    const reports = ['md', '2.md'].map((end) => join(ROOT, 'reports', `${name}${end === 'md' ? '' : '-2'}.md`));
+    try {
+      const written = [a, b, a, b].map((dir) => runScript('report.ts', [dir]).stdout);
+      expect(written).toEqual([
+        `reports/${name}.md\n`,
+        `reports/${name}-2.md\n`,
+        `reports/${name}.md\n`,
+        `reports/${name}-2.md\n`,
+      ]);
+      expect(readFileSync(reports[0], 'utf8')).toContain(`| results folder | ${a} |`);
+      expect(readFileSync(reports[1], 'utf8')).toContain(`| results folder | ${b} |`);
+    } finally {
+      for (const path of reports) rmSync(path, { force: true });
+    }
+  });
+});
