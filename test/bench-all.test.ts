@@ -258,6 +258,8 @@ describe('bench:all with faulty engines', () => {
     expect(env.command).toEqual({
       args: expect.arrayContaining(['--trials', '2']),
       enginesModule: FAULTY.MICROGPT_BENCH_ENGINES,
+      nodeOptions: '--max-old-space-size=256',
+      execArgv: [],
     });
   });
 });

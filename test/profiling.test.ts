@@ -146,7 +146,7 @@ describe('npm run train -- --cpu-prof', () => {
     expectInputError(
       'train.ts',
       ['--steps', '1', '--cpu-prof-dir', join(file, 'sub')],
-      /--cpu-prof-dir .*cannot create it/,
+      /--cpu-prof-dir .*: cannot create the folder \(ENOTDIR\)$/,
     );
   });
 });
