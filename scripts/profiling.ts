@@ -8,7 +8,6 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, relative, resolve } from 'node:path';
-import ts from 'typescript';
 import type { EngineInfo, EngineRegistry } from '../engines/registry.ts';
 import { loadDatasetFile } from '../workload/dataset.ts';
 import { formatSeconds } from '../scenarios/output/units.ts';
@@ -75,7 +74,9 @@ const TARGET = join(PROJECT_ROOT, 'scripts', 'profile-target.ts');
  * whichever log it lists first: sometimes a profile of the loader instead of the job. Compiled
  * code also keeps arrow functions' names and lines near the source's.
  */
-export function compileTarget(dir: string): string {
+export async function compileTarget(dir: string): Promise<string> {
+  // Loaded here: the compiler takes seconds to load, which no bad flag or --help should wait for.
+  const { default: ts } = await import('typescript');
   const program = ts.createProgram([TARGET], {
     module: ts.ModuleKind.NodeNext,
     moduleResolution: ts.ModuleResolutionKind.NodeNext,
@@ -146,7 +147,7 @@ export async function profileInFreshDir(
   try {
     const command = [
       process.execPath,
-      compileTarget(join(runDir, 'build')),
+      await compileTarget(join(runDir, 'build')),
       ...job.targetFlags,
       `--summary=${summaryPath}`,
     ];

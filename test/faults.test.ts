@@ -103,7 +103,7 @@ describe('2: a worker killed by SIGINT', () => {
   it('sent from outside mid-run: a failed row; the bench completes with its CSVs and report, exit 0', async () => {
     const out = join(tmp, 'sigint-outside');
     const report = join(tmp, 'sigint-outside.md');
-    const args = ['--engines', 'hangs-at-3,tensor', '--trials', '1', '--timeout', '20', ...TINY_JOB];
+    const args = ['--engines', 'hangs-at-3,tensor', '--trials', '1', '--timeout', '8', ...TINY_JOB];
     const bench = start('bench-all.ts', [...args, '--out', out, '--report', report], FAULTY);
     const worker = await workerOf(bench.child.pid!);
     await sleep(1500);
