@@ -19,15 +19,13 @@ import { RESULTS_FORMATS, selectFormats, writeFormats } from '../scenarios/outpu
 import { ioReason } from '../scenarios/files.ts';
 import { RunProgress } from '../scenarios/output/progress.ts';
 import { loadDataset } from '../workload/dataset.ts';
-import { command, CommandError, intFlag, numberFlag, type FlagValues } from './cli.ts';
+import { command, CommandError, intFlag, timeoutFlag, type FlagValues } from './cli.ts';
 import { JOB_FLAGS, JOB_HELP, configFromFlags, enginesFlag } from './job-flags.ts';
 import { displayPath, reportFileFlag } from './output-paths.ts';
 import { RESULTS_DIR, timestamp } from './paths.ts';
 
 const DEFAULT_TRIALS = 3;
 const DEFAULT_TIMEOUT_SECONDS = 600;
-/** setTimeout's limit (2³¹ − 1 ms); a longer delay would fire at once. */
-const MAX_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 /** Written into the results folder; the Markdown report goes to --report. */
 const CSV_FORMATS = selectFormats(RESULTS_FORMATS, ['csv']);
 const [MARKDOWN] = selectFormats(RESULTS_FORMATS, ['md']);
@@ -66,13 +64,7 @@ const FLAGS = {
 
 /** Every flag checked and every output location made ready, before any run. */
 function benchSetup(values: FlagValues<typeof FLAGS>, registry: EngineRegistry) {
-  const timeoutSeconds = numberFlag(
-    'timeout',
-    values.timeout,
-    DEFAULT_TIMEOUT_SECONDS,
-    (n) => n > 0 && n <= MAX_TIMEOUT_SECONDS,
-    `a number of seconds > 0 (at most ${MAX_TIMEOUT_SECONDS})`,
-  );
+  const timeoutSeconds = timeoutFlag(values.timeout, DEFAULT_TIMEOUT_SECONDS);
   const setup = {
     engines: enginesFlag(registry, values.engines),
     trials: intFlag('trials', values.trials, DEFAULT_TRIALS),

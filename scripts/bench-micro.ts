@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { EngineRegistry } from '../engines/registry.ts';
+import { crashReason, watchChild, type ChildExit } from '../scenarios/child-process.ts';
 import { ioReason } from '../scenarios/files.ts';
 import { MICRO_FORMATS, writeFormats } from '../scenarios/output/export/formats.ts';
 import { microMarkdown, type MicroReport } from '../scenarios/output/export/micro.ts';
@@ -14,16 +15,12 @@ import {
 } from '../scenarios/micro.ts';
 import { firstIssue } from '../scenarios/bench/schemas.ts';
 import { loadDatasetFile } from '../workload/dataset.ts';
-import { choiceListFlag, command, CommandError, intFlag, numberFlag } from './cli.ts';
+import { choiceListFlag, command, CommandError, intFlag, timeoutFlag } from './cli.ts';
 import { enginesFlag } from './job-flags.ts';
 import { outputDir } from './output-paths.ts';
 import { REPORTS_DIR, RESULTS_DIR, timestamp, tsxScriptArgs } from './paths.ts';
 
 const DEFAULT_TIMEOUT_SECONDS = 120;
-/** setTimeout's longest delay. */
-const MAX_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
-/** How much of a child's stderr is kept to explain its failure. */
-const STDERR_TAIL = 4096;
 
 const help = (engines: EngineRegistry) => `Usage: npm run bench:micro -- [--engines a,b] [--time MS] [options]
 
@@ -50,16 +47,6 @@ Options:
   --reports-dir DIR    where the Markdown goes (default ${REPORTS_DIR})
   --help               show this help`;
 
-/** How a measuring process ended. */
-interface ChildEnd {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  timedOut: boolean;
-  stdout: string;
-  stderr: string;
-  spawnError?: Error;
-}
-
 /** The measuring process running now, if any. */
 let running: ChildProcess | null = null;
 
@@ -76,51 +63,17 @@ function stopChildOnSignals(): void {
   }
 }
 
-/** Runs bench-micro-engine.ts with `args`, killing it (SIGKILL) past `timeoutMs`; never rejects. */
-function runChild(args: string[], timeoutMs: number): Promise<ChildEnd> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, tsxScriptArgs('bench-micro-engine.ts', args), {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    running = child;
-    const end: ChildEnd = { code: null, signal: null, timedOut: false, stdout: '', stderr: '' };
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (end.stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      end.stderr = (end.stderr + chunk).slice(-STDERR_TAIL);
-    });
-    const timer = setTimeout(() => {
-      end.timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    const finish = () => {
-      clearTimeout(timer);
-      running = null;
-      done(end);
-    };
-    child.on('error', (err) => {
-      // A failed spawn gets no 'close'; a failed kill does, and is explained by it.
-      if (child.pid === undefined) {
-        end.spawnError = err;
-        finish();
-      }
-    });
-    child.on('close', (code, signal) => {
-      end.code = code;
-      end.signal = signal;
-      finish();
-    });
+/** Runs bench-micro-engine.ts with `args` under watchChild; its stdout is the row. */
+async function runChild(args: string[], timeoutMs: number): Promise<ChildExit & { stdout: string }> {
+  const child = spawn(process.execPath, tsxScriptArgs('bench-micro-engine.ts', args), {
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-}
-
-/** Why a child gave no row, in one line; null if it gave one. */
-function failureOf(end: ChildEnd, timeoutSeconds: number): string | null {
-  if (end.timedOut) return `timed out after ${timeoutSeconds} s`;
-  if (end.spawnError) return `could not start: ${end.spawnError.message}`;
-  if (/heap out of memory|Reached heap limit/.test(end.stderr)) return 'out of memory (JavaScript heap limit reached)';
-  if (end.signal) return `killed by ${end.signal}`;
-  const lastLine = (end.stderr.trim().split('\n').pop() ?? '').replace(/^error: /, '');
-  if (end.code !== 0) return `exit code ${end.code}${lastLine ? `: ${lastLine}` : ''}`;
-  return null;
+  running = child;
+  let stdout = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  const end = await watchChild(child, timeoutMs);
+  running = null;
+  return { ...end, stdout };
 }
 
 /** One engine's time on one operation, measured in a child process of its own; a fault is a failed row. */
@@ -132,7 +85,7 @@ async function measureInChild(
 ): Promise<MicroRow> {
   const end = await runChild(['--engine', engine, '--operation', operation, ...childArgs], timeoutSeconds * 1000);
   const failed = (reason: string): MicroRow => ({ engine, operation, status: 'failed', reason });
-  const failure = failureOf(end, timeoutSeconds);
+  const failure = end.timedOut ? `timed out after ${timeoutSeconds} s` : crashReason(end);
   if (failure !== null) return failed(failure);
   let printed: unknown;
   try {
@@ -182,13 +135,7 @@ command({
     const engines = enginesFlag(registry, values.engines).map((e) => e.name);
     const operations = choiceListFlag('operations', values.operations, MICRO_OPERATIONS) as MicroOperation[];
     const timeMs = intFlag('time', values.time, DEFAULT_MICRO_TIME_MS);
-    const timeoutSeconds = numberFlag(
-      'timeout',
-      values.timeout,
-      DEFAULT_TIMEOUT_SECONDS,
-      (n) => n > 0 && n <= MAX_TIMEOUT_SECONDS,
-      `a number of seconds > 0 (at most ${MAX_TIMEOUT_SECONDS})`,
-    );
+    const timeoutSeconds = timeoutFlag(values.timeout, DEFAULT_TIMEOUT_SECONDS);
     const data = values.data === undefined ? undefined : resolve(values.data);
     if (data !== undefined) loadDatasetFile(data);
     const reportsDir = outputDir('reports-dir', values['reports-dir'] ?? REPORTS_DIR);

@@ -126,6 +126,15 @@ export function numberFlag(
   return n;
 }
 
+/** setTimeout's longest delay (2³¹ − 1 ms); a longer one would fire at once. */
+const MAX_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
+/** `--timeout SECONDS`: a limit per run, which setTimeout can hold. */
+export function timeoutFlag(raw: string | undefined, fallback: number): number {
+  const expects = `a number of seconds > 0 (at most ${MAX_TIMEOUT_SECONDS})`;
+  return numberFlag('timeout', raw, fallback, (n) => n > 0 && n <= MAX_TIMEOUT_SECONDS, expects);
+}
+
 /** A list like "a,b" whose every item is one of `valid`. */
 export function choiceListFlag(flag: string, raw: string | undefined, valid: readonly string[]): string[] {
   if (raw === undefined) return [...valid];

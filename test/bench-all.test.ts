@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
@@ -21,29 +20,12 @@ interface RunLine {
 }
 type RunRecord = RunLine;
 type TrainRun = RunLine;
-import { ROOT, expectInputError, runScript, tempDirs } from './helpers.ts';
+import { ROOT, expectInputError, runScript, startScript, tempDirs } from './helpers.ts';
 
 /** The test-only faulty engines join the registry through the documented extension point. */
 const FAULTY = { MICROGPT_BENCH_ENGINES: join(ROOT, 'test/fixtures/faulty-engines.ts') };
 const tmp = tempDirs()('bench-all');
 const SHORT_JOB = ['--steps', '4', '--samples', '1'];
-
-/** Starts a script without waiting for it (runScript blocks), so benches can overlap or be interrupted. */
-function startScript(script: string, args: string[], env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', script), ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const done = new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) =>
-    child.on('close', (status) => resolve({ status, stdout, stderr })),
-  );
-  return { child, done };
-}
 
 const readRuns = (dir: string): RunRecord[] =>
   readFileSync(join(dir, 'runs.jsonl'), 'utf8')

@@ -148,7 +148,7 @@ describe('B. bench:micro: a fault costs one row, never the run', () => {
         continue;
       }
       const reason =
-        row.engine === 'hangs-at-3' ? 'timed out after 5 s' : 'exit code 1: threw deliberate fault at step 3';
+        row.engine === 'hangs-at-3' ? 'timed out after 5 s' : 'exited with code 1: threw deliberate fault at step 3';
       expect([row.status, row.reason, row.mean_ns, row.samples]).toEqual(['failed', reason, '', '']);
       expect(md).toContain(`| ${row.operation} | ${row.engine} | — | — | — | — | failed: ${reason} |`);
     }

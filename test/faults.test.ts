@@ -10,27 +10,11 @@ import { describe, expect, it } from 'vitest';
 import { readResultsFolder } from '../scenarios/bench/results.ts';
 import { summarize } from '../scenarios/bench/summary.ts';
 import { speedupLine } from '../scenarios/output/bench-summary.ts';
-import { ROOT, expectInputError, runScript, tempDirs } from './helpers.ts';
+import { ROOT, expectInputError, runScript, startScript, tempDirs } from './helpers.ts';
 
 const FAULTY = { MICROGPT_BENCH_ENGINES: join(ROOT, 'test/fixtures/faulty-engines.ts') };
 const tmp = tempDirs()('faults');
 const TINY_JOB = ['--steps', '4', '--samples', '0'];
-
-function start(script: string, args: string[], env: NodeJS.ProcessEnv = {}) {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', script), ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const done = new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) =>
-    child.on('close', (status) => resolve({ status, stdout, stderr })),
-  );
-  return { child, done };
-}
 
 /** The pids of `pid`'s child processes, from /proc. */
 function childrenOf(pid: number): number[] {
@@ -85,7 +69,7 @@ describe('1: two benches into one folder', () => {
   it('exactly one proceeds, the other exits 2 with one line, and the folder holds one job only', async () => {
     const out = join(tmp, 'shared-out');
     const bench = (seed: string) =>
-      start('bench-all.ts', ['--engines', 'tensor', '--trials', '1', ...TINY_JOB, '--seed', seed, '--out', out]);
+      startScript('bench-all.ts', ['--engines', 'tensor', '--trials', '1', ...TINY_JOB, '--seed', seed, '--out', out]);
     const [a, b] = await Promise.all([bench('1').done, bench('2').done]);
     expect([a.status, b.status].sort()).toEqual([0, 2]);
     const loser = a.status === 2 ? a : b;
@@ -104,7 +88,7 @@ describe('2: a worker killed by SIGINT', () => {
     const out = join(tmp, 'sigint-outside');
     const report = join(tmp, 'sigint-outside.md');
     const args = ['--engines', 'hangs-at-3,tensor', '--trials', '1', '--timeout', '8', ...TINY_JOB];
-    const bench = start('bench-all.ts', [...args, '--out', out, '--report', report], FAULTY);
+    const bench = startScript('bench-all.ts', [...args, '--out', out, '--report', report], FAULTY);
     const worker = await workerOf(bench.child.pid!);
     await sleep(1500);
     process.kill(worker, 'SIGINT');
@@ -137,7 +121,7 @@ describe('2: a worker killed by SIGINT', () => {
 describe('3: bench:all killed with -9', () => {
   it('leaves no worker behind, even one spinning in a loop', async () => {
     const out = join(tmp, 'kill-9');
-    const bench = start('bench-all.ts', ['--engines', 'spins-at-3', ...TINY_JOB, '--out', out], FAULTY);
+    const bench = startScript('bench-all.ts', ['--engines', 'spins-at-3', ...TINY_JOB, '--out', out], FAULTY);
     const worker = await workerOf(bench.child.pid!);
     await sleep(1500);
     expect(running(worker)).toBe(true);
@@ -227,7 +211,7 @@ describe('5 and 6: output paths are checked before any work, and fail in one lin
     const out = join(tmp, 'late-failure');
     const reportDir = join(tmp, 'late-reports');
     const args = ['--engines', 'hangs-at-3', '--trials', '1', '--timeout', '4', ...TINY_JOB];
-    const bench = start('bench-all.ts', [...args, '--out', out, '--report', join(reportDir, 'r.md')], FAULTY);
+    const bench = startScript('bench-all.ts', [...args, '--out', out, '--report', join(reportDir, 'r.md')], FAULTY);
     await workerOf(bench.child.pid!);
     rmSync(reportDir, { recursive: true });
     writeFileSync(reportDir, 'not a folder any more\n');
@@ -425,7 +409,7 @@ describe('5: bench:micro whose output folder is gone when it ends', () => {
   it('prints the table first, then fails in one line saying the table is what was measured', async () => {
     const reports = join(tmp, 'micro-reports');
     const args = ['--engines', 'hangs-at-3', '--operations', 'softmax 27', '--time', '20', '--timeout', '4'];
-    const bench = start(
+    const bench = startScript(
       'bench-micro.ts',
       [...args, '--reports-dir', reports, '--results-dir', join(tmp, 'micro')],
       FAULTY,

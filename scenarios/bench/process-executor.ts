@@ -10,13 +10,12 @@ import type { TrainConfig } from '../../workload/config.ts';
 import type { JobKind } from './job-kind.ts';
 import type { ChildJob, WorkerMessage } from './protocol.ts';
 import type { Executed, Executor } from './scheduler.ts';
+import { crashReason, watchChild, type ChildExit } from '../child-process.ts';
 import { firstIssue } from './schemas.ts';
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
 /** Resolved here, so the worker starts the same from any working directory. */
 const TSX_LOADER = import.meta.resolve('tsx');
-/** How much of the child's stderr is kept to explain a crash. */
-const STDERR_TAIL = 4096;
 /** How long past its timeout a worker may outlive a bench that can no longer kill it. */
 const REAPER_GRACE_SECONDS = 5;
 
@@ -31,16 +30,8 @@ export interface JobSetup {
   readonly enginesModule: string | null;
 }
 
-/** How a child ended, as the executor saw it. */
-export interface ChildEnd {
-  reply?: FinalMessage;
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  timedOut: boolean;
-  interrupted: boolean;
-  stderr: string;
-  spawnError?: Error;
-}
+/** How a worker ended: its process, and the final message it sent, if any. */
+export type ChildEnd = ChildExit & { reply?: FinalMessage };
 
 export function processExecutor(setup: JobSetup): Executor {
   return (task, opts) => {
@@ -56,39 +47,14 @@ export function processExecutor(setup: JobSetup): Executor {
         detached: true,
       });
       startReaper(child, opts.timeoutMs);
-      const end: ChildEnd = { code: null, signal: null, timedOut: false, interrupted: false, stderr: '' };
-      child.stderr!.setEncoding('utf8');
-      child.stderr!.on('data', (chunk: string) => {
-        end.stderr = (end.stderr + chunk).slice(-STDERR_TAIL);
-      });
+      let reply: FinalMessage | undefined;
       child.on('message', (m: WorkerMessage) => {
         if (m.type === 'start' || m.type === 'step') opts.onProgress?.(m);
-        else end.reply = m;
+        else reply = m;
       });
-      const kill = (why: 'timedOut' | 'interrupted') => {
-        end[why] = true;
-        child.kill('SIGKILL');
-      };
-      const timer = setTimeout(() => kill('timedOut'), opts.timeoutMs);
-      const onAbort = () => kill('interrupted');
-      opts.signal?.addEventListener('abort', onAbort, { once: true });
-      const finish = () => {
-        clearTimeout(timer);
-        opts.signal?.removeEventListener('abort', onAbort);
-        resolve(outcomeOf(task.kind, end, opts.timeoutMs, performance.now() - started));
-      };
-      child.on('error', (err) => {
-        // A failed spawn gets no 'close'; a failed kill or send does, and is explained by it.
-        if (child.pid === undefined) {
-          end.spawnError = err;
-          finish();
-        }
-      });
-      child.on('close', (code, signal) => {
-        end.code = code;
-        end.signal = signal;
-        finish();
-      });
+      void watchChild(child, opts.timeoutMs, opts.signal).then((end) =>
+        resolve(outcomeOf(task.kind, { ...end, reply }, opts.timeoutMs, performance.now() - started)),
+      );
     });
   };
 }
@@ -97,9 +63,8 @@ export function outcomeOf<R>(kind: JobKind<R>, end: ChildEnd, timeoutMs: number,
   const failed = (reason: string): Executed<R> => ({ status: 'failed', reason, wallMs });
   if (end.interrupted) return { status: 'interrupted' };
   if (end.timedOut) return failed(`timed out after ${timeoutMs / 1000} s`);
-  if (end.spawnError) return failed(`could not start: ${end.spawnError.message}`);
   const { reply } = end;
-  if (reply?.type === 'result' && end.code === 0) {
+  if (reply?.type === 'result' && end.code === 0 && !end.spawnError) {
     const parsed = kind.result.safeParse(reply.result);
     if (!parsed.success) return failed(`sent a malformed ${kind.name} result (${firstIssue(parsed.error)})`);
     return { status: 'ok', result: parsed.data, wallMs };
@@ -108,12 +73,7 @@ export function outcomeOf<R>(kind: JobKind<R>, end: ChildEnd, timeoutMs: number,
     return { status: 'diverged', divergedAtStep: reply.step, reason: reply.reason, wallMs };
   }
   if (reply?.type === 'error') return failed(`threw ${reply.message}`);
-  if (/heap out of memory|Reached heap limit/.test(end.stderr))
-    return failed('out of memory (JavaScript heap limit reached)');
-  if (end.signal) return failed(`killed by ${end.signal}`);
-  const lastLine = end.stderr.trim().split('\n').pop() ?? '';
-  if (end.code !== 0) return failed(`exited with code ${end.code}${lastLine ? `: ${lastLine}` : ''}`);
-  return failed('exited without a result');
+  return failed(crashReason(end) ?? 'exited without a result');
 }
 
 /**
