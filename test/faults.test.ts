@@ -7,6 +7,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import { trainKind } from '../scenarios/bench/kinds/index.ts';
+import { outcomeOf } from '../scenarios/bench/process-executor.ts';
 import { readResultsFolder } from '../scenarios/bench/results.ts';
 import { summarize } from '../scenarios/bench/summary.ts';
 import { speedupLine } from '../scenarios/output/bench-summary.ts';
@@ -452,5 +454,26 @@ describe('11: reports of folders with the same name', () => {
     } finally {
       for (const path of reports) rmSync(path, { force: true });
     }
+  });
+});
+
+describe('7: a worker that sends a partial result', () => {
+  const end = { code: 0, signal: null, timedOut: false, interrupted: false, stderr: '' };
+  it('is a failed row naming the missing field, never an ok one', () => {
+    const partial = { engine: 'topo', losses: [3.3] };
+    expect(outcomeOf(trainKind, { ...end, reply: { type: 'result', result: partial } }, 5000, 42)).toEqual({
+      status: 'failed',
+      reason: expect.stringMatching(/^sent a malformed train result \(config: /),
+      wallMs: 42,
+    });
+  });
+  it('a wrong type inside it, likewise', () => {
+    const run = readResultsFolder('test/fixtures/bench-results/complete').runs.find((r) => r.status === 'ok')!;
+    const result = structuredClone((run as { result: { timingMs: { total: unknown } } }).result);
+    result.timingMs.total = 'fast';
+    expect(outcomeOf(trainKind, { ...end, reply: { type: 'result', result } }, 5000, 42)).toMatchObject({
+      status: 'failed',
+      reason: expect.stringMatching(/^sent a malformed train result \(timingMs\.total: /),
+    });
   });
 });
