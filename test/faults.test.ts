@@ -71,7 +71,10 @@ describe('1: two benches into one folder', () => {
   it('exactly one proceeds, the other exits 2 with one line, and the folder holds one job only', async () => {
     const out = join(tmp, 'shared-out');
     const bench = (seed: string) =>
-      startScript('bench-all.ts', ['--engines', 'tensor', '--trials', '1', ...TINY_JOB, '--seed', seed, '--out', out]);
+      startScript('bench-all.ts', [
+        ...['--engines', 'tensor', '--trials', '1', ...TINY_JOB, '--seed', seed],
+        ...['--out', out, '--report', join(tmp, `shared-${seed}.md`)],
+      ]);
     const [a, b] = await Promise.all([bench('1').done, bench('2').done]);
     expect([a.status, b.status].sort()).toEqual([0, 2]);
     const loser = a.status === 2 ? a : b;
