@@ -51,3 +51,34 @@ describe.skipIf(missing)('PyRandom reproduces CPython exactly', () => {
     expect(new PyRandom(7).getrandbits(40)).toBe(1040772936760);
   });
 });
+
+// The same kind of values as literals, so the oracle holds without ../shared (printed by CPython 3.11.7:
+// `random.seed(42); [random.random() for _ in range(3)]` and so on, one statement per literal).
+describe('PyRandom against CPython literals (no shared file needed)', () => {
+  it('seed(42): random(), getrandbits(32)', () => {
+    const rng = new PyRandom(42);
+    expect([rng.random(), rng.random(), rng.random()]).toEqual([
+      0.6394267984578837, 0.025010755222666936, 0.27502931836911926,
+    ]);
+    const bits = new PyRandom(42);
+    expect([bits.getrandbits(32), bits.getrandbits(32)]).toEqual([2746317213, 478163327]);
+  });
+
+  it('gauss: both Box-Muller outputs in CPython’s order (the second is the cached one)', () => {
+    const rng = new PyRandom(42);
+    expect(Array.from({ length: 4 }, () => rng.gauss(0, 0.08))).toEqual([
+      -0.011527226366234268, -0.013832288026521545, -0.008905268925412997, 0.05615869800790905,
+    ]);
+    const other = new PyRandom(3);
+    expect(Array.from({ length: 3 }, () => other.gauss(1.5, 2.0))).toEqual([
+      1.6894160765746085, 4.000048762167101, -0.36275673544141407,
+    ]);
+  });
+
+  it('shuffle and weighted choices', () => {
+    const xs = Array.from({ length: 10 }, (_, i) => i);
+    new PyRandom(42).shuffle(xs);
+    expect(xs).toEqual([7, 3, 2, 8, 5, 6, 9, 4, 0, 1]);
+    expect(new PyRandom(42).choices([0, 1, 2, 3], [1, 2, 3, 4], 10)).toEqual([3, 0, 1, 1, 3, 3, 3, 0, 2, 0]);
+  });
+});
