@@ -6,7 +6,7 @@ import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'results/', 'reports/', '**/*.0x/', '.clinic/'] },
+  { ignores: ['node_modules/', 'results/', 'reports/', '**/*.0x/', '.clinic/', '.stryker-tmp/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   prettier,

@@ -23,6 +23,8 @@ const csvFile = (suffix: string): Record<string, string>[] => {
   const file = RESULTS_FORMATS.flatMap((f) => f.files).find((f) => f.suffix === suffix)!;
   return parse(file.exporter.serialize([readResultsFolder(DIR)]), { columns: true });
 };
+const summaryRows = () => csvFile('summary.csv');
+const runRows = () => csvFile('runs.csv');
 const header = (rows: Record<string, string>[]) => Object.keys(rows[0]);
 /** A cell as the CSV writes a value: empty for none, numbers at full precision. */
 const cell = (v: unknown) => (v === undefined || v === null ? '' : String(v));
@@ -33,11 +35,10 @@ function median(xs: number[]): number {
   return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
+// Each test serializes afresh, inside the test, so a mutation tool can tell which test ran which code.
 describe('summary.csv, column by column', () => {
-  const rows = csvFile('summary.csv');
-
   it('has exactly these columns, in this order', () =>
-    expect(header(rows)).toEqual([
+    expect(header(summaryRows())).toEqual([
       'machine',
       'engine',
       'study',
@@ -67,10 +68,11 @@ describe('summary.csv, column by column', () => {
   const topo = timesOf('topo');
 
   it('one row per engine of env.json, in its order', () =>
-    expect(rows.map((r) => r.engine)).toEqual(ENV.bench.engines.map((e: any) => e.name)));
+    expect(summaryRows().map((r) => r.engine)).toEqual(ENV.bench.engines.map((e: any) => e.name)));
 
   for (const engine of ['topo', 'tape', 'tensor', 'stack']) {
     it(`${engine}: every figure from its raw trials`, () => {
+      const rows = summaryRows();
       const row = rows.find((r) => r.engine === engine)!;
       const times = timesOf(engine);
       expect(times).toHaveLength(2);
@@ -104,6 +106,7 @@ describe('summary.csv, column by column', () => {
   }
 
   it('the speedup range brackets the median, and topo’s own median speedup is 1', () => {
+    const rows = summaryRows();
     for (const row of rows.filter((r) => r.speedup_vs_topo !== '')) {
       expect(Number(row.speedup_min)).toBeLessThanOrEqual(Number(row.speedup_vs_topo));
       expect(Number(row.speedup_max)).toBeGreaterThanOrEqual(Number(row.speedup_vs_topo));
@@ -112,6 +115,7 @@ describe('summary.csv, column by column', () => {
   });
 
   it('an engine that failed or diverged in warm-up: its status, no figures, its verdict', () => {
+    const rows = summaryRows();
     const [throws, nan] = ['throws-at-3', 'nan-at-3'].map((e) => rows.find((r) => r.engine === e)!);
     expect(throws.status).toBe('warmup run 1 failed: threw Error: deliberate fault at step 3');
     expect(nan.status).toBe('warmup run 1 diverged at step 3 (loss became NaN)');
@@ -126,7 +130,6 @@ describe('summary.csv, column by column', () => {
 });
 
 describe('runs.csv, column by column', () => {
-  const rows = csvFile('runs.csv');
   const train = RAW.filter((r) => r.kind === 'train');
   /** Each column and where its value lives in a raw training record. */
   const FIELDS: [string, (r: any) => unknown][] = [
@@ -156,9 +159,10 @@ describe('runs.csv, column by column', () => {
     ['gflops', (r) => r.result?.gflops],
   ];
 
-  it('has exactly these columns, in this order', () => expect(header(rows)).toEqual(FIELDS.map(([name]) => name)));
+  it('has exactly these columns, in this order', () => expect(header(runRows())).toEqual(FIELDS.map(([name]) => name)));
 
   it('one row per training run (warm-up included), every cell the raw record’s value', () => {
+    const rows = runRows();
     expect(rows).toHaveLength(train.length);
     rows.forEach((row, i) => {
       for (const [name, field] of FIELDS) expect(row[name], `run ${i + 1}, ${name}`).toBe(cell(field(train[i])));
@@ -166,6 +170,7 @@ describe('runs.csv, column by column', () => {
   });
 
   it('the phases add up to at most the total, and ms per step is the total over the steps', () => {
+    const rows = runRows();
     for (const row of rows.filter((r) => r.status === 'ok')) {
       const phases = ['forward_ms', 'softmax_ms', 'backward_ms', 'update_ms'].map((c) => Number(row[c]));
       expect(phases.reduce((a, b) => a + b)).toBeLessThanOrEqual(Number(row.total_ms) * (1 + 1e-9));

@@ -3,15 +3,22 @@
  * the results formats on the two saved bench:all folders (one, and both merged), bench:micro's on a
  * fixed table.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import { readResultsFolder } from '../scenarios/bench/results.ts';
 import { SUMMARY_COLUMNS } from '../scenarios/output/export/csv.ts';
-import { MICRO_FORMATS, RESULTS_FORMATS } from '../scenarios/output/export/formats.ts';
+import {
+  formatNames,
+  MICRO_FORMATS,
+  plannedFiles,
+  RESULTS_FORMATS,
+  selectFormats,
+  writeFormats,
+} from '../scenarios/output/export/formats.ts';
 import type { MicroReport } from '../scenarios/output/export/micro.ts';
-import { ROOT } from './helpers.ts';
+import { ROOT, tempDirs } from './helpers.ts';
 
 const FIXTURES = join(ROOT, 'test/fixtures/bench-results');
 const complete = readResultsFolder('test/fixtures/bench-results/complete');
@@ -50,6 +57,61 @@ describe('results exporters, against golden files', () => {
   });
 });
 
+describe('the format registry', () => {
+  const report: MicroReport = {
+    rows: [],
+    timeMs: 1,
+    data: 'd',
+    date: 'now',
+    node: 'v20',
+    cpu: { model: 'x', count: 1 },
+  };
+  const tempDir = tempDirs();
+
+  it('names its formats, selects them in registry order, and plans one path per file', () => {
+    expect(formatNames(RESULTS_FORMATS)).toEqual(['md', 'csv', 'json']);
+    const chosen = selectFormats(RESULTS_FORMATS, ['json', 'csv']);
+    expect(chosen.map((f) => f.name)).toEqual(['csv', 'json']);
+    expect(plannedFiles(chosen, (suffix) => `out/bench.${suffix}`)).toEqual([
+      'out/bench.runs.csv',
+      'out/bench.summary.csv',
+      'out/bench.json',
+    ]);
+  });
+
+  it('writeFormats writes every file of the chosen formats and returns their paths', () => {
+    const dir = tempDir('formats');
+    const paths = writeFormats(MICRO_FORMATS, report, (suffix) => join(dir, `micro.${suffix}`));
+    expect(paths).toEqual([join(dir, 'micro.md'), join(dir, 'micro.csv')]);
+    expect(readFileSync(paths[1], 'utf8')).toBe(
+      'engine,operation,mean_ns,median_ns,rme_percent,samples,status,reason\n',
+    );
+    expect(readdirSync(dir).sort()).toEqual(['micro.csv', 'micro.md']);
+  });
+
+  it('writeFormats writes nothing when one exporter throws', () => {
+    const dir = tempDir('formats');
+    const broken = [
+      ...MICRO_FORMATS,
+      {
+        name: 'bad',
+        files: [
+          {
+            suffix: 'bad',
+            exporter: {
+              serialize: () => {
+                throw new Error('no');
+              },
+            },
+          },
+        ],
+      },
+    ];
+    expect(() => writeFormats(broken, report, (suffix) => join(dir, `micro.${suffix}`))).toThrow('no');
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
 describe('bench:micro exporters', () => {
   const report: MicroReport = {
     rows: [
@@ -79,10 +141,12 @@ describe('bench:micro exporters', () => {
     node: 'v20.20.2',
     cpu: { model: 'Test CPU', count: 2 },
   };
-  const [md, csv] = MICRO_FORMATS.map((f) => f.files[0].exporter.serialize(report));
+  // Serialized inside each test, so a mutation tool sees which test ran which code.
+  const serialize = (format: string) =>
+    MICRO_FORMATS.find((f) => f.name === format)!.files[0].exporter.serialize(report);
 
   it('md', () =>
-    expect(md).toBe(
+    expect(serialize('md')).toBe(
       [
         '# Micro-benchmarks: build + backward of one operation',
         '',
@@ -102,7 +166,7 @@ describe('bench:micro exporters', () => {
     ));
 
   it('csv, at full precision; a failed row has its status and reason, and no figures', () =>
-    expect(csv).toBe(
+    expect(serialize('csv')).toBe(
       'engine,operation,mean_ns,median_ns,rme_percent,samples,status,reason\n' +
         'topo,linear 16→16,51234.56,50001.2,1.234,812,ok,\n' +
         'tape,linear 16→16,2345.5,2299.49,0.5,9001,ok,\n' +

@@ -44,12 +44,6 @@ describe.skipIf(missing)('PyRandom reproduces CPython exactly', () => {
     const b = new PyRandom(2 ** 40 + 7);
     expect([b.random(), b.random(), b.random()]).toEqual(fixtures.seed_2pow40plus7_random_first3);
   });
-
-  it('getrandbits over 32 bits (low word first)', () => {
-    // CPython 3.11: seed(42); getrandbits(40) and seed(7); getrandbits(40).
-    expect(new PyRandom(42).getrandbits(40)).toBe(123005401501);
-    expect(new PyRandom(7).getrandbits(40)).toBe(1040772936760);
-  });
 });
 
 // The same kind of values as literals, so the oracle holds without ../shared (printed by CPython 3.11.7:
@@ -80,5 +74,43 @@ describe('PyRandom against CPython literals (no shared file needed)', () => {
     new PyRandom(42).shuffle(xs);
     expect(xs).toEqual([7, 3, 2, 8, 5, 6, 9, 4, 0, 1]);
     expect(new PyRandom(42).choices([0, 1, 2, 3], [1, 2, 3, 4], 10)).toEqual([3, 0, 1, 1, 3, 3, 3, 0, 2, 0]);
+  });
+
+  it('getrandbits over 32 bits (low word first), and getrandbits(0) draws nothing', () => {
+    // CPython 3.11: seed(42); getrandbits(40) and seed(7); getrandbits(40).
+    expect(new PyRandom(42).getrandbits(40)).toBe(123005401501);
+    expect(new PyRandom(7).getrandbits(40)).toBe(1040772936760);
+    const rng = new PyRandom(42);
+    expect([rng.getrandbits(53), rng.getrandbits(33)]).toEqual([1002783120652701, 4402387665]);
+    const zero = new PyRandom(42);
+    expect(zero.getrandbits(0)).toBe(0);
+    expect(zero.random()).toBe(0.6394267984578837);
+  });
+
+  it('seeds: a negative seed is its absolute value; a seed over 32 bits uses every word', () => {
+    expect(new PyRandom(-42).random()).toBe(0.6394267984578837);
+    const big = new PyRandom(2 ** 40 + 7);
+    expect([big.random(), big.random()]).toEqual([0.6137037779936511, 0.8149162973309487]);
+  });
+
+  it('randbelow over 32 bits (randrange(2**40), then randrange(3 * 2**33 + 1))', () => {
+    const rng = new PyRandom(42);
+    expect([rng.randbelow(2 ** 40), rng.randbelow(3 * 2 ** 33 + 1)]).toEqual([247559453085, 21582256849]);
+  });
+
+  it('refuses what it cannot reproduce: getrandbits outside 0..53, weights that do not fit', () => {
+    const rng = new PyRandom(1);
+    for (const k of [-1, 54, 1.5])
+      expect(() => rng.getrandbits(k), String(k)).toThrow(`getrandbits supports 0..53 bits, got ${k}`);
+    expect(() => rng.choices([0, 1], [1])).toThrow('choices needs one weight per element');
+    for (const weights of [
+      [0, 0],
+      [1, Infinity],
+      [1, NaN],
+      [-1, 0.5],
+    ])
+      expect(() => rng.choiceIndex(weights), String(weights)).toThrow(
+        'choices needs finite weights with a positive total',
+      );
   });
 });
