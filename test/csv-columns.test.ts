@@ -129,6 +129,40 @@ describe('summary.csv, column by column', () => {
   });
 });
 
+describe('summary.csv when a timed trial fails after others succeeded', () => {
+  it('the failed trial counts in no figure, and the status names it', () => {
+    const folder = readResultsFolder(DIR);
+    const failed = {
+      kind: 'train',
+      engine: 'tape',
+      trial: 3,
+      warmup: false,
+      status: 'failed',
+      reason: 'timed out',
+      wallMs: 9,
+    };
+    const withFailure = { ...folder, runs: [...folder.runs, failed as (typeof folder.runs)[number]] };
+    const csv = RESULTS_FORMATS.flatMap((f) => f.files).find((f) => f.suffix === 'summary.csv')!;
+    const rows: Record<string, string>[] = parse(csv.exporter.serialize([withFailure]), { columns: true });
+    const before = summaryRows().find((r) => r.engine === 'tape')!;
+    const tape = rows.find((r) => r.engine === 'tape')!;
+    expect(tape).toEqual({ ...before, status: 'trial 3 failed: timed out' });
+  });
+});
+
+describe('summary.csv of a folder without topo, or with an engine env.json does not list', () => {
+  it('has no speedups without topo, and an empty study for an unlisted engine', () => {
+    const folder = readResultsFolder(DIR);
+    const env = { ...folder.env, bench: { ...folder.env.bench, engines: folder.env.bench.engines.slice(2) } };
+    const runs = folder.runs.filter((r) => r.engine !== 'topo');
+    const csv = RESULTS_FORMATS.flatMap((f) => f.files).find((f) => f.suffix === 'summary.csv')!;
+    const rows: Record<string, string>[] = parse(csv.exporter.serialize([{ ...folder, env, runs }]), { columns: true });
+    expect(rows.map((r) => r.engine)).toEqual(['tensor', 'stack', 'throws-at-3', 'nan-at-3', 'tape']);
+    expect(rows.find((r) => r.engine === 'tape')!.study).toBe('');
+    for (const row of rows) expect([row.speedup_vs_topo, row.speedup_min, row.speedup_max]).toEqual(['', '', '']);
+  });
+});
+
 describe('runs.csv, column by column', () => {
   const train = RAW.filter((r) => r.kind === 'train');
   /** Each column and where its value lives in a raw training record. */

@@ -144,8 +144,10 @@ describe('gradient figures', () => {
       wrongParams: 0,
       totalParams: 3,
     });
-    const r = compareGradients(zeros, Float64Array.from([0, 1, 0]));
-    expect(r).toEqual({ maxAbsErr: 1, maxRelErr: 1, cosine: 0, wrongParams: 1, totalParams: 3 });
+    const oneHot = Float64Array.from([0, 1, 0]);
+    const expected = { maxAbsErr: 1, maxRelErr: 1, cosine: 0, wrongParams: 1, totalParams: 3 };
+    expect(compareGradients(zeros, oneHot)).toEqual(expected);
+    expect(compareGradients(oneHot, zeros)).toEqual(expected);
   });
 
   it('sampleParams falls back to every parameter of a matrix whose gradients are all zero', () => {

@@ -93,9 +93,10 @@ describe('PyRandom against CPython literals (no shared file needed)', () => {
     expect([big.random(), big.random()]).toEqual([0.6137037779936511, 0.8149162973309487]);
   });
 
-  it('randbelow over 32 bits (randrange(2**40), then randrange(3 * 2**33 + 1))', () => {
+  it('randbelow from 32 bits up (randrange(2**40), then randrange(3 * 2**33 + 1); randrange(2**32))', () => {
     const rng = new PyRandom(42);
     expect([rng.randbelow(2 ** 40), rng.randbelow(3 * 2 ** 33 + 1)]).toEqual([247559453085, 21582256849]);
+    expect(new PyRandom(42).randbelow(2 ** 32)).toBe(2746317213); // randrange(2**32): 33 bits drawn
   });
 
   it('refuses what it cannot reproduce: getrandbits outside 0..53, weights that do not fit', () => {
