@@ -15,12 +15,15 @@ import { schedule } from '../scenarios/bench/scheduler.ts';
 import { summarize } from '../scenarios/bench/summary.ts';
 import { benchSummaryLines } from '../scenarios/output/bench-summary.ts';
 import type { Folders } from '../scenarios/output/export/exporter.ts';
-import { RESULTS_FORMATS, selectFormats, writeFormats } from '../scenarios/output/export/formats.ts';
+import { COMPARE_FORMATS, RESULTS_FORMATS, selectFormats, writeFormats } from '../scenarios/output/export/formats.ts';
+import { assertSameJob, compareFolders } from '../scenarios/compare/compare.ts';
+import { InputError } from '../workload/input-error.ts';
 import { ioReason } from '../scenarios/files.ts';
 import { RunProgress } from '../scenarios/output/progress.ts';
 import { loadDataset } from '../workload/dataset.ts';
 import { command, CommandError, intFlag, timeoutFlag, type FlagValues } from './cli.ts';
 import { JOB_FLAGS, JOB_HELP, configFromFlags, enginesFlag } from './job-flags.ts';
+import { COMPARE_FLAGS, thresholdFlag } from './compare-flags.ts';
 import { displayPath, reportFileFlag } from './output-paths.ts';
 import { RESULTS_DIR, timestamp } from './paths.ts';
 
@@ -46,6 +49,11 @@ Options:
   --timeout SECONDS    limit per run; the process is killed past it (default ${DEFAULT_TIMEOUT_SECONDS})
   --out DIR            results folder, new or empty (default results/<timestamp>/)
   --report FILE        the Markdown report (default reports/<results folder name>.md)
+  --baseline DIR       a results folder of the same job to compare with when done, as
+                       \`npm run compare -- DIR <results folder>\` does (checked before any run)
+  --threshold PCT      with --baseline: changes within ±PCT percent count as no change (default 2)
+  --fail-on-regression with --baseline: exit 1 when an engine got slower beyond the threshold with
+                       confidence, its losses changed, or its gradient check went from pass to FAIL
   --help               show this help
 ${JOB_HELP}
 
@@ -60,6 +68,8 @@ const FLAGS = {
   timeout: { type: 'string' },
   out: { type: 'string' },
   report: { type: 'string' },
+  baseline: { type: 'string' },
+  ...COMPARE_FLAGS,
 } as const;
 
 /** Every flag checked and every output location made ready, before any run. */
@@ -76,9 +86,23 @@ function benchSetup(values: FlagValues<typeof FLAGS>, registry: EngineRegistry) 
     enginesModule: registry.pluginModule,
     outDir: resolve(values.out ?? join(RESULTS_DIR, timestamp())),
   };
-  return { ...setup, reportFile: reportFileFlag('report', values.report, [setup.outDir]) };
+  const baseline = baselineFlag(values, setup);
+  return { ...setup, baseline, reportFile: reportFileFlag('report', values.report, [setup.outDir]) };
 }
 type BenchSetup = ReturnType<typeof benchSetup>;
+
+/** --baseline: a results folder of the very job about to run, with the comparison's options. */
+function baselineFlag(values: FlagValues<typeof FLAGS>, job: Pick<BenchSetup, 'config' | 'dataset' | 'outDir'>) {
+  if (values.baseline === undefined) {
+    for (const flag of ['threshold', 'fail-on-regression'] as const)
+      if (values[flag] !== undefined) throw new InputError(`--${flag} needs --baseline`);
+    return null;
+  }
+  const folder = readResultsFolder(values.baseline);
+  assertSameJob(folder, { dir: 'this bench', env: { dataset: job.dataset, config: job.config } });
+  const options = { threshold: thresholdFlag(values.threshold), confidence: 0.95 };
+  return { folder, options, failOnRegression: values['fail-on-regression'] === true };
+}
 
 /** Runs every job, saving each run as it ends; SIGINT and SIGTERM stop it (exit 130 and 143). */
 async function runJobs(s: BenchSetup): Promise<'completed' | { interrupted: number }> {
@@ -153,5 +177,11 @@ command({
     say();
     say(`Results: ${dir}/ (${[RUNS_FILE, ENV_FILE, ...CSV_FILES].join(', ')})`);
     say(`Report:  ${displayPath(s.reportFile)}`);
+    if (s.baseline) {
+      const comparison = compareFolders(s.baseline.folder, folders[0], s.baseline.options);
+      say();
+      say(COMPARE_FORMATS[0].files[0].exporter.serialize(comparison).trimEnd());
+      if (s.baseline.failOnRegression && comparison.engines.some((e) => e.regression)) process.exitCode = 1;
+    }
   },
 });

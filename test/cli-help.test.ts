@@ -7,6 +7,7 @@ const COMMANDS: [script: string, lead: string[]][] = [
   ['gradcheck.ts', []],
   ['bench-all.ts', []],
   ['report.ts', []],
+  ['compare.ts', []],
   ['flame.ts', []],
   ['clinic.ts', ['doctor']],
   ['bench-micro.ts', []],

@@ -1,5 +1,7 @@
 /** bench:all's closing lines on the terminal: a line per engine, then how much faster each ran. */
 import type { TrainConfig } from '../../workload/config.ts';
+import { UNSTABLE_CV, unstableWarning } from '../compare/compare.ts';
+import { coefficientOfVariation } from '../compare/rank-stats.ts';
 import { BASELINE, statusText, verdictText, type EngineSummary } from '../bench/summary.ts';
 import { datasetLabel, digits, formatElapsed, formatLoss, formatTime } from './units.ts';
 
@@ -23,7 +25,15 @@ export function benchSummaryLines(summaries: readonly EngineSummary[], totals: B
     return `  ${s.engine.padEnd(width)}  ${time}${loss}  gradients: ${verdictText(s)}`;
   });
   const speedups = summaries.map(speedupLine).filter((line): line is string => line !== null);
-  return [head, ...rows, ...speedups];
+  return [head, ...rows, ...speedups, ...summaries.flatMap(unstableLine)];
+}
+
+/** A warning when an engine's trial times spread more than UNSTABLE_CV around their mean. */
+function unstableLine(s: EngineSummary): string[] {
+  const times = s.trials.flatMap((r) => (r.status === 'ok' ? [r.result.timingMs.total] : []));
+  if (times.length < 2) return [];
+  const cv = coefficientOfVariation(times);
+  return cv > UNSTABLE_CV ? [`warning: ${unstableWarning(`${s.engine}: unstable`, cv)}`] : [];
 }
 
 /**

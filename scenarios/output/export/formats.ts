@@ -5,6 +5,8 @@
  */
 import { writeFileAtomic } from '../../files.ts';
 import { KINDS } from '../../bench/kinds/index.ts';
+import type { Comparison } from '../../compare/compare.ts';
+import { compareJson, compareMarkdown } from './compare.ts';
 import { kindCsv, summaryCsv } from './csv.ts';
 import type { Exporter, Folders } from './exporter.ts';
 import { jsonExport } from './json.ts';
@@ -42,6 +44,12 @@ export const RESULTS_FORMATS: readonly Format<Folders>[] = [
 export const MICRO_FORMATS: readonly Format<MicroReport>[] = [
   { name: 'md', files: [{ suffix: 'md', exporter: microMarkdown }] },
   { name: 'csv', files: [{ suffix: 'csv', exporter: microCsv }] },
+];
+
+/** The formats of `npm run compare`'s result. */
+export const COMPARE_FORMATS: readonly Format<Comparison>[] = [
+  { name: 'md', files: [{ suffix: 'md', exporter: compareMarkdown }] },
+  { name: 'json', files: [{ suffix: 'json', exporter: compareJson }] },
 ];
 
 export function formatNames<T>(registry: readonly Format<T>[]): string[] {

@@ -1,0 +1,72 @@
+/** `npm run compare`'s outputs: a Markdown table for people, a JSON document at full precision. */
+import { formatPct, type Comparison, type EngineChange } from '../../compare/compare.ts';
+import { markdownTable } from '../table.ts';
+import { formatExp, formatNumber } from '../units.ts';
+import type { Exporter } from './exporter.ts';
+
+/** "+12.3% (+8.1% … +16.0%)": the change of the median time as new/base − 1, with its interval. */
+function changeText(e: EngineChange): string {
+  if (e.ratio === null) return '—';
+  const pct = (r: number) => `${r >= 1 ? '+' : '−'}${Math.abs(100 * (r - 1)).toFixed(1)}%`;
+  return `${pct(e.ratio)} (${pct(e.ratioLow!)} … ${pct(e.ratioHigh!)})`;
+}
+
+function lossText(e: EngineChange): string {
+  return e.losses ? `changed from step ${e.losses.firstStep} (up to ${formatExp(e.losses.maxDiff)})` : 'identical';
+}
+
+function gradientText(e: EngineChange): string {
+  const g = e.gradient;
+  const text = g.base === g.new ? g.new : `${g.base} → ${g.new}`;
+  return g.regressed ? `**${text}**` : text;
+}
+
+const ms = (v: number | null) => (v === null ? '—' : formatNumber(v));
+
+export const compareMarkdown: Exporter<Comparison> = {
+  serialize(c) {
+    const pct = `${Math.round(100 * c.options.confidence)}%`;
+    const rows = c.engines.map((e) => [
+      e.engine,
+      `${e.baseTrials} / ${e.newTrials}`,
+      ms(e.baseMedianMs),
+      ms(e.newMedianMs),
+      changeText(e),
+      e.p === null ? '—' : e.p.toFixed(3),
+      `${e.regression ? '**' : ''}${e.verdict}${e.regression ? '**' : ''}: ${e.note}`,
+      lossText(e),
+      gradientText(e),
+    ]);
+    const lines = [
+      '# Comparison',
+      '',
+      `BASE ${c.base} · NEW ${c.new} · threshold ±${formatPct(c.options.threshold)} · ${pct} confidence`,
+      '',
+      ...markdownTable(
+        [
+          'engine',
+          'trials',
+          'BASE median ms',
+          'NEW median ms',
+          `change (${pct} interval)`,
+          'p',
+          'time verdict',
+          'losses',
+          'gradients',
+        ],
+        rows,
+        ['---', '---:', '---:', '---:', '---:', '---:', '---', '---', '---'],
+      ),
+      '',
+      'The change is the Hodges–Lehmann estimate of NEW / BASE over the training times, its interval the',
+      "exact one from the Mann–Whitney U distribution, p that test's two-sided exact p-value.",
+      ...(c.warnings.length ? ['', ...c.warnings.map((w) => `- warning: ${w}`)] : []),
+      '',
+    ];
+    return lines.join('\n');
+  },
+};
+
+export const compareJson: Exporter<Comparison> = {
+  serialize: (c) => JSON.stringify(c, null, 2) + '\n',
+};
