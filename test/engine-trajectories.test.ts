@@ -11,21 +11,26 @@ const skip = namesSkipReason();
 
 /** The full 1000-step job, one run per engine (the long tests of the suite). */
 describe.skipIf(skip !== undefined)('1000 training steps on names.txt', () => {
-  const run = (name: string) =>
+  const run = (name: string, stopAfter?: number) =>
     train({
       engineName: name,
       engine: findEngine(name)!.create(),
       config: { ...DEFAULT_CONFIG, samples: 0 },
       dataset: loadDatasetFile(NAMES_PATH!),
       phaseTimers: false,
+      stopAfter,
     });
+  // pending, a scalar graph evaluated late, takes 90 s for the 1000 steps beside the other files: its
+  // first 250 (of the 1000-step schedule) keep the suite short; gradcheck checks its gradients as well.
+  const STEPS: Record<string, number> = { pending: 250 };
 
   // topo's own 1000 steps are test/reference-job.test.ts's.
   const correct = ENGINES.filter((e) => e.expected === 'correct' && e.name !== 'topo').map((e) => e.name);
   for (const name of correct) {
-    it(`${name} follows microgpt.py's losses within 1e-6 at every step`, () => {
+    const steps = STEPS[name] ?? 1000;
+    it(`${name} follows microgpt.py's losses within 1e-6 at every step of ${steps}`, () => {
       // topo itself matches within 1e-12 (test/reference-job.test.ts), so this is also "within 1e-6 of topo".
-      expectMicrogptPyLosses(name, run(name).losses, 1e-6);
+      expectMicrogptPyLosses(name, run(name, steps).losses, 1e-6, steps);
     });
   }
 
