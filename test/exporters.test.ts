@@ -6,11 +6,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { readResultsFolder } from '../scenarios/bench/results.ts';
 import { SUMMARY_COLUMNS } from '../scenarios/output/export/csv.ts';
 import {
   formatNames,
+  type Format,
   MICRO_FORMATS,
   plannedFiles,
   RESULTS_FORMATS,
@@ -77,6 +78,21 @@ describe('the format registry', () => {
       'out/bench.summary.csv',
       'out/bench.json',
     ]);
+  });
+
+  it('every registry, loaded afresh: its formats, their files, an exporter for each', async () => {
+    // A fresh import evaluates the module inside the test, so a mutation tool can change its tables too.
+    vi.resetModules();
+    const fresh = await import('../scenarios/output/export/formats.ts');
+    const shape = <T>(registry: readonly Format<T>[]) =>
+      registry.map((f) => `${f.name}: ${f.files.map((file) => `${file.suffix} ${typeof file.exporter.serialize}`)}`);
+    expect(shape(fresh.RESULTS_FORMATS)).toEqual([
+      'md: md function',
+      'csv: runs.csv function,summary.csv function',
+      'json: json function',
+    ]);
+    expect(shape(fresh.MICRO_FORMATS)).toEqual(['md: md function', 'csv: csv function']);
+    expect(shape(fresh.COMPARE_FORMATS)).toEqual(['md: md function', 'json: json function']);
   });
 
   it('writeFormats writes every file of the chosen formats and returns their paths', () => {
