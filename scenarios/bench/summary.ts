@@ -74,7 +74,8 @@ export function summarize(folder: ResultsFolder): EngineSummary[] {
   }));
 }
 
-function spread(xs: number[]): Spread | null {
+/** Median (the mean of the middle two for an even count), min and max; null for no values. */
+export function spread(xs: readonly number[]): Spread | null {
   if (xs.length === 0) return null;
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;

@@ -10,6 +10,7 @@ import type { TrainResult } from '../train.ts';
 import type { RunRecord } from '../bench/job-kind.ts';
 import { gradcheckKind, trainKind } from '../bench/kinds/index.ts';
 import { runsOf, type ResultsFolder } from '../bench/results.ts';
+import { spread } from '../bench/summary.ts';
 import { InputError } from '../../workload/input-error.ts';
 import { coefficientOfVariation, hodgesLehmann, mannWhitneyP, trialsNeeded } from './rank-stats.ts';
 
@@ -125,8 +126,8 @@ function compareEngine(engine: string, base: ResultsFolder, next: ResultsFolder,
     engine,
     baseTrials: bt.length,
     newTrials: nt.length,
-    baseMedianMs: median(bt),
-    newMedianMs: median(nt),
+    baseMedianMs: spread(bt)?.median ?? null,
+    newMedianMs: spread(nt)?.median ?? null,
     ...time,
     losses,
     gradient,
@@ -191,13 +192,6 @@ function verdictOf(folder: ResultsFolder, engine: string): string {
 
 function gradientChange(base: string, next: string): EngineChange['gradient'] {
   return { base, new: next, regressed: base === 'pass' && next === 'FAIL' };
-}
-
-function median(xs: number[]): number | null {
-  if (xs.length === 0) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 export function formatPct(fraction: number): string {
