@@ -11,15 +11,11 @@ import { readResultsFolder } from '../scenarios/bench/results.ts';
 import { summarize } from '../scenarios/bench/summary.ts';
 import { benchSummaryLines } from '../scenarios/output/bench-summary.ts';
 import { compareFolders, type EngineChange } from '../scenarios/compare/compare.ts';
-import { ROOT, runScript, tempDirs } from './helpers.ts';
+import { rawResults, ROOT, runScript, tempDirs } from './helpers.ts';
 
 const FIXTURE = join(ROOT, 'test/fixtures/bench-results/complete');
 /* eslint-disable @typescript-eslint/no-explicit-any -- raw records, shaped as runs.jsonl holds them */
-const RAW: any[] = readFileSync(join(FIXTURE, 'runs.jsonl'), 'utf8')
-  .trim()
-  .split('\n')
-  .map((l) => JSON.parse(l));
-const ENV = JSON.parse(readFileSync(join(FIXTURE, 'env.json'), 'utf8'));
+const { runs: RAW, env: ENV } = rawResults(FIXTURE);
 
 const BASE_TIMES: Record<string, number[]> = {
   tape: [100.0, 100.3, 99.75, 100.55, 99.9],

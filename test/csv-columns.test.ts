@@ -3,21 +3,16 @@
  * the fixture folder's raw runs.jsonl (JSON.parse, no project code): the golden files only say the
  * output did not change, this says each column holds what its name promises.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import { readResultsFolder } from '../scenarios/bench/results.ts';
 import { RESULTS_FORMATS } from '../scenarios/output/export/formats.ts';
-import { ROOT } from './helpers.ts';
+import { rawResults, ROOT } from './helpers.ts';
 
 const DIR = join(ROOT, 'test/fixtures/bench-results/complete');
 /* eslint-disable @typescript-eslint/no-explicit-any -- raw JSON, read without the project's schemas */
-const RAW: any[] = readFileSync(join(DIR, 'runs.jsonl'), 'utf8')
-  .trim()
-  .split('\n')
-  .map((line) => JSON.parse(line));
-const ENV = JSON.parse(readFileSync(join(DIR, 'env.json'), 'utf8'));
+const { runs: RAW, env: ENV } = rawResults(DIR);
 
 const csvFile = (suffix: string): Record<string, string>[] => {
   const file = RESULTS_FORMATS.flatMap((f) => f.files).find((f) => f.suffix === suffix)!;

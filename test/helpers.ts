@@ -99,3 +99,13 @@ export function tempDirs(): (label: string) => string {
     return dir;
   };
 }
+
+/** A saved results folder read as plain JSON, without the project's schemas: the tests' raw oracle. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- raw JSON records
+export function rawResults(dir: string): { runs: any[]; env: any } {
+  const runs = readFileSync(join(dir, 'runs.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line));
+  return { runs, env: JSON.parse(readFileSync(join(dir, 'env.json'), 'utf8')) };
+}
