@@ -2,8 +2,10 @@
  * Supervising a child process that runs one measurement: the tail of its stderr kept to explain a
  * crash, SIGKILL past its time limit or when the caller stops, and how it ended in one phrase.
  */
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 
+/** How long past its timeout a child may outlive a bench that can no longer kill it. */
+const REAPER_GRACE_SECONDS = 5;
 /** How much of a child's stderr is kept. */
 const STDERR_TAIL = 4096;
 
@@ -18,7 +20,11 @@ export interface ChildExit {
   spawnError?: Error;
 }
 
-/** Watches a started child whose stderr is piped; resolves once it has ended, however it ended. */
+/**
+ * Watches a started child whose stderr is piped; resolves once it has ended, however it ended. A
+ * child started `detached` leads a process group, and the whole group is killed: a wrapper (GNU time,
+ * a shell script) must not leave its command running.
+ */
 export function watchChild(child: ChildProcess, timeoutMs: number, signal?: AbortSignal): Promise<ChildExit> {
   return new Promise((resolve) => {
     const end: ChildExit = { code: null, signal: null, timedOut: false, interrupted: false, stderr: '' };
@@ -27,7 +33,11 @@ export function watchChild(child: ChildProcess, timeoutMs: number, signal?: Abor
     });
     const kill = (why: 'timedOut' | 'interrupted') => {
       end[why] = true;
-      child.kill('SIGKILL');
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL'); // not a group leader
+      }
     };
     const timer = setTimeout(() => kill('timedOut'), timeoutMs);
     const onAbort = () => kill('interrupted');
@@ -60,4 +70,23 @@ export function crashReason(end: ChildExit): string | null {
   const lastLine = (end.stderr.trim().split('\n').pop() ?? '').replace(/^error: /, '');
   if (end.code !== 0) return `exited with code ${end.code}${lastLine ? `: ${lastLine}` : ''}`;
   return null;
+}
+
+/**
+ * A watcher beside a measured child, outside the timed process: it kills the child's process group
+ * when the bench is gone (killed with -9, it could not) or the child has run past its timeout plus a
+ * grace period. A worker stuck in a loop cannot watch its own IPC channel, and an external program
+ * watches nothing; a shell loop can, and it ends within a second of the child. It is detached and
+ * unreferenced, so it never holds the bench open.
+ */
+export function startReaper(worker: ChildProcess, timeoutMs: number): void {
+  if (worker.pid === undefined) return;
+  const seconds = Math.ceil(timeoutMs / 1000) + REAPER_GRACE_SECONDS;
+  const script =
+    'i=0; while [ "$i" -lt "$3" ] && kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; ' +
+    'do sleep 1; i=$((i + 1)); done; kill -0 "$1" 2>/dev/null && kill -9 -"$1" 2>/dev/null';
+  const args = ['-c', script, 'reaper', String(worker.pid), String(process.pid), String(seconds)];
+  spawn('/bin/sh', args, { detached: true, stdio: 'ignore' })
+    .on('error', () => {})
+    .unref();
 }

@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import type { EngineRegistry } from '../engines/registry.ts';
 import { captureEnv } from '../scenarios/bench/env.ts';
-import { KINDS } from '../scenarios/bench/kinds/index.ts';
+import { externalKind, trainKind, WORKER_KINDS, type AnyKind } from '../scenarios/bench/kinds/index.ts';
 import { processExecutor } from '../scenarios/bench/process-executor.ts';
 import {
   appendRun,
@@ -11,14 +11,24 @@ import {
   RUNS_FILE,
   startResults,
 } from '../scenarios/bench/results.ts';
-import { schedule } from '../scenarios/bench/scheduler.ts';
+import { schedule, type Executor } from '../scenarios/bench/scheduler.ts';
+import { externalExecutor } from '../scenarios/bench/external/executor.ts';
+import {
+  checkExternalNames,
+  externalFlag,
+  externalsConfig,
+  PLACEHOLDER_NAMES,
+  usesData,
+} from '../scenarios/bench/external/spec.ts';
+import { resourceMeter } from '../scenarios/bench/resource-meter.ts';
+import { buildWorker } from '../scenarios/bench/worker-build.ts';
 import { summarize } from '../scenarios/bench/summary.ts';
 import { benchSummaryLines } from '../scenarios/output/bench-summary.ts';
 import type { Folders } from '../scenarios/output/export/exporter.ts';
 import { COMPARE_FORMATS, RESULTS_FORMATS, selectFormats, writeFormats } from '../scenarios/output/export/formats.ts';
 import { assertSameJob, compareFolders } from '../scenarios/compare/compare.ts';
 import { InputError } from '../workload/input-error.ts';
-import { ioReason } from '../scenarios/files.ts';
+import { ioReason, writeFileAtomic } from '../scenarios/files.ts';
 import { RunProgress } from '../scenarios/output/progress.ts';
 import { loadDataset } from '../workload/dataset.ts';
 import { command, CommandError, intFlag, timeoutFlag, type FlagValues } from './cli.ts';
@@ -28,6 +38,8 @@ import { displayPath, reportFileFlag } from './output-paths.ts';
 import { RESULTS_DIR, timestamp } from './paths.ts';
 
 const DEFAULT_TRIALS = 3;
+/** The embedded dataset as a file, for external programs' {data}. */
+const EMBEDDED_DATA_FILE = 'dataset.txt';
 const DEFAULT_TIMEOUT_SECONDS = 600;
 /** Written into the results folder; the Markdown report goes to --report. */
 const CSV_FORMATS = selectFormats(RESULTS_FORMATS, ['csv']);
@@ -54,11 +66,36 @@ Options:
   --threshold PCT      with --baseline: changes within ±PCT percent count as no change (default 2)
   --fail-on-regression with --baseline: exit 1 when an engine got slower beyond the threshold with
                        confidence, its losses changed, or its gradient check went from pass to FAIL
+  --external 'NAME=COMMAND'
+                       also time an external program that trains the job (repeatable): each trial
+                       runs COMMAND (split as a shell would, run without one) in a process of its
+                       own, round-robin with the engines' trials, and its printed losses are checked
+                       against topo's. Placeholders pass the job: {data} (the dataset file; the
+                       embedded list is written to dataset.txt in the results folder for it) and
+                       ${wrapped(
+                         PLACEHOLDER_NAMES.filter((n) => n !== 'data').map((n) => `{${n}}`),
+                         55,
+                         '\n                       ',
+                       )}
+  --config FILE        external programs from a JSON file: {"externals": [{"name", "command": [argv],
+                       "cwd"?, "env"?, "lossPattern"?, "samplePattern"?, "timePattern"?, "fixedJob"?}]}
+                       (README: "Programs in the same table")
   --help               show this help
 ${JOB_HELP}
 
 Writes to the results folder: ${RUNS_FILE} (a line per run, as it finishes), ${ENV_FILE},
 ${CSV_FILES.join(', ')}. \`npm run report -- DIR\` regenerates the report from it.`;
+
+/** Words joined by spaces into lines of at most `width` characters, joined by `separator`. */
+function wrapped(words: readonly string[], width: number, separator: string): string {
+  const lines: string[] = [];
+  for (const word of words) {
+    const last = lines.length - 1;
+    if (last >= 0 && lines[last].length + 1 + word.length <= width) lines[last] += ` ${word}`;
+    else lines.push(word);
+  }
+  return lines.join(separator);
+}
 
 const FLAGS = {
   ...JOB_FLAGS,
@@ -69,14 +106,26 @@ const FLAGS = {
   out: { type: 'string' },
   report: { type: 'string' },
   baseline: { type: 'string' },
+  external: { type: 'string', multiple: true },
+  config: { type: 'string' },
   ...COMPARE_FLAGS,
 } as const;
 
 /** Every flag checked and every output location made ready, before any run. */
 function benchSetup(values: FlagValues<typeof FLAGS>, registry: EngineRegistry) {
   const timeoutSeconds = timeoutFlag(values.timeout, DEFAULT_TIMEOUT_SECONDS);
+  const engines = enginesFlag(registry, values.engines);
+  const externals = [
+    ...(values.external ?? []).map(externalFlag),
+    ...(values.config === undefined ? [] : externalsConfig(values.config)),
+  ];
+  checkExternalNames(
+    externals,
+    engines.map((e) => e.name),
+  );
   const setup = {
-    engines: enginesFlag(registry, values.engines),
+    engines,
+    externals,
     trials: intFlag('trials', values.trials, DEFAULT_TRIALS),
     warmup: intFlag('warmup', values.warmup, 0, 0),
     timeoutSeconds,
@@ -104,6 +153,17 @@ function baselineFlag(values: FlagValues<typeof FLAGS>, job: Pick<BenchSetup, 'c
   return { folder, options, failOnRegression: values['fail-on-regression'] === true };
 }
 
+/**
+ * The dataset file an external's {data} names: --data's, or the embedded list written into the
+ * results folder (the same bytes the dataset's sha256 is of) when some command asks for it.
+ */
+function externalDataPath(s: BenchSetup): string {
+  if (s.dataPath !== null) return resolve(s.dataPath);
+  const path = join(s.outDir, EMBEDDED_DATA_FILE);
+  if (s.externals.some(usesData)) writeFileAtomic(path, s.dataset.docs.join('\n') + '\n');
+  return path;
+}
+
 /** Runs every job, saving each run as it ends; SIGINT and SIGTERM stop it (exit 130 and 143). */
 async function runJobs(s: BenchSetup): Promise<'completed' | { interrupted: number }> {
   const interrupt = new AbortController();
@@ -118,8 +178,28 @@ async function runJobs(s: BenchSetup): Promise<'completed' | { interrupted: numb
   };
   const unlisten = [stopOn('SIGINT', 130), stopOn('SIGTERM', 143)];
   const progress = new RunProgress(s);
-  const executor = processExecutor({ dataPath: s.dataPath, config: s.config, enginesModule: s.enginesModule });
-  const plan = { ...s, engines: s.engines.map((e) => e.name), kinds: KINDS, timeoutMs: s.timeoutSeconds * 1000 };
+  // A plugin engines module may be TypeScript, which only the loader can import.
+  const worker = s.enginesModule ? null : await buildWorker();
+  const meter = resourceMeter();
+  const inWorker = processExecutor(
+    { dataPath: s.dataPath, config: s.config, enginesModule: s.enginesModule },
+    { worker, meter },
+  );
+  const external = externalExecutor({
+    specs: s.externals,
+    job: { config: s.config, dataPath: externalDataPath(s) },
+    meter,
+  });
+  const executor: Executor = (task, opts) =>
+    (task.kind as AnyKind) === externalKind ? external(task, opts) : inWorker(task, opts);
+  const alongside = [{ with: trainKind, kind: externalKind, names: s.externals.map((e) => e.name) }];
+  const plan = {
+    ...s,
+    engines: s.engines.map((e) => e.name),
+    kinds: WORKER_KINDS,
+    alongside,
+    timeoutMs: s.timeoutSeconds * 1000,
+  };
   const ended = await schedule(
     plan,
     executor,
@@ -134,6 +214,8 @@ async function runJobs(s: BenchSetup): Promise<'completed' | { interrupted: numb
   );
   progress.stop();
   unlisten.forEach((off) => off());
+  worker?.dispose();
+  meter?.dispose();
   return ended === 'completed' ? ended : { interrupted: exitCode };
 }
 

@@ -31,8 +31,10 @@ export function runCli(main: () => void | Promise<void>): void {
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
-/** Parsed flag values: strings, and booleans for boolean flags. */
-export type FlagValues<O extends Options> = { [K in keyof O]?: O[K]['type'] extends 'boolean' ? boolean : string };
+/** Parsed flag values: strings, booleans for boolean flags, a list for a flag that may be repeated. */
+export type FlagValues<O extends Options> = {
+  [K in keyof O]?: O[K]['type'] extends 'boolean' ? boolean : O[K] extends { multiple: true } ? string[] : string;
+};
 
 export interface CommandContext<O extends Options> {
   readonly values: FlagValues<O>;
@@ -83,8 +85,8 @@ export function parseFlags<O extends Options>(argv: string[], options: O, allowP
     const msg = (err as Error).message.split('\n')[0].replace(/\. To specify a positional argument.*$/, '');
     throw new InputError(`${msg}. Valid options: ${valid}`);
   }
-  // parseArgs would silently keep the last of a flag given twice.
-  const names = parsed.tokens.flatMap((t) => (t.kind === 'option' ? [t.name] : []));
+  // parseArgs would silently keep the last of a flag given twice (unless it may be repeated).
+  const names = parsed.tokens.flatMap((t) => (t.kind === 'option' && !options[t.name]?.multiple ? [t.name] : []));
   const twice = names.find((name, i) => names.indexOf(name) !== i);
   if (twice !== undefined) throw new InputError(`--${twice} is given more than once`);
   return { values: parsed.values, positionals: parsed.positionals };

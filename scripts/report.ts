@@ -16,7 +16,8 @@ Several folders (from different machines, say) merge into one report with a mach
 Options:
   --format a,b         formats to write (default md):
                          md    the Markdown report
-                         csv   <name>.runs.csv (a row per training run) and <name>.summary.csv (a row per engine)
+                         csv   <name>.runs.csv (a row per training run), <name>.external-runs.csv (a row per
+                               external program's run) and <name>.summary.csv (a row per engine or program)
                          json  one document with every folder's environment, summary and runs
   --output FILE        where to write: FILE for a single file, else FILE's name without its extension
                        plus each file's ending (default reports/<folder name>, several folders' names

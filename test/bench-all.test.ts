@@ -14,6 +14,10 @@ interface RunLine {
   warmup: boolean;
   status: string;
   wallMs: number;
+  startupMs: number | null;
+  userMs: number | null;
+  systemMs: number | null;
+  maxRssBytes: number | null;
   reason?: string;
   divergedAtStep?: number;
   result?: TrainResult;
@@ -164,6 +168,10 @@ describe('bench:all with faulty engines', () => {
         reason: cell(run.reason),
         diverged_at_step: cell(run.divergedAtStep),
         wall_ms: cell(run.wallMs),
+        startup_ms: cell(run.startupMs),
+        user_ms: cell(run.userMs),
+        system_ms: cell(run.systemMs),
+        max_rss_bytes: cell(run.maxRssBytes),
         steps: cell(res?.losses.length),
         total_ms: cell(res?.timingMs.total),
         forward_ms: cell(res?.timingMs.forward),

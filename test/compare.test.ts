@@ -264,8 +264,7 @@ describe('bench:all summary', () => {
       elapsedMs: 1000,
     });
     expect(lines.filter((l) => l.startsWith('warning:'))).toEqual([
-      'warning: tape: unstable: CV 56%; run more trials or quiet the machine',
-      'warning: tensor: unstable: CV 24%; run more trials or quiet the machine',
+      'warning: tape: unstable: CV 42%; run more trials or quiet the machine',
     ]);
   });
 });

@@ -54,6 +54,16 @@ describe('summary.csv, column by column', () => {
       'gflops',
       'gradcheck_pass',
       'gradient_verdict',
+      'kind',
+      'loss_verdict',
+      'speedup_basis',
+      'wall_median_ms',
+      'wall_min_ms',
+      'wall_max_ms',
+      'startup_ms',
+      'user_ms',
+      'system_ms',
+      'max_rss_bytes',
     ]));
 
   const timesOf = (engine: string) =>
@@ -61,9 +71,28 @@ describe('summary.csv, column by column', () => {
       (r) => r.result.timingMs.total as number,
     );
   const topo = timesOf('topo');
+  const okTrials = (kind: string, engine: string) =>
+    RAW.filter((r) => r.kind === kind && r.engine === engine && !r.warmup && r.status === 'ok');
+  /** The whole-process columns, each the median over the ok timed trials. */
+  const costOf = (kind: string, engine: string) => {
+    const ok = okTrials(kind, engine);
+    const walls = ok.map((r) => r.wallMs as number);
+    const med = (field: string) => (ok.some((r) => r[field] !== null) ? cell(median(ok.map((r) => r[field]))) : '');
+    return {
+      wall_median_ms: cell(median(walls)),
+      wall_min_ms: cell(Math.min(...walls)),
+      wall_max_ms: cell(Math.max(...walls)),
+      startup_ms: med('startupMs'),
+      user_ms: med('userMs'),
+      system_ms: med('systemMs'),
+      max_rss_bytes: med('maxRssBytes'),
+    };
+  };
 
-  it('one row per engine of env.json, in its order', () =>
-    expect(summaryRows().map((r) => r.engine)).toEqual(ENV.bench.engines.map((e: any) => e.name)));
+  it('one row per engine of env.json, then per external program, in their order', () =>
+    expect(summaryRows().map((r) => r.engine)).toEqual(
+      [...ENV.bench.engines, ...ENV.bench.externals].map((e: any) => e.name),
+    ));
 
   for (const engine of ['topo', 'tape', 'tensor', 'stack']) {
     it(`${engine}: every figure from its raw trials`, () => {
@@ -96,9 +125,47 @@ describe('summary.csv, column by column', () => {
         gflops: cell(typical.gflops),
         gradcheck_pass: cell(check.pass),
         gradient_verdict: check.verdict,
+        kind: 'engine',
+        loss_verdict: '',
+        speedup_basis: 'training',
+        ...costOf('train', engine),
       });
     });
   }
+
+  it('an external program: wall times, its speedup on wall time, its loss verdict, no engine figures', () => {
+    const row = summaryRows().find((r) => r.engine === 'own-tensor')!;
+    const walls = okTrials('external', 'own-tensor').map((r) => r.wallMs as number);
+    const topoWalls = okTrials('train', 'topo').map((r) => r.wallMs as number);
+    expect(walls).toHaveLength(2);
+    expect(row).toEqual({
+      machine: 'vm',
+      engine: 'own-tensor',
+      study: '',
+      status: 'ok',
+      trials_ok: '2',
+      trials_planned: '2',
+      // It printed no training time.
+      median_ms: '',
+      min_ms: '',
+      max_ms: '',
+      speedup_vs_topo: cell(median(topoWalls) / median(walls)),
+      speedup_min: cell(Math.min(...topoWalls) / Math.max(...walls)),
+      speedup_max: cell(Math.max(...topoWalls) / Math.min(...walls)),
+      final_loss: '',
+      mean_loss_last100: '',
+      nodes_per_step: '',
+      edges_per_step: '',
+      peak_heap_bytes: '',
+      gflops: '',
+      gradcheck_pass: '',
+      gradient_verdict: '',
+      kind: 'external',
+      loss_verdict: 'reproduces the reference (5/5 printed steps equal to 4 decimals, samples identical)',
+      speedup_basis: 'wall',
+      ...costOf('external', 'own-tensor'),
+    });
+  });
 
   it('the speedup range brackets the median, and topo’s own median speedup is 1', () => {
     const rows = summaryRows();
@@ -152,7 +219,15 @@ describe('summary.csv of a folder without topo, or with an engine env.json does 
     const runs = folder.runs.filter((r) => r.engine !== 'topo');
     const csv = RESULTS_FORMATS.flatMap((f) => f.files).find((f) => f.suffix === 'summary.csv')!;
     const rows: Record<string, string>[] = parse(csv.exporter.serialize([{ ...folder, env, runs }]), { columns: true });
-    expect(rows.map((r) => r.engine)).toEqual(['tensor', 'stack', 'throws-at-3', 'nan-at-3', 'tape']);
+    expect(rows.map((r) => r.engine)).toEqual([
+      'tensor',
+      'stack',
+      'throws-at-3',
+      'nan-at-3',
+      'own-tensor',
+      'own-stack',
+      'tape',
+    ]);
     expect(rows.find((r) => r.engine === 'tape')!.study).toBe('');
     for (const row of rows) expect([row.speedup_vs_topo, row.speedup_min, row.speedup_max]).toEqual(['', '', '']);
   });
@@ -170,6 +245,10 @@ describe('runs.csv, column by column', () => {
     ['reason', (r) => r.reason],
     ['diverged_at_step', (r) => r.divergedAtStep],
     ['wall_ms', (r) => r.wallMs],
+    ['startup_ms', (r) => r.startupMs],
+    ['user_ms', (r) => r.userMs],
+    ['system_ms', (r) => r.systemMs],
+    ['max_rss_bytes', (r) => r.maxRssBytes],
     ['steps', (r) => r.result?.losses.length],
     ['total_ms', (r) => r.result?.timingMs.total],
     ['forward_ms', (r) => r.result?.timingMs.forward],
@@ -205,5 +284,38 @@ describe('runs.csv, column by column', () => {
       expect(phases.reduce((a, b) => a + b)).toBeLessThanOrEqual(Number(row.total_ms) * (1 + 1e-9));
       expect(Number(row.ms_per_step)).toBeCloseTo(Number(row.total_ms) / Number(row.steps), 9);
     }
+  });
+});
+
+describe('external-runs.csv, column by column', () => {
+  const external = RAW.filter((r) => r.kind === 'external');
+  const FIELDS: [string, (r: any) => unknown][] = [
+    ['machine', () => 'vm'],
+    ['program', (r) => r.engine],
+    ['trial', (r) => r.trial],
+    ['warmup', (r) => r.warmup],
+    ['status', (r) => r.status],
+    ['reason', (r) => r.reason],
+    ['wall_ms', (r) => r.wallMs],
+    ['user_ms', (r) => r.userMs],
+    ['system_ms', (r) => r.systemMs],
+    ['max_rss_bytes', (r) => r.maxRssBytes],
+    ['training_ms', (r) => r.result?.trainingMs],
+    ['loss_lines', (r) => r.result?.losses.length],
+    ['printed_steps', (r) => r.result?.printedSteps],
+    ['last_step', (r) => r.result?.losses.at(-1)?.step],
+    ['last_loss', (r) => r.result?.losses.at(-1)?.loss],
+    ['samples', (r) => r.result?.samples.length],
+    ['command', (r) => r.result?.command.join(' ')],
+  ];
+
+  it('has exactly these columns, one row per run (warm-up included), every cell the raw record’s value', () => {
+    const rows = csvFile('external-runs.csv');
+    expect(header(rows)).toEqual(FIELDS.map(([name]) => name));
+    expect(external.length).toBeGreaterThanOrEqual(6);
+    expect(rows).toHaveLength(external.length);
+    rows.forEach((row, i) => {
+      for (const [name, field] of FIELDS) expect(row[name], `run ${i + 1}, ${name}`).toBe(cell(field(external[i])));
+    });
   });
 });

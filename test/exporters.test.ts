@@ -28,10 +28,10 @@ const INPUTS = { complete: [complete], merged: [complete, interrupted] };
 const golden = (name: string, suffix: string) => readFileSync(join(FIXTURES, `${name}.expected.${suffix}`), 'utf8');
 
 describe('results exporters, against golden files', () => {
-  it('the registry has md, csv (runs.csv and summary.csv) and json', () =>
+  it('the registry has md, csv (runs.csv, external-runs.csv and summary.csv) and json', () =>
     expect(RESULTS_FORMATS.map((f) => `${f.name}: ${f.files.map((file) => file.suffix).join(' ')}`)).toEqual([
       'md: md',
-      'csv: runs.csv summary.csv',
+      'csv: runs.csv external-runs.csv summary.csv',
       'json: json',
     ]));
 
@@ -75,6 +75,7 @@ describe('the format registry', () => {
     expect(chosen.map((f) => f.name)).toEqual(['csv', 'json']);
     expect(plannedFiles(chosen, (suffix) => `out/bench.${suffix}`)).toEqual([
       'out/bench.runs.csv',
+      'out/bench.external-runs.csv',
       'out/bench.summary.csv',
       'out/bench.json',
     ]);
@@ -88,7 +89,7 @@ describe('the format registry', () => {
       registry.map((f) => `${f.name}: ${f.files.map((file) => `${file.suffix} ${typeof file.exporter.serialize}`)}`);
     expect(shape(fresh.RESULTS_FORMATS)).toEqual([
       'md: md function',
-      'csv: runs.csv function,summary.csv function',
+      'csv: runs.csv function,external-runs.csv function,summary.csv function',
       'json: json function',
     ]);
     expect(shape(fresh.MICRO_FORMATS)).toEqual(['md: md function', 'csv: csv function']);

@@ -50,7 +50,29 @@ describe('the scheduler, with a job kind defined in one file and a fake executor
       status: 'ok',
       result: { engine: 'b', nodes: 1, edges: 2, loss: 3 },
       wallMs: 1,
+      // What this executor did not measure.
+      startupMs: null,
+      userMs: null,
+      systemMs: null,
+      maxRssBytes: null,
     });
+  });
+
+  it('runs another kind alongside: external programs inside each round of the training trials', async () => {
+    const { calls, execute } = fakeExecutor((task) =>
+      task.engine === 'p2' ? { status: 'failed', reason: 'exit 3', wallMs: 1 } : okOutcome(task),
+    );
+    const alongside = [{ with: trainKind, kind: graphSize, names: ['p1', 'p2'] }];
+    await schedule(plan({ engines: ['a'], kinds: [trainKind, gradcheckKind], alongside, trials: 2 }), execute);
+    expect(calls).toEqual([
+      'train a t1',
+      'graph-size p1 t1',
+      'graph-size p2 t1',
+      'train a t2',
+      'graph-size p1 t2',
+      // p2 failed: it sits out its second round; the gradient checks are the engines' only.
+      'gradcheck a t1',
+    ]);
   });
 
   it('runs the warm-up rounds first, for kinds that have them, and each kind after the one before', async () => {
@@ -132,7 +154,10 @@ describe('the scheduler, with a job kind defined in one file and a fake executor
 
 describe('the same kind through the process executor', () => {
   it("runs in a fresh worker process, its result checked against the kind's schema", async () => {
-    const execute = processExecutor({ dataPath: null, config: { ...DEFAULT_CONFIG, samples: 0 }, enginesModule: null });
+    const execute = processExecutor(
+      { dataPath: null, config: { ...DEFAULT_CONFIG, samples: 0 }, enginesModule: null },
+      { worker: null, meter: null },
+    );
     const records: RunRecord[] = [];
     const ended = await schedule(plan({ engines: ['topo', 'fused'], trials: 1, timeoutMs: 60_000 }), execute, {
       onRunEnd: (_, r) => records.push(r),

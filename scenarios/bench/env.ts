@@ -8,6 +8,7 @@ import type { EngineInfo } from '../../engines/registry.ts';
 import type { TrainConfig } from '../../workload/config.ts';
 import type { Dataset } from '../../workload/dataset.ts';
 import { configSchema, datasetSchema } from './schemas.ts';
+import { externalSpecSchema, type ExternalSpec } from './external/spec.ts';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -31,6 +32,8 @@ export interface BenchEnv {
     trials: number;
     warmup: number;
     timeoutSeconds: number;
+    /** External programs timed alongside the engines, as given (placeholders unfilled). */
+    externals: ExternalSpec[];
   };
   /**
    * The bench:all arguments as given, the extra-engines module if one was loaded, and the Node flags
@@ -60,6 +63,8 @@ export const envSchema: z.ZodType<BenchEnv> = z.object({
     trials: count,
     warmup: count,
     timeoutSeconds: count,
+    // Folders written before external programs could run have none.
+    externals: z.array(externalSpecSchema).default([]),
   }),
   // Folders written before the Node flags were recorded have neither.
   command: z.object({
@@ -75,6 +80,7 @@ export interface BenchSetup {
   trials: number;
   warmup: number;
   timeoutSeconds: number;
+  externals: readonly ExternalSpec[];
   config: TrainConfig;
   dataset: Dataset;
   args: readonly string[];
@@ -102,6 +108,7 @@ export function captureEnv(setup: BenchSetup, date = new Date()): BenchEnv {
       trials: setup.trials,
       warmup: setup.warmup,
       timeoutSeconds: setup.timeoutSeconds,
+      externals: [...setup.externals],
     },
     command: {
       args: [...setup.args],

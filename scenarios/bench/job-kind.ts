@@ -1,9 +1,9 @@
 /**
  * What a job kind is: a kind of isolated run bench:all schedules per engine (a training run, a
- * gradient check, …). One file per kind describes what its worker runs, the type of its result (a
- * schema, checked wherever a result crosses a process or file boundary), how many runs each engine
- * gets and, optionally, a per-run CSV. The scheduler, the process executor, the results folder and
- * the exporters know kinds only through this interface.
+ * gradient check, …) or per external program (a run of it). One file per kind describes its result
+ * (a schema, checked wherever a result crosses a process or file boundary), how many runs each
+ * gets, optionally a per-run CSV and, for a kind run on engines, what its worker runs. The scheduler,
+ * the executors, the results folder and the exporters know kinds only through this interface.
  */
 import type { z } from 'zod';
 import type { EngineInfo } from '../../engines/registry.ts';
@@ -33,23 +33,28 @@ export type Cell = string | number | boolean | null | undefined;
 /** CSV columns: header → cell. */
 export type Columns<T> = Readonly<Record<string, (row: T) => Cell>>;
 
-export interface JobKind<R> {
+/** A kind of run, as the scheduler, the results folder and the exporters see it. */
+export interface RunKind<R> {
   /** The `kind` of its records in runs.jsonl. */
   readonly name: string;
   /** What one run is called in progress lines: "trial" (numbered) or "gradient check". */
   readonly runLabel: string;
-  /** The defining module's URL: the worker process imports it and runs its default export. */
-  readonly module: string;
   /** The result's schema: a result that does not fit is a failed run (from a worker) or a bad line (from a file). */
   readonly result: z.ZodType<R>;
   /** Runs per engine, given bench:all's --warmup and --trials. */
   rounds(plan: Rounds): Rounds;
-  /** Runs in the worker process. */
-  run(input: JobInput, progress: JobProgress): R | Promise<R>;
   /** The run's outcome in a few words, for the line printed as it ends. */
   describe(result: R): string;
   /** A CSV with a row per run of this kind, written with the results folder. */
   readonly csv?: { readonly file: string; readonly columns: Columns<RunRecord<R>> };
+}
+
+/** A kind whose runs are this project's code on an engine, in a worker process. */
+export interface JobKind<R> extends RunKind<R> {
+  /** The defining module's URL: the worker process imports it and runs its default export. */
+  readonly module: string;
+  /** Runs in the worker process. */
+  run(input: JobInput, progress: JobProgress): R | Promise<R>;
 }
 
 /** How a run ended, as a discriminated union (tinybench's TaskResult style): only `ok` has a result. */
@@ -59,6 +64,18 @@ export type RunOutcome<R> =
   /** The loss turned NaN or infinite at `divergedAtStep`. */
   | { status: 'diverged'; reason: string; divergedAtStep: number };
 
+/** What a run's whole process cost: the same footing for an engine's worker and an external program. */
+export interface ProcessCost {
+  /** Wall-clock time of the whole process, start-up included. */
+  wallMs: number;
+  /** From the process's start to its job's first step (module loading, dataset, model); null for external programs. */
+  startupMs: number | null;
+  /** CPU time of the process and its children, and the largest peak RSS among them; null unmeasured (no GNU time). */
+  userMs: number | null;
+  systemMs: number | null;
+  maxRssBytes: number | null;
+}
+
 /** One line of runs.jsonl. Warm-up runs are saved too but left out of every statistic. */
 export type RunRecord<R = unknown> = {
   kind: string;
@@ -66,9 +83,12 @@ export type RunRecord<R = unknown> = {
   /** 1-based, counted separately for warm-up and counted runs. */
   trial: number;
   warmup: boolean;
-  /** Wall-clock time of the whole process, start-up included. */
-  wallMs: number;
-} & RunOutcome<R>;
+} & ProcessCost &
+  RunOutcome<R>;
+
+export function runsInWorker<R>(kind: RunKind<R>): kind is JobKind<R> {
+  return 'module' in kind;
+}
 
 /** Identity, typed: lets a kind's file declare its object with its result type inferred. */
 export function defineKind<R>(kind: JobKind<R>): JobKind<R> {

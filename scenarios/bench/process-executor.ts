@@ -4,20 +4,20 @@
  * schema, a divergence, or a failure with its reason. A fault in the child never escapes as an
  * exception here.
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { TrainConfig } from '../../workload/config.ts';
-import type { JobKind } from './job-kind.ts';
+import { runsInWorker, type JobKind } from './job-kind.ts';
 import type { ChildJob, WorkerMessage } from './protocol.ts';
 import type { Executed, Executor } from './scheduler.ts';
-import { crashReason, watchChild, type ChildExit } from '../child-process.ts';
+import { crashReason, startReaper, watchChild, type ChildExit } from '../child-process.ts';
 import { firstIssue } from './schemas.ts';
+import { UNMEASURED, type ResourceMeter } from './resource-meter.ts';
+import type { WorkerBuild } from './worker-build.ts';
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
 /** Resolved here, so the worker starts the same from any working directory. */
 const TSX_LOADER = import.meta.resolve('tsx');
-/** How long past its timeout a worker may outlive a bench that can no longer kill it. */
-const REAPER_GRACE_SECONDS = 5;
 
 type FinalMessage = Extract<WorkerMessage, { type: 'result' | 'diverged' | 'error' }>;
 
@@ -30,17 +30,30 @@ export interface JobSetup {
   readonly enginesModule: string | null;
 }
 
+/** How runs are carried out: from the compiled worker where it can (else under tsx), measured where it can. */
+export interface ProcessOptions {
+  readonly worker: WorkerBuild | null;
+  readonly meter: ResourceMeter | null;
+}
+
 /** How a worker ended: its process, and the final message it sent, if any. */
 export type ChildEnd = ChildExit & { reply?: FinalMessage };
 
-export function processExecutor(setup: JobSetup): Executor {
+export function processExecutor(setup: JobSetup, { worker, meter }: ProcessOptions): Executor {
   return (task, opts) => {
-    const job: ChildJob = { kindModule: task.kind.module, engine: task.engine, ...setup };
+    const { kind } = task;
+    if (!runsInWorker(kind)) throw new Error(`${kind.name} runs do not run in a worker`);
+    const compiledKind = worker?.kindModules.get(kind.module);
+    const job: ChildJob = { kindModule: compiledKind ?? kind.module, engine: task.engine, ...setup };
+    // A kind defined outside the build (a test's) needs the TypeScript loader.
+    const node = compiledKind ? [process.execPath, worker!.script] : [process.execPath, '--import', TSX_LOADER, WORKER];
+    const metered = meter?.wrap([...node, JSON.stringify(job)]);
+    const [file, ...args] = metered?.argv ?? [...node, JSON.stringify(job)];
     if (opts.signal?.aborted) return Promise.resolve({ status: 'interrupted' });
     return new Promise((resolve) => {
       const started = performance.now();
-      const child = fork(WORKER, [JSON.stringify(job)], {
-        execArgv: ['--import', TSX_LOADER],
+      let startupMs: number | null = null;
+      const child = spawn(file, args, {
         stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
         // A process group of its own: ^C in the terminal reaches the bench, which then stops its worker;
         // a worker ended by a signal of its own is that run's failure.
@@ -49,12 +62,20 @@ export function processExecutor(setup: JobSetup): Executor {
       startReaper(child, opts.timeoutMs);
       let reply: FinalMessage | undefined;
       child.on('message', (m: WorkerMessage) => {
+        if (m.type === 'start') startupMs = performance.now() - started;
         if (m.type === 'start' || m.type === 'step') opts.onProgress?.(m);
         else reply = m;
       });
-      void watchChild(child, opts.timeoutMs, opts.signal).then((end) =>
-        resolve(outcomeOf(task.kind, { ...end, reply }, opts.timeoutMs, performance.now() - started)),
-      );
+      void watchChild(child, opts.timeoutMs, opts.signal).then((end) => {
+        const wallMs = performance.now() - started;
+        const cost = metered?.read();
+        // Under GNU time a worker's own death by a signal shows only in its report.
+        const ended = cost?.signal ? { ...end, code: null, signal: cost.signal } : end;
+        const outcome = outcomeOf(kind, { ...ended, reply }, opts.timeoutMs, wallMs);
+        if (outcome.status === 'interrupted') return resolve(outcome);
+        const { userMs, systemMs, maxRssBytes } = cost ?? UNMEASURED;
+        resolve({ ...outcome, startupMs, userMs, systemMs, maxRssBytes });
+      });
     });
   };
 }
@@ -74,22 +95,4 @@ export function outcomeOf<R>(kind: JobKind<R>, end: ChildEnd, timeoutMs: number,
   }
   if (reply?.type === 'error') return failed(`threw ${reply.message}`);
   return failed(crashReason(end) ?? 'exited without a result');
-}
-
-/**
- * A watcher beside each worker, outside the timed process: it kills the worker when the bench is
- * gone (killed with -9, it could not) or the worker has run past its timeout plus a grace period.
- * A worker stuck in a loop cannot watch its own IPC channel; a shell loop can, and it ends within
- * a second of the worker. It is detached and unreferenced, so it never holds the bench open.
- */
-function startReaper(worker: ChildProcess, timeoutMs: number): void {
-  if (worker.pid === undefined) return;
-  const seconds = Math.ceil(timeoutMs / 1000) + REAPER_GRACE_SECONDS;
-  const script =
-    'i=0; while [ "$i" -lt "$3" ] && kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; ' +
-    'do sleep 1; i=$((i + 1)); done; kill -0 "$1" 2>/dev/null && kill -9 "$1" 2>/dev/null';
-  const args = ['-c', script, 'reaper', String(worker.pid), String(process.pid), String(seconds)];
-  spawn('/bin/sh', args, { detached: true, stdio: 'ignore' })
-    .on('error', () => {})
-    .unref();
 }

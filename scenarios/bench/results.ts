@@ -8,7 +8,7 @@ import { basename, join } from 'node:path';
 import { z } from 'zod';
 import { InputError } from '../../workload/input-error.ts';
 import { envSchema, type BenchEnv } from './env.ts';
-import type { JobKind, RunRecord } from './job-kind.ts';
+import type { RunKind, RunRecord } from './job-kind.ts';
 import { KINDS, type AnyKind } from './kinds/index.ts';
 import { ioReason, makeDirs, writeFileAtomic } from '../files.ts';
 import { firstIssue } from './schemas.ts';
@@ -87,7 +87,7 @@ export function readResultsFolder(dir: string, kinds: readonly AnyKind[] = KINDS
 }
 
 /** The runs of one kind, typed by it (their results were checked against its schema when read). */
-export function runsOf<R>(folder: ResultsFolder, kind: JobKind<R>): RunRecord<R>[] {
+export function runsOf<R>(folder: ResultsFolder, kind: RunKind<R>): RunRecord<R>[] {
   return folder.runs.filter((r) => r.kind === kind.name) as RunRecord<R>[];
 }
 
@@ -124,6 +124,11 @@ function runSchema(kinds: readonly AnyKind[]): z.ZodType<RunRecord> {
     trial: z.number().int().default(1),
     warmup: z.boolean().default(false),
     wallMs: z.number(),
+    // Folders written before these were measured have none.
+    startupMs: z.number().nullable().default(null),
+    userMs: z.number().nullable().default(null),
+    systemMs: z.number().nullable().default(null),
+    maxRssBytes: z.number().nullable().default(null),
   };
   return z
     .discriminatedUnion('status', [

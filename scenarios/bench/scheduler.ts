@@ -1,21 +1,23 @@
 /**
  * The order of a comparison run's isolated runs, independent of how a run is carried out. For each
- * job kind in turn, runs go round-robin (round 1 of every engine, then round 2, …), so a noisy
+ * job kind in turn, runs go round-robin (round 1 of every engine and of every external program run
+ * alongside, then round 2, …), so a noisy
  * machine's slow spell is shared out instead of landing on one engine; warm-up rounds come first.
  * An engine whose run fails or diverges sits out its remaining runs of that kind (the job is
  * deterministic, so they would end the same way, possibly only after a long timeout), but still
  * gets its runs of the next kinds. The executor is a parameter, as hyperfine's `Executor`: the
  * process executor runs each in a fresh Node process; tests pass a fake one.
  */
-import type { JobKind, Rounds, RunOutcome, RunRecord } from './job-kind.ts';
+import type { ProcessCost, Rounds, RunKind, RunOutcome, RunRecord } from './job-kind.ts';
 import type { AnyKind } from './kinds/index.ts';
+import { UNMEASURED } from './resource-meter.ts';
 
 /** Progress a running job reports. */
 export type Progress = { type: 'start'; steps: number } | { type: 'step'; step: number; loss: number };
 
 /** One run to carry out. */
 export interface Task<R> {
-  readonly kind: JobKind<R>;
+  readonly kind: RunKind<R>;
   readonly engine: string;
   readonly trial: number;
   readonly warmup: boolean;
@@ -27,14 +29,28 @@ export interface ExecuteOptions {
   readonly onProgress?: (progress: Progress) => void;
 }
 
-/** A finished run with its wall time, or `interrupted` (stopped by the caller's signal: nothing to record). */
-export type Executed<R> = (RunOutcome<R> & { wallMs: number }) | { status: 'interrupted' };
+/**
+ * A finished run with its wall time and whatever else of its cost the executor measured, or
+ * `interrupted` (stopped by the caller's signal: nothing to record).
+ */
+export type Executed<R> =
+  (RunOutcome<R> & Pick<ProcessCost, 'wallMs'> & Partial<ProcessCost>) | { status: 'interrupted' };
+
+const UNKNOWN_COST = { startupMs: null, ...UNMEASURED };
 
 export type Executor = <R>(task: Task<R>, opts: ExecuteOptions) => Promise<Executed<R>>;
+
+/** Runs of another kind that go round-robin within a kind's rounds: external programs beside the training trials. */
+export interface Alongside {
+  readonly with: AnyKind;
+  readonly kind: AnyKind;
+  readonly names: readonly string[];
+}
 
 export interface SchedulePlan extends Rounds {
   readonly engines: readonly string[];
   readonly kinds: readonly AnyKind[];
+  readonly alongside?: readonly Alongside[];
   readonly timeoutMs: number;
 }
 
@@ -60,21 +76,24 @@ export async function schedule(
   signal?: AbortSignal,
 ): Promise<'completed' | 'interrupted'> {
   for (const kind of plan.kinds) {
+    const lanes = [{ kind, names: plan.engines }, ...(plan.alongside ?? []).filter((a) => a.with === kind)];
     const sittingOut = new Set<string>();
     for (const { trial, warmup } of roundsOf(kind, plan)) {
-      for (const engine of plan.engines) {
-        if (sittingOut.has(engine)) continue;
-        const task: Task<unknown> = { kind, engine, trial, warmup };
-        if (signal?.aborted) return 'interrupted';
-        const outcome = await execute(task, {
-          timeoutMs: plan.timeoutMs,
-          signal,
-          onProgress: (p) => hooks.onProgress?.(task, p),
-        });
-        if (outcome.status === 'interrupted') return 'interrupted';
-        const record: RunRecord = { kind: kind.name, engine, trial, warmup, ...outcome };
-        hooks.onRunEnd?.(task, record);
-        if (record.status !== 'ok') sittingOut.add(engine);
+      for (const lane of lanes) {
+        for (const engine of lane.names) {
+          if (sittingOut.has(engine)) continue;
+          const task: Task<unknown> = { kind: lane.kind, engine, trial, warmup };
+          if (signal?.aborted) return 'interrupted';
+          const outcome = await execute(task, {
+            timeoutMs: plan.timeoutMs,
+            signal,
+            onProgress: (p) => hooks.onProgress?.(task, p),
+          });
+          if (outcome.status === 'interrupted') return 'interrupted';
+          const record: RunRecord = { kind: lane.kind.name, engine, trial, warmup, ...UNKNOWN_COST, ...outcome };
+          hooks.onRunEnd?.(task, record);
+          if (record.status !== 'ok') sittingOut.add(engine);
+        }
       }
     }
   }

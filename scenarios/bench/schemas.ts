@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { TrainConfig } from '../../workload/config.ts';
 
 /** In the order runs.jsonl and env.json hold it (configFromFlags' order), which parsing keeps. */
-export const configSchema: z.ZodType<TrainConfig> = z.object({
+const configObject = z.object({
   steps: z.number(),
   seed: z.number(),
   nLayer: z.number(),
@@ -19,6 +19,9 @@ export const configSchema: z.ZodType<TrainConfig> = z.object({
   temperature: z.number(),
   samples: z.number(),
 });
+export const configSchema: z.ZodType<TrainConfig> = configObject;
+/** Some of the hyperparameters, and no unknown key. */
+export const partialConfigSchema: z.ZodType<Partial<TrainConfig>> = configObject.partial().strict();
 
 export const datasetSchema = z.object({ source: z.string(), docs: z.number(), sha256: z.string() });
 

@@ -20,9 +20,12 @@ export function benchSummaryLines(summaries: readonly EngineSummary[], totals: B
     `on ${datasetLabel(totals.datasetSource)}, ${formatElapsed(totals.elapsedMs)} in all`;
   const rows = summaries.map((s) => {
     const status = statusText(s);
-    const time = s.timeMs ? `${formatTime(s.timeMs)}${status === 'ok' ? '' : `, ${status}`}` : status;
+    // An external's wall time: the only time every program has.
+    const shown = s.external ? s.wallMs : s.timeMs;
+    const what = s.external && shown ? ' wall' : '';
+    const time = shown ? `${formatTime(shown)}${what}${status === 'ok' ? '' : `, ${status}`}` : status;
     const loss = s.typical ? `  loss ${formatLoss(s.typical.result.finalLoss)}` : '';
-    return `  ${s.engine.padEnd(width)}  ${time}${loss}  gradients: ${verdictText(s)}`;
+    return `  ${s.engine.padEnd(width)}  ${time}${loss}  ${s.external ? 'losses' : 'gradients'}: ${verdictText(s)}`;
   });
   const speedups = summaries.map(speedupLine).filter((line): line is string => line !== null);
   return [head, ...rows, ...speedups, ...summaries.flatMap(unstableLine)];
@@ -30,7 +33,10 @@ export function benchSummaryLines(summaries: readonly EngineSummary[], totals: B
 
 /** A warning when an engine's trial times spread more than UNSTABLE_CV around their mean. */
 function unstableLine(s: EngineSummary): string[] {
-  const times = s.trials.flatMap((r) => (r.status === 'ok' ? [r.result.timingMs.total] : []));
+  const times = s.trials.flatMap((r) => {
+    if (r.status !== 'ok') return [];
+    return ['timingMs' in r.result ? r.result.timingMs.total : r.wallMs];
+  });
   if (times.length < 2) return [];
   const cv = coefficientOfVariation(times);
   return cv > UNSTABLE_CV ? [`warning: ${unstableWarning(`${s.engine}: unstable`, cv)}`] : [];
@@ -50,13 +56,17 @@ export function speedupLine(s: EngineSummary): string | null {
     : [1 / s.speedup.median, 1 / s.speedup.max, 1 / s.speedup.min];
   const d = digits(median);
   const range = low === high ? '' : ` (range ${low.toFixed(d)}–${high.toFixed(d)})`;
-  return `${s.engine} ran ${median.toFixed(d)}x ${faster ? 'faster' : 'slower'} than ${BASELINE}${range}${caveats(s)}`;
+  const basis = s.speedupBasis === 'wall' ? ' in wall time' : '';
+  const how = `${median.toFixed(d)}x ${faster ? 'faster' : 'slower'}`;
+  return `${s.engine} ran ${how} than ${BASELINE}${basis}${range}${caveats(s)}`;
 }
 
 /** What a speedup line must not hide: the engine computes something else, or fewer trials stand behind it. */
 function caveats(s: EngineSummary): string {
   const notes = [
     ...(s.gradcheck?.status === 'ok' && !s.gradcheck.result.pass ? ['wrong gradients'] : []),
+    // The verdict's headline only ("differs from step 2"): its details are on the engine's own line.
+    ...(s.external?.verdict && !s.external.verdict.reproduces ? [verdictText(s).split(' (')[0]] : []),
     ...(s.okTrials < s.plannedTrials ? [`${s.okTrials} of ${s.plannedTrials} trials`] : []),
   ];
   return notes.map((n) => ` (${n})`).join('');

@@ -1,11 +1,21 @@
-/** The job kinds bench:all runs, in order: every engine's trials, then every engine's gradient check. */
-import type { JobKind } from '../job-kind.ts';
+/**
+ * The job kinds: those bench:all runs on every engine, in order (every engine's trials, then every
+ * engine's gradient check), and every kind a results folder may hold (external programs' runs too).
+ */
+import type { JobKind, RunKind } from '../job-kind.ts';
+import external from './external.ts';
 import gradcheck from './gradcheck.ts';
 import train from './train.ts';
 
-export { gradcheck as gradcheckKind, train as trainKind };
+export { external as externalKind, gradcheck as gradcheckKind, train as trainKind };
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a list of kinds with different result types
-export type AnyKind = JobKind<any>;
+/* eslint-disable @typescript-eslint/no-explicit-any -- lists of kinds with different result types */
+export type AnyKind = RunKind<any>;
+export type AnyJobKind = JobKind<any>;
+/* eslint-enable @typescript-eslint/no-explicit-any */
 
-export const KINDS: readonly AnyKind[] = [train, gradcheck];
+/** Run in worker processes, on engines. */
+export const WORKER_KINDS: readonly AnyJobKind[] = [train, gradcheck];
+
+/** Every kind of record in runs.jsonl. */
+export const KINDS: readonly AnyKind[] = [train, external, gradcheck];

@@ -1,10 +1,11 @@
 /**
- * The results CSVs: summary.csv (one row per engine) and, for each job kind that declares columns, a
- * row per run of that kind (runs.csv for training runs). Numbers keep full precision, so the CSV
- * parses back to exactly the values in runs.jsonl.
+ * The results CSVs: summary.csv (one row per engine and per external program) and, for each job
+ * kind that declares columns, a row per run of that kind (runs.csv for training runs,
+ * external-runs.csv for external programs'). Numbers keep full precision, so the CSV parses back to
+ * exactly the values in runs.jsonl.
  */
 import { stringify } from 'csv-stringify/sync';
-import type { Columns, JobKind } from '../../bench/job-kind.ts';
+import type { Columns, RunKind } from '../../bench/job-kind.ts';
 import { runsOf, type ResultsFolder } from '../../bench/results.ts';
 import { summarize, statusText, verdictText, type EngineSummary } from '../../bench/summary.ts';
 import { machineLabels, type Exporter, type Folders } from './exporter.ts';
@@ -28,7 +29,17 @@ export const SUMMARY_COLUMNS: Columns<EngineSummary> = {
   peak_heap_bytes: (s) => s.typical?.result.memory.peakHeapBytes,
   gflops: (s) => s.typical?.result.gflops,
   gradcheck_pass: (s) => (s.gradcheck?.status === 'ok' ? s.gradcheck.result.pass : undefined),
-  gradient_verdict: verdictText,
+  gradient_verdict: (s) => (s.external ? undefined : verdictText(s)),
+  kind: (s) => (s.external ? 'external' : 'engine'),
+  loss_verdict: (s) => (s.external ? verdictText(s) : undefined),
+  speedup_basis: (s) => (s.speedup ? s.speedupBasis : undefined),
+  wall_median_ms: (s) => s.wallMs?.median,
+  wall_min_ms: (s) => s.wallMs?.min,
+  wall_max_ms: (s) => s.wallMs?.max,
+  startup_ms: (s) => s.cost.startupMs,
+  user_ms: (s) => s.cost.userMs,
+  system_ms: (s) => s.cost.systemMs,
+  max_rss_bytes: (s) => s.cost.maxRssBytes,
 };
 
 /** A CSV with a leading machine column, `rowsOf` giving each folder's rows. */
@@ -65,6 +76,6 @@ export function writeCsv(columns: readonly string[], records: readonly (readonly
 export const summaryCsv = csvExporter(SUMMARY_COLUMNS, summarize);
 
 /** A kind's per-run CSV (warm-up runs included, marked), or null if the kind declares no columns. */
-export function kindCsv<R>(kind: JobKind<R>): Exporter<Folders> | null {
+export function kindCsv<R>(kind: RunKind<R>): Exporter<Folders> | null {
   return kind.csv ? csvExporter(kind.csv.columns, (folder) => runsOf(folder, kind)) : null;
 }

@@ -12,6 +12,7 @@ import {
   formatLoss,
   formatMiB,
   formatNumber,
+  formatSeconds,
   formatSpeedup,
   formatTime,
 } from '../units.ts';
@@ -49,6 +50,13 @@ export const markdownReport: Exporter<Folders> = {
         ...comparison(groupByJob(folders), rowsOf, multi),
         '',
         COMPARISON_NOTE,
+        ...externalPrograms(rows, multi),
+        '',
+        '## Process cost',
+        '',
+        ...processCostTable(rows, multi),
+        '',
+        PROCESS_COST_NOTE,
         '',
         '## Profile',
         '',
@@ -110,7 +118,8 @@ function jobTitle(f: ResultsFolder): string {
   );
 }
 
-function comparisonTable(rows: Row[], steps: number, multi: boolean): string[] {
+function comparisonTable(allRows: Row[], steps: number, multi: boolean): string[] {
+  const rows = allRows.filter(({ s }) => !s.external);
   const showGflops = rows.some(({ s }) => typeof s.typical?.result.gflops === 'number');
   const headers = [
     ...(multi ? ['machine'] : []),
@@ -145,6 +154,70 @@ function comparisonTable(rows: Row[], steps: number, multi: boolean): string[] {
     ];
   });
   return table(headers, body);
+}
+
+const EXTERNALS_NOTE = [
+  "Each program ran as a process of its own, round-robin with the engines' trials. Time is the wall time of",
+  `the whole process; vs ${BASELINE} divides ${BASELINE}'s median wall time by the program's (not training`,
+  "times: a program's start-up is in its figure, and an engine's is in its own). Training time is what the",
+  `program printed, where it prints one. Losses: its printed losses against ${BASELINE}'s on the same job, at`,
+  'the precision it printed them, and its samples; a program that runs a job of its own whatever it is given',
+  'is not comparable.',
+].join(' ');
+
+/** The external programs' table, after the engines'; nothing when there are none. */
+function externalPrograms(rows: Row[], multi: boolean): string[] {
+  const programs = rows.filter(({ s }) => s.external);
+  if (programs.length === 0) return [];
+  const headers = [
+    ...(multi ? ['machine'] : []),
+    'program',
+    'command',
+    'wall time, median (min–max)',
+    `vs ${BASELINE}, wall`,
+    'training time (printed)',
+    'last printed loss',
+    'losses',
+    'status',
+  ];
+  const body = programs.map(({ label, s }) => {
+    const last = s.external?.typical?.result.losses.at(-1);
+    return [
+      ...(multi ? [label] : []),
+      s.engine,
+      `\`${s.external!.command.map(shellQuote).join(' ')}\``,
+      s.wallMs ? formatTime(s.wallMs) : '—',
+      s.speedup ? formatSpeedup(s.speedup) : '—',
+      s.timeMs ? formatTime(s.timeMs) : '—',
+      last ? `${last.loss} (step ${last.step})` : '—',
+      verdictText(s),
+      statusText(s),
+    ];
+  });
+  return ['', '### External programs', '', ...table(headers, body), '', EXTERNALS_NOTE];
+}
+
+const PROCESS_COST_NOTE = [
+  'The same footing for every row, over the ok timed trials (medians): wall time of the whole process; start-up,',
+  "from an engine's process start to its first training step (loading its code, the dataset and the model);",
+  'user and system CPU time and peak RSS as the kernel reports them for the process and its children',
+  '(GNU time; peak RSS is the largest single process of the tree, not their sum). — where not measured.',
+].join(' ');
+
+function processCostTable(rows: Row[], multi: boolean): string[] {
+  const ms = (x: number | null) => (x === null ? '—' : formatSeconds(x));
+  const body = rows.map(({ label, s }) => [
+    ...(multi ? [label] : []),
+    s.engine,
+    s.external ? 'program' : 'engine',
+    s.wallMs ? formatTime(s.wallMs) : '—',
+    ms(s.cost.startupMs),
+    ms(s.cost.userMs),
+    ms(s.cost.systemMs),
+    s.cost.maxRssBytes === null ? '—' : formatMiB(s.cost.maxRssBytes),
+  ]);
+  const headers = ['wall, median (min–max)', 'start-up', 'user CPU', 'system CPU', 'peak RSS'];
+  return table([...(multi ? ['machine'] : []), 'name', 'kind', ...headers], body);
 }
 
 function profile(s: EngineSummary, label: string | null): string[] {
@@ -235,5 +308,7 @@ function benchArgs(args: readonly string[]): string[] {
 }
 
 function shellQuote(s: string): string {
-  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+  // A placeholder such as {steps} means nothing to a shell ({a,b} would).
+  const plain = s.replace(/\{[a-z][a-z0-9-]*\}/g, 'x');
+  return /^[\w@%+=:,./-]+$/.test(plain) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }

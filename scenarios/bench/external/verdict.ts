@@ -1,0 +1,79 @@
+/**
+ * Whether an external program computed what the reference engine computes on the same job: its
+ * printed losses against the reference's at the precision it printed them, and its samples. An
+ * external has no gradients to check; this is what stands in their place.
+ */
+import type { TrainConfig } from '../../../workload/config.ts';
+import type { ExternalResult } from '../kinds/external.ts';
+import type { FixedJob } from './spec.ts';
+
+/** The reference run's figures the verdict needs. */
+export interface Reference {
+  readonly engine: string;
+  readonly losses: readonly number[];
+  readonly samples: readonly string[];
+}
+
+export interface ExternalVerdict {
+  /** The printed losses (and samples, if printed) equal the reference's. */
+  readonly reproduces: boolean;
+  readonly text: string;
+}
+
+const verdict = (reproduces: boolean, text: string): ExternalVerdict => ({ reproduces, text });
+
+export function externalVerdict(
+  run: ExternalResult,
+  job: { config: TrainConfig; fixedJob: FixedJob },
+  reference: Reference | null,
+): ExternalVerdict {
+  const { losses } = run;
+  if (losses.length === 0) return verdict(false, 'no loss lines found');
+  const steps = job.config.steps;
+  const fixed = fixedJobDifference(job.fixedJob, job.config);
+  if (fixed) return verdict(false, `not comparable: different job (${fixed})`);
+  if (run.printedSteps !== null && run.printedSteps !== steps)
+    return verdict(false, `not comparable: different job (it printed ${run.printedSteps} steps, the job has ${steps})`);
+  const beyond = losses.find((l) => l.step < 1 || l.step > steps);
+  if (beyond) return verdict(false, `not comparable: different job (it printed step ${beyond.step} of ${steps})`);
+  if (!reference) return verdict(false, 'not checked: no successful topo trial in this folder to compare with');
+  let decimals = Infinity;
+  for (const { step, loss } of losses) {
+    // "nan" or "inf" printed: shown against the reference at microgpt.py's 4 decimals.
+    const d = Number.isFinite(Number(loss)) ? decimalsOf(loss) : 4;
+    decimals = Math.min(decimals, d);
+    const expected = reference.losses[step - 1];
+    // Rounded as the program rounded its own: equal when the reference prints the same at that precision.
+    const shown = Number.isFinite(d) ? expected.toFixed(d) : String(expected);
+    if (Number(shown) !== Number(loss))
+      return verdict(false, `differs from step ${step} (printed ${loss}, reference ${shown})`);
+  }
+  const n = losses.length;
+  const precision = Number.isFinite(decimals) ? `${decimals} decimals` : 'full precision';
+  const equal = `${n}/${n} printed steps equal to ${precision}`;
+  if (run.samples.length === 0) return verdict(true, `reproduces the reference (${equal}, no samples printed)`);
+  const differing = run.samples.findIndex((s, i) => s !== reference.samples[i]);
+  if (differing < 0 && run.samples.length === reference.samples.length)
+    return verdict(true, `reproduces the reference (${equal}, samples identical)`);
+  const where =
+    differing < 0
+      ? `printed ${run.samples.length} samples, reference ${reference.samples.length}`
+      : `sample ${differing + 1}: printed '${run.samples[differing]}', ` +
+        `reference '${reference.samples[differing] ?? ''}'`;
+  return verdict(false, `reproduces the reference's losses (${equal}) but not its samples (${where})`);
+}
+
+/** How a program's own job differs from the bench's, or null when it runs the same one. */
+function fixedJobDifference(fixedJob: FixedJob, config: TrainConfig): string | null {
+  if (fixedJob === true) return 'declared fixedJob: it ignores the job given';
+  if (fixedJob === false) return null;
+  const key = (Object.keys(fixedJob) as (keyof TrainConfig)[]).find((k) => fixedJob[k] !== config[k]);
+  return key ? `it always runs ${key} ${fixedJob[key]}, this job has ${config[key]}` : null;
+}
+
+/** Digits after the decimal point of a printed number; Infinity for one in exponent notation (compared exactly). */
+function decimalsOf(text: string): number {
+  if (/e/i.test(text)) return Infinity;
+  const dot = text.indexOf('.');
+  return dot < 0 ? 0 : text.length - dot - 1;
+}
