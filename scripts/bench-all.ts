@@ -25,7 +25,8 @@ import { buildWorker } from '../scenarios/bench/worker-build.ts';
 import { summarize } from '../scenarios/bench/summary.ts';
 import { benchSummaryLines } from '../scenarios/output/bench-summary.ts';
 import type { Folders } from '../scenarios/output/export/exporter.ts';
-import { COMPARE_FORMATS, RESULTS_FORMATS, selectFormats, writeFormats } from '../scenarios/output/export/formats.ts';
+import { RESULTS_FORMATS, selectFormats, writeFormats } from '../scenarios/output/export/formats.ts';
+import { compareMarkdown } from '../scenarios/output/export/compare.ts';
 import { assertSameJob, compareFolders } from '../scenarios/compare/compare.ts';
 import { InputError } from '../workload/input-error.ts';
 import { ioReason, writeFileAtomic } from '../scenarios/files.ts';
@@ -43,7 +44,7 @@ const EMBEDDED_DATA_FILE = 'dataset.txt';
 const DEFAULT_TIMEOUT_SECONDS = 600;
 /** Written into the results folder; the Markdown report goes to --report. */
 const CSV_FORMATS = selectFormats(RESULTS_FORMATS, ['csv']);
-const [MARKDOWN] = selectFormats(RESULTS_FORMATS, ['md']);
+const REPORT_FORMATS = selectFormats(RESULTS_FORMATS, ['md', 'html']);
 const CSV_FILES = CSV_FORMATS.flatMap((f) => f.files.map((file) => file.suffix));
 
 const help = (engines: EngineRegistry) => `Usage: npm run bench:all -- [options]
@@ -60,7 +61,8 @@ Options:
   --warmup N           untimed runs per engine before the trials (default 0)
   --timeout SECONDS    limit per run; the process is killed past it (default ${DEFAULT_TIMEOUT_SECONDS})
   --out DIR            results folder, new or empty (default results/<timestamp>/)
-  --report FILE        the Markdown report (default reports/<results folder name>.md)
+  --report FILE        the Markdown report (default reports/<results folder name>.md); the HTML
+                       page with its charts goes beside it, ending in .html
   --baseline DIR       a results folder of the same job to compare with when done, as
                        \`npm run compare -- DIR <results folder>\` does (checked before any run)
   --threshold PCT      with --baseline: changes within ±PCT percent count as no change (default 2)
@@ -136,7 +138,10 @@ function benchSetup(values: FlagValues<typeof FLAGS>, registry: EngineRegistry) 
     outDir: resolve(values.out ?? join(RESULTS_DIR, timestamp())),
   };
   const baseline = baselineFlag(values, setup);
-  return { ...setup, baseline, reportFile: reportFileFlag('report', values.report, [setup.outDir]) };
+  const reportFile = reportFileFlag('report', values.report, [setup.outDir]);
+  // The page beside the Markdown report: the same name ending in .html.
+  const htmlFile = reportFileFlag('report', `${reportFile.replace(/\.md$/, '')}.html`, []);
+  return { ...setup, baseline, reportFile, htmlFile };
 }
 type BenchSetup = ReturnType<typeof benchSetup>;
 
@@ -219,16 +224,16 @@ async function runJobs(s: BenchSetup): Promise<'completed' | { interrupted: numb
   return ended === 'completed' ? ended : { interrupted: exitCode };
 }
 
-/** The CSVs and the report. Should writing fail this late, every run is still in runs.jsonl: say so in one line. */
-function writeDerived(folders: Folders, s: BenchSetup): void {
+/** The CSVs and the reports. Should writing fail this late, every run is still in runs.jsonl: say so in one line. */
+async function writeDerived(folders: Folders, s: BenchSetup): Promise<void> {
   try {
-    writeFormats(CSV_FORMATS, folders, (suffix) => join(s.outDir, suffix));
-    writeFormats([MARKDOWN], folders, () => s.reportFile);
+    await writeFormats(CSV_FORMATS, folders, (suffix) => join(s.outDir, suffix));
+    await writeFormats(REPORT_FORMATS, folders, (suffix) => (suffix === 'html' ? s.htmlFile : s.reportFile));
   } catch (err) {
     const dir = displayPath(s.outDir);
     throw new CommandError(
-      `writing the CSVs and report failed (${ioReason(err)}); every run is kept in ${join(dir, RUNS_FILE)}, ` +
-        `and \`npm run report -- ${dir} --format md,csv\` writes them again`,
+      `writing the CSVs and reports failed (${ioReason(err)}); every run is kept in ${join(dir, RUNS_FILE)}, ` +
+        `and \`npm run report -- ${dir} --format md,csv,html\` writes them again`,
     );
   }
 }
@@ -252,17 +257,18 @@ command({
       return;
     }
     const folders = [readResultsFolder(s.outDir)];
-    writeDerived(folders, s);
+    await writeDerived(folders, s);
     const totals = { ...s, datasetSource: s.dataset.source, elapsedMs: performance.now() - started };
     const say = (line = '') => process.stdout.write(line + '\n');
     benchSummaryLines(summarize(folders[0]), totals).forEach((line) => say(line));
     say();
     say(`Results: ${dir}/ (${[RUNS_FILE, ENV_FILE, ...CSV_FILES].join(', ')})`);
     say(`Report:  ${displayPath(s.reportFile)}`);
+    say(`Page:    ${displayPath(s.htmlFile)}`);
     if (s.baseline) {
       const comparison = compareFolders(s.baseline.folder, folders[0], s.baseline.options);
       say();
-      say(COMPARE_FORMATS[0].files[0].exporter.serialize(comparison).trimEnd());
+      say(compareMarkdown.serialize(comparison).trimEnd());
       if (s.baseline.failOnRegression && comparison.engines.some((e) => e.regression)) process.exitCode = 1;
     }
   },

@@ -157,7 +157,7 @@ command({
     process.stdout.write(`${microMarkdown.serialize(report)}\n`);
     let paths: string[];
     try {
-      paths = writeFormats(MICRO_FORMATS, report, (suffix) =>
+      paths = await writeFormats(MICRO_FORMATS, report, (suffix) =>
         join(suffix === 'md' ? reportsDir : resultsDir, `micro-${stamp}.${suffix}`),
       );
     } catch (err) {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { compareFolders, type Comparison } from '../scenarios/compare/compare.ts';
 import { readResultsFolder } from '../scenarios/bench/results.ts';
 import { COMPARE_FORMATS, formatNames, selectFormats, writeFormats } from '../scenarios/output/export/formats.ts';
+import { compareMarkdown } from '../scenarios/output/export/compare.ts';
 import { InputError } from '../workload/input-error.ts';
 import { choiceListFlag, command, numberFlag } from './cli.ts';
 import { COMPARE_FLAGS, COMPARE_FLAGS_HELP, thresholdFlag } from './compare-flags.ts';
@@ -41,7 +42,7 @@ command({
     output: { type: 'string' },
   },
   positionals: true,
-  run({ values, positionals }) {
+  async run({ values, positionals }) {
     if (positionals.length !== 2) {
       throw new InputError(`expected two results folders, BASE and NEW (got ${positionals.length})`);
     }
@@ -64,7 +65,7 @@ command({
       ? reportFilesFlag('output', values.output ?? defaultOutput(base.name, next.name, formats), [], formats)
       : () => '';
     const comparison = compareFolders(base, next, { threshold, confidence });
-    report(comparison, formats.length ? writeFormats(formats, comparison, pathOf) : []);
+    report(comparison, formats.length ? await writeFormats(formats, comparison, pathOf) : []);
     if (values['fail-on-regression'] && comparison.engines.some((e) => e.regression)) process.exitCode = 1;
   },
 });
@@ -75,6 +76,6 @@ function defaultOutput(base: string, next: string, formats: readonly { name: str
 }
 
 function report(c: Comparison, written: string[]): void {
-  process.stdout.write(COMPARE_FORMATS[0].files[0].exporter.serialize(c));
+  process.stdout.write(compareMarkdown.serialize(c));
   process.stdout.write(written.map((path) => `${displayPath(path)}\n`).join(''));
 }

@@ -101,6 +101,10 @@ describe('bench:all with faulty engines', () => {
       expect(existsSync(join(out, file))).toBe(true);
     expect(r.stdout).toContain(`Report:  ${report}`);
     expect(existsSync(report)).toBe(true);
+    // The page beside the Markdown, its path printed.
+    const page = report.replace(/\.md$/, '.html');
+    expect(r.stdout).toContain(`Page:    ${page}`);
+    expect(readFileSync(page, 'utf8')).toMatch(/^<!doctype html>[\s\S]*<figure id="loss-chart"><svg /);
   });
 
   it('gives each fault one row with its reason, while the healthy engine runs every trial', () => {

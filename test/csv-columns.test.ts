@@ -8,7 +8,7 @@ import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import { readResultsFolder } from '../scenarios/bench/results.ts';
 import { RESULTS_FORMATS } from '../scenarios/output/export/formats.ts';
-import { rawResults, ROOT } from './helpers.ts';
+import { rawResults, ROOT, syncText } from './helpers.ts';
 
 const DIR = join(ROOT, 'test/fixtures/bench-results/complete');
 /* eslint-disable @typescript-eslint/no-explicit-any -- raw JSON, read without the project's schemas */
@@ -16,7 +16,7 @@ const { runs: RAW, env: ENV } = rawResults(DIR);
 
 const csvFile = (suffix: string): Record<string, string>[] => {
   const file = RESULTS_FORMATS.flatMap((f) => f.files).find((f) => f.suffix === suffix)!;
-  return parse(file.exporter.serialize([readResultsFolder(DIR)]), { columns: true });
+  return parse(syncText(file.exporter.serialize([readResultsFolder(DIR)])), { columns: true });
 };
 const summaryRows = () => csvFile('summary.csv');
 const runRows = () => csvFile('runs.csv');
@@ -205,7 +205,7 @@ describe('summary.csv when a timed trial fails after others succeeded', () => {
     };
     const withFailure = { ...folder, runs: [...folder.runs, failed as (typeof folder.runs)[number]] };
     const csv = RESULTS_FORMATS.flatMap((f) => f.files).find((f) => f.suffix === 'summary.csv')!;
-    const rows: Record<string, string>[] = parse(csv.exporter.serialize([withFailure]), { columns: true });
+    const rows: Record<string, string>[] = parse(syncText(csv.exporter.serialize([withFailure])), { columns: true });
     const before = summaryRows().find((r) => r.engine === 'tape')!;
     const tape = rows.find((r) => r.engine === 'tape')!;
     expect(tape).toEqual({ ...before, status: 'trial 3 failed: timed out' });
@@ -218,7 +218,9 @@ describe('summary.csv of a folder without topo, or with an engine env.json does 
     const env = { ...folder.env, bench: { ...folder.env.bench, engines: folder.env.bench.engines.slice(2) } };
     const runs = folder.runs.filter((r) => r.engine !== 'topo');
     const csv = RESULTS_FORMATS.flatMap((f) => f.files).find((f) => f.suffix === 'summary.csv')!;
-    const rows: Record<string, string>[] = parse(csv.exporter.serialize([{ ...folder, env, runs }]), { columns: true });
+    const rows: Record<string, string>[] = parse(syncText(csv.exporter.serialize([{ ...folder, env, runs }])), {
+      columns: true,
+    });
     expect(rows.map((r) => r.engine)).toEqual([
       'tensor',
       'stack',

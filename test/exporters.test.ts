@@ -19,7 +19,7 @@ import {
   writeFormats,
 } from '../scenarios/output/export/formats.ts';
 import type { MicroReport } from '../scenarios/output/export/micro.ts';
-import { ROOT, tempDirs } from './helpers.ts';
+import { ROOT, syncText, tempDirs } from './helpers.ts';
 
 const FIXTURES = join(ROOT, 'test/fixtures/bench-results');
 const complete = readResultsFolder('test/fixtures/bench-results/complete');
@@ -28,14 +28,16 @@ const INPUTS = { complete: [complete], merged: [complete, interrupted] };
 const golden = (name: string, suffix: string) => readFileSync(join(FIXTURES, `${name}.expected.${suffix}`), 'utf8');
 
 describe('results exporters, against golden files', () => {
-  it('the registry has md, csv (runs.csv, external-runs.csv and summary.csv) and json', () =>
+  it('the registry has md, csv (runs, external-runs, summary and losses), json and html', () =>
     expect(RESULTS_FORMATS.map((f) => `${f.name}: ${f.files.map((file) => file.suffix).join(' ')}`)).toEqual([
       'md: md',
-      'csv: runs.csv external-runs.csv summary.csv',
+      'csv: runs.csv external-runs.csv summary.csv losses.csv',
       'json: json',
+      'html: html',
     ]));
 
-  for (const format of RESULTS_FORMATS) {
+  // The page is tested on its own (html-report.test.ts): charts are no text to compare byte for byte.
+  for (const format of RESULTS_FORMATS.filter((f) => f.name !== 'html')) {
     for (const file of format.files) {
       for (const [name, folders] of Object.entries(INPUTS)) {
         it(`${format.name} → ${file.suffix}, ${name}`, () =>
@@ -46,7 +48,7 @@ describe('results exporters, against golden files', () => {
 
   it('json holds every run as read, and the summary with summary.csv’s fields and values', () => {
     const json = RESULTS_FORMATS.find((f) => f.name === 'json')!.files[0].exporter;
-    const doc = JSON.parse(json.serialize(INPUTS.merged));
+    const doc = JSON.parse(syncText(json.serialize(INPUTS.merged)));
     expect(doc.folders.map((f: { name: string }) => f.name)).toEqual(['complete', 'interrupted']);
     expect(doc.folders[1].runs).toEqual(JSON.parse(JSON.stringify(interrupted.runs)));
     const csv = parse(golden('complete', 'summary.csv'), { columns: true }) as Record<string, string>[];
@@ -70,13 +72,14 @@ describe('the format registry', () => {
   const tempDir = tempDirs();
 
   it('names its formats, selects them in registry order, and plans one path per file', () => {
-    expect(formatNames(RESULTS_FORMATS)).toEqual(['md', 'csv', 'json']);
+    expect(formatNames(RESULTS_FORMATS)).toEqual(['md', 'csv', 'json', 'html']);
     const chosen = selectFormats(RESULTS_FORMATS, ['json', 'csv']);
     expect(chosen.map((f) => f.name)).toEqual(['csv', 'json']);
     expect(plannedFiles(chosen, (suffix) => `out/bench.${suffix}`)).toEqual([
       'out/bench.runs.csv',
       'out/bench.external-runs.csv',
       'out/bench.summary.csv',
+      'out/bench.losses.csv',
       'out/bench.json',
     ]);
   });
@@ -89,16 +92,17 @@ describe('the format registry', () => {
       registry.map((f) => `${f.name}: ${f.files.map((file) => `${file.suffix} ${typeof file.exporter.serialize}`)}`);
     expect(shape(fresh.RESULTS_FORMATS)).toEqual([
       'md: md function',
-      'csv: runs.csv function,external-runs.csv function,summary.csv function',
+      'csv: runs.csv function,external-runs.csv function,summary.csv function,losses.csv function',
       'json: json function',
+      'html: html function',
     ]);
     expect(shape(fresh.MICRO_FORMATS)).toEqual(['md: md function', 'csv: csv function']);
     expect(shape(fresh.COMPARE_FORMATS)).toEqual(['md: md function', 'json: json function']);
   });
 
-  it('writeFormats writes every file of the chosen formats and returns their paths', () => {
+  it('writeFormats writes every file of the chosen formats and returns their paths', async () => {
     const dir = tempDir('formats');
-    const paths = writeFormats(MICRO_FORMATS, report, (suffix) => join(dir, `micro.${suffix}`));
+    const paths = await writeFormats(MICRO_FORMATS, report, (suffix) => join(dir, `micro.${suffix}`));
     expect(paths).toEqual([join(dir, 'micro.md'), join(dir, 'micro.csv')]);
     expect(readFileSync(paths[1], 'utf8')).toBe(
       'engine,operation,mean_ns,median_ns,rme_percent,samples,status,reason\n',
@@ -106,7 +110,7 @@ describe('the format registry', () => {
     expect(readdirSync(dir).sort()).toEqual(['micro.csv', 'micro.md']);
   });
 
-  it('writeFormats writes nothing when one exporter throws', () => {
+  it('writeFormats writes nothing when one exporter throws', async () => {
     const dir = tempDir('formats');
     const broken = [
       ...MICRO_FORMATS,
@@ -124,7 +128,7 @@ describe('the format registry', () => {
         ],
       },
     ];
-    expect(() => writeFormats(broken, report, (suffix) => join(dir, `micro.${suffix}`))).toThrow('no');
+    await expect(writeFormats(broken, report, (suffix) => join(dir, `micro.${suffix}`))).rejects.toThrow('no');
     expect(readdirSync(dir)).toEqual([]);
   });
 });

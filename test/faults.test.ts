@@ -227,7 +227,7 @@ describe('5 and 6: output paths are checked before any work, and fail in one lin
     const r = await bench.done;
     expect(r.status).toBe(1);
     expect(r.stderr.trimEnd().split('\n').pop()).toMatch(
-      /^error: writing the CSVs and report failed \(ENOTDIR\); every run is kept in .*runs\.jsonl, and `npm run report -- .* --format md,csv` writes them again$/,
+      /^error: writing the CSVs and reports failed \(ENOTDIR\); every run is kept in .*runs\.jsonl, and `npm run report -- .* --format md,csv,html` writes them again$/,
     );
     expect(runsOf(out).map((x) => `${x.kind} ${x.status}`)).toEqual(['train failed', 'gradcheck failed']);
   });

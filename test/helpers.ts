@@ -109,3 +109,9 @@ export function rawResults(dir: string): { runs: any[]; env: any } {
     .map((line) => JSON.parse(line));
   return { runs, env: JSON.parse(readFileSync(join(dir, 'env.json'), 'utf8')) };
 }
+
+/** An exporter's text, which for the CSV, JSON and Markdown exporters is there at once (only the HTML page waits). */
+export function syncText(text: string | Promise<string>): string {
+  if (typeof text !== 'string') throw new Error('expected an exporter that returns its text at once');
+  return text;
+}

@@ -50,7 +50,7 @@ describe('npm run report', () => {
     const base = join(tmp, 'all-formats');
     const r = runScript('report.ts', [COMPLETE, '--format', 'md,csv,json', '--output', `${base}.md`]);
     expect(r.status, r.stderr).toBe(0);
-    const suffixes = ['md', 'runs.csv', 'external-runs.csv', 'summary.csv', 'json'];
+    const suffixes = ['md', 'runs.csv', 'external-runs.csv', 'summary.csv', 'losses.csv', 'json'];
     expect(r.stdout).toBe(suffixes.map((s) => `${base}.${s}\n`).join(''));
     for (const s of suffixes) {
       expect(readFileSync(`${base}.${s}`, 'utf8'), s).toBe(
@@ -90,7 +90,7 @@ describe('npm run report: bad input', () => {
 
   it('no folder', () => expectBadInput([], /^error: expected at least one results folder/));
   it('an unknown format', () =>
-    expectBadInput([COMPLETE, '--format', 'md,xml'], /^error: --format: unknown 'xml'\. Valid: md, csv, json$/));
+    expectBadInput([COMPLETE, '--format', 'md,xml'], /^error: --format: unknown 'xml'\. Valid: md, csv, json, html$/));
   it('a missing folder', () => expectBadInput([join(tmp, 'nope')], /nope: no such folder$/));
   it('a folder that is not a results folder', () =>
     expectBadInput([tmp], /: no env\.json \(not a bench:all results folder\?\)$/));

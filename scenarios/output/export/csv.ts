@@ -6,6 +6,7 @@
  */
 import { stringify } from 'csv-stringify/sync';
 import type { Columns, RunKind } from '../../bench/job-kind.ts';
+import { trainKind } from '../../bench/kinds/index.ts';
 import { runsOf, type ResultsFolder } from '../../bench/results.ts';
 import { summarize, statusText, verdictText, type EngineSummary } from '../../bench/summary.ts';
 import { machineLabels, type Exporter, type Folders } from './exporter.ts';
@@ -74,6 +75,21 @@ export function writeCsv(columns: readonly string[], records: readonly (readonly
 }
 
 export const summaryCsv = csvExporter(SUMMARY_COLUMNS, summarize);
+
+/** One loss per row (long format), so any tool can plot the curves: every counted training trial that finished. */
+export const lossesCsv: Exporter<Folders> = {
+  serialize(folders) {
+    const labels = machineLabels(folders);
+    const records = folders.flatMap((folder, i) =>
+      runsOf(folder, trainKind).flatMap((r) =>
+        r.status === 'ok' && !r.warmup
+          ? r.result.losses.map((loss, step) => [labels[i], r.engine, r.trial, step + 1, loss])
+          : [],
+      ),
+    );
+    return writeCsv(['machine', 'engine', 'trial', 'step', 'loss'], records);
+  },
+};
 
 /** A kind's per-run CSV (warm-up runs included, marked), or null if the kind declares no columns. */
 export function kindCsv<R>(kind: RunKind<R>): Exporter<Folders> | null {

@@ -8,6 +8,11 @@ export interface Exporter<T> {
   serialize(data: T): string;
 }
 
+/** An exporter that must wait for something (a chart renderer) before its text is whole. */
+export interface AsyncExporter<T> {
+  serialize(data: T): Promise<string>;
+}
+
 /** What the results exporters read: one folder per machine, or one per bench run. */
 export type Folders = readonly ResultsFolder[];
 

@@ -7,8 +7,9 @@ import { writeFileAtomic } from '../../files.ts';
 import { KINDS } from '../../bench/kinds/index.ts';
 import type { Comparison } from '../../compare/compare.ts';
 import { compareJson, compareMarkdown } from './compare.ts';
-import { kindCsv, summaryCsv } from './csv.ts';
-import type { Exporter, Folders } from './exporter.ts';
+import { kindCsv, lossesCsv, summaryCsv } from './csv.ts';
+import type { AsyncExporter, Exporter, Folders } from './exporter.ts';
+import { htmlReport } from './html.ts';
 import { jsonExport } from './json.ts';
 import { markdownReport } from './markdown.ts';
 import { microCsv, microMarkdown, type MicroReport } from './micro.ts';
@@ -16,7 +17,7 @@ import { microCsv, microMarkdown, type MicroReport } from './micro.ts';
 /** One file of a format: its name's ending ("md", "summary.csv") and what writes it. */
 export interface FormatFile<T> {
   readonly suffix: string;
-  readonly exporter: Exporter<T>;
+  readonly exporter: Exporter<T> | AsyncExporter<T>;
 }
 
 export interface Format<T> {
@@ -35,9 +36,11 @@ export const RESULTS_FORMATS: readonly Format<Folders>[] = [
         return exporter && kind.csv ? [{ suffix: kind.csv.file, exporter }] : [];
       }),
       { suffix: 'summary.csv', exporter: summaryCsv },
+      { suffix: 'losses.csv', exporter: lossesCsv },
     ],
   },
   { name: 'json', files: [{ suffix: 'json', exporter: jsonExport }] },
+  { name: 'html', files: [{ suffix: 'html', exporter: htmlReport }] },
 ];
 
 /** The formats of bench:micro's table. */
@@ -67,8 +70,15 @@ export function plannedFiles<T>(formats: readonly Format<T>[], pathOf: (suffix: 
 }
 
 /** Serializes every file first, then writes each atomically: an exporter that throws leaves nothing half-written. */
-export function writeFormats<T>(formats: readonly Format<T>[], data: T, pathOf: (suffix: string) => string): string[] {
-  const texts = formats.flatMap((f) => f.files.map((file) => [pathOf(file.suffix), file.exporter.serialize(data)]));
+export async function writeFormats<T>(
+  formats: readonly Format<T>[],
+  data: T,
+  pathOf: (suffix: string) => string,
+): Promise<string[]> {
+  const files = formats.flatMap((f) => f.files);
+  const texts = await Promise.all(
+    files.map(async (file) => [pathOf(file.suffix), await file.exporter.serialize(data)]),
+  );
   for (const [path, text] of texts) writeFileAtomic(path, text);
   return texts.map(([path]) => path);
 }

@@ -5,20 +5,20 @@
  */
 import type { ResultsFolder } from '../../bench/results.ts';
 import { BASELINE, statusText, summarize, verdictText, type EngineSummary } from '../../bench/summary.ts';
-import {
-  datasetLabel,
-  formatCount,
-  formatGiB,
-  formatLoss,
-  formatMiB,
-  formatNumber,
-  formatSeconds,
-  formatSpeedup,
-  formatTime,
-} from '../units.ts';
+import { datasetLabel, formatCount, formatLoss, formatMiB, formatNumber, formatSpeedup, formatTime } from '../units.ts';
 import { oneLine, markdownTable as table } from '../table.ts';
 import { groupByJob } from '../../bench/jobs.ts';
 import { machineLabels, type Exporter, type Folders } from './exporter.ts';
+import {
+  COST_HEADERS,
+  costCells,
+  DIRTY_NOTE,
+  environmentRows,
+  jobLine,
+  PROCESS_COST_NOTE,
+  reproduceCommands,
+  shellQuote,
+} from './report-parts.ts';
 
 const PHASES = ['forward', 'backward', 'softmax', 'update'] as const;
 
@@ -65,7 +65,7 @@ export const markdownReport: Exporter<Folders> = {
         '',
         '## Environment',
         '',
-        ...environmentTable(folders, labels),
+        ...table(['', ...labels], environmentRows(folders)),
         '',
         '## Reproduce',
         '',
@@ -79,17 +79,6 @@ export const markdownReport: Exporter<Folders> = {
     );
   },
 };
-
-function jobLine(f: ResultsFolder): string {
-  const { bench, config, dataset } = f.env;
-  const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
-  const warmup = bench.warmup > 0 ? ` (after ${plural(bench.warmup, 'warmup run')})` : '';
-  return (
-    `Each engine ran ${plural(bench.trials, 'timed trial')}${warmup}, each in a fresh Node process: ` +
-    `${config.steps} training steps on ${datasetLabel(dataset.source)} (${formatCount(dataset.docs)} docs), ` +
-    `seed ${f.env.seed}. Started ${f.env.date}.`
-  );
-}
 
 type Row = { label: string; s: EngineSummary };
 
@@ -197,27 +186,9 @@ function externalPrograms(rows: Row[], multi: boolean): string[] {
   return ['', '### External programs', '', ...table(headers, body), '', EXTERNALS_NOTE];
 }
 
-const PROCESS_COST_NOTE = [
-  'The same footing for every row, over the ok timed trials (medians): wall time of the whole process; start-up,',
-  "from an engine's process start to its first training step (loading its code, the dataset and the model);",
-  'user and system CPU time and peak RSS as the kernel reports them for the process and its children',
-  '(GNU time; peak RSS is the largest single process of the tree, not their sum). — where not measured.',
-].join(' ');
-
 function processCostTable(rows: Row[], multi: boolean): string[] {
-  const ms = (x: number | null) => (x === null ? '—' : formatSeconds(x));
-  const body = rows.map(({ label, s }) => [
-    ...(multi ? [label] : []),
-    s.engine,
-    s.external ? 'program' : 'engine',
-    s.wallMs ? formatTime(s.wallMs) : '—',
-    ms(s.cost.startupMs),
-    ms(s.cost.userMs),
-    ms(s.cost.systemMs),
-    s.cost.maxRssBytes === null ? '—' : formatMiB(s.cost.maxRssBytes),
-  ]);
-  const headers = ['wall, median (min–max)', 'start-up', 'user CPU', 'system CPU', 'peak RSS'];
-  return table([...(multi ? ['machine'] : []), 'name', 'kind', ...headers], body);
+  const body = rows.map(({ label, s }) => [...(multi ? [label] : []), s.engine, ...costCells(s)]);
+  return table([...(multi ? ['machine'] : []), 'name', ...COST_HEADERS], body);
 }
 
 function profile(s: EngineSummary, label: string | null): string[] {
@@ -238,77 +209,14 @@ function profile(s: EngineSummary, label: string | null): string[] {
   ];
 }
 
-function environmentTable(folders: readonly ResultsFolder[], labels: readonly string[]): string[] {
-  const field = (name: string, value: (f: ResultsFolder) => string) => [name, ...folders.map(value)];
-  return table(
-    ['', ...labels],
-    [
-      field('date', (f) => f.env.date),
-      field('Node / V8', (f) => `${f.env.node} / ${f.env.v8}`),
-      field('CPU', (f) => `${f.env.cpu.model} × ${f.env.cpu.count}`),
-      field('OS', (f) => `${f.env.os.platform} ${f.env.os.release} ${f.env.os.arch}`),
-      field('memory', (f) => formatGiB(f.env.totalMemoryBytes)),
-      field('git commit', (f) =>
-        f.env.git.commit ? `${f.env.git.commit}${f.env.git.dirty ? ' (uncommitted changes)' : ''}` : 'unknown',
-      ),
-      field('dataset', (f) => `${f.env.dataset.source} (${formatCount(f.env.dataset.docs)} docs)`),
-      field('dataset sha256', (f) => f.env.dataset.sha256),
-      field('config', (f) =>
-        Object.entries(f.env.config)
-          .map(([k, v]) => `${k} ${v}`)
-          .join(', '),
-      ),
-      field(
-        'trials',
-        (f) =>
-          `${f.env.bench.trials} timed, ${f.env.bench.warmup} warmup, timeout ${f.env.bench.timeoutSeconds} s per run`,
-      ),
-      field('Node flags', (f) => nodeFlags(f) || 'none'),
-      field('results folder', (f) => f.dir),
-    ],
-  );
-}
-
 function reproduce(f: ResultsFolder, label: string | null): string[] {
-  const { git, command } = f.env;
-  const plugin =
-    (command.nodeOptions ? `NODE_OPTIONS=${shellQuote(command.nodeOptions)} ` : '') +
-    (command.enginesModule ? `MICROGPT_BENCH_ENGINES=${shellQuote(command.enginesModule)} ` : '');
-  const dirtyNote = git.dirty
-    ? ['', 'The tree had uncommitted changes, which this commit alone does not restore.']
-    : [];
+  const { lines, dirty } = reproduceCommands(f);
   return [
     ...(label ? [oneLine(`On ${label}:`), ''] : []),
     '```sh',
-    ...(git.commit ? [`git checkout ${git.commit}`] : []),
-    'npm ci',
-    `${plugin}npm run bench:all --${benchArgs(command.args)
-      .map((a) => ` ${shellQuote(a)}`)
-      .join('')}`,
+    ...lines,
     '```',
-    ...dirtyNote,
+    ...(dirty ? ['', DIRTY_NOTE] : []),
     '',
   ];
-}
-
-/** $NODE_OPTIONS and the bench's own Node flags, which every run inherited. */
-function nodeFlags(f: ResultsFolder): string {
-  const { nodeOptions, execArgv } = f.env.command;
-  return [...(nodeOptions ? [`NODE_OPTIONS=${nodeOptions}`] : []), ...execArgv].join(' ');
-}
-
-/** The arguments that decide the figures: where the output went (--out, --report) does not. */
-function benchArgs(args: readonly string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    if (args[i] === '--out' || args[i] === '--report') i++;
-    else if (!/^--(out|report)=/.test(args[i])) out.push(args[i]);
-  }
-  return out;
-}
-
-function shellQuote(s: string): string {
-  // A placeholder such as {steps} means nothing to a shell ({a,b} would).
-  const plain = s.replace(/\{[a-z][a-z0-9-]*\}/g, 'x');
-  return /^[\w@%+=:,./-]+$/.test(plain) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
