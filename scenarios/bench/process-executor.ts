@@ -12,7 +12,7 @@ import type { ChildJob, WorkerMessage } from './protocol.ts';
 import type { Executed, Executor } from './scheduler.ts';
 import { crashReason, startReaper, watchChild, type ChildExit } from '../child-process.ts';
 import { firstIssue } from './schemas.ts';
-import { UNMEASURED, type ResourceMeter } from './resource-meter.ts';
+import { meteredEnd, type ResourceMeter } from './resource-meter.ts';
 import type { WorkerBuild } from './worker-build.ts';
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
@@ -68,13 +68,10 @@ export function processExecutor(setup: JobSetup, { worker, meter }: ProcessOptio
       });
       void watchChild(child, opts.timeoutMs, opts.signal).then((end) => {
         const wallMs = performance.now() - started;
-        const cost = metered?.read();
-        // Under GNU time a worker's own death by a signal shows only in its report.
-        const ended = cost?.signal ? { ...end, code: null, signal: cost.signal } : end;
-        const outcome = outcomeOf(kind, { ...ended, reply }, opts.timeoutMs, wallMs);
+        const measured = meteredEnd(end, metered?.read());
+        const outcome = outcomeOf(kind, { ...measured.end, reply }, opts.timeoutMs, wallMs);
         if (outcome.status === 'interrupted') return resolve(outcome);
-        const { userMs, systemMs, maxRssBytes } = cost ?? UNMEASURED;
-        resolve({ ...outcome, startupMs, userMs, systemMs, maxRssBytes });
+        resolve({ ...outcome, startupMs, ...measured.cost });
       });
     });
   };

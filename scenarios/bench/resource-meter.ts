@@ -69,6 +69,19 @@ export function resourceMeter(): ResourceMeter | null {
   };
 }
 
+/**
+ * A measured child's end as GNU time saw it, and its figures: a death by a signal shows only in GNU
+ * time's report (GNU time itself then exits 128+n), so the signal is taken from there.
+ */
+export function meteredEnd<E extends { code: number | null; signal: NodeJS.Signals | null }>(
+  end: E,
+  metered: Metered | null | undefined,
+): { end: E; cost: MeteredCost } {
+  const { userMs, systemMs, maxRssBytes } = metered ?? UNMEASURED;
+  const signalled = metered?.signal ? { ...end, code: null, signal: metered.signal } : end;
+  return { end: signalled, cost: { userMs, systemMs, maxRssBytes } };
+}
+
 /** GNU time's file: maybe "Command exited with non-zero status 3" or "… terminated by signal 6", then our line. */
 export function parseTimeOutput(text: string): Metered | null {
   const lines = text.trim().split('\n');

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import type { ExternalResult } from '../kinds/external.ts';
 import type { Executed, Executor } from '../scheduler.ts';
 import { crashReason, startReaper, watchChild } from '../../child-process.ts';
-import { UNMEASURED, type ResourceMeter } from '../resource-meter.ts';
+import { meteredEnd, type ResourceMeter } from '../resource-meter.ts';
 import { emptyOutput, OutputReader } from './output.ts';
 import { fillPlaceholders, type ExternalSpec, type PlaceholderJob } from './spec.ts';
 
@@ -54,12 +54,9 @@ export function externalExecutor({ specs, job, meter }: ExternalSetup): Executor
       void watchChild(child, opts.timeoutMs, opts.signal).then((watched) => {
         const wallMs = performance.now() - started;
         readers.forEach((r) => r.end());
-        const cost = metered?.read();
-        if (watched.interrupted) return resolve({ status: 'interrupted' });
-        const { userMs, systemMs, maxRssBytes } = cost ?? UNMEASURED;
-        const footing = { wallMs, startupMs: null, userMs, systemMs, maxRssBytes };
-        // Under GNU time the program's death by a signal shows only in its report.
-        const end = cost?.signal ? { ...watched, code: null, signal: cost.signal } : watched;
+        const { end, cost } = meteredEnd(watched, metered?.read());
+        if (end.interrupted) return resolve({ status: 'interrupted' });
+        const footing = { wallMs, startupMs: null, ...cost };
         const failure = end.timedOut ? `timed out after ${opts.timeoutMs / 1000} s` : crashReason(end);
         if (failure !== null) return resolve({ status: 'failed', reason: failure, ...footing });
         const result: ExternalResult = { command, ...output };
