@@ -1,3 +1,5 @@
+import type { AdamConfig } from '../workload/adam.ts';
+
 /**
  * The one interface every autograd engine implements.
  *
@@ -23,6 +25,18 @@ export interface GraphStats {
   readonly vectorOps?: number;
   /** Floating-point operations of forward + backward, counted from the shapes (vector-level engines only). */
   readonly flops?: number;
+}
+
+/**
+ * An update run inside the engine, for one whose parameters live outside the JS heap: microgpt.py's
+ * Adam (workload/adam.ts, float operation for float operation) on the engine's own parameters with
+ * its own gradients, the moments kept by the engine from `init` on.
+ */
+export interface FusedAdam {
+  /** The update of step `step` (from 0) with the last backward pass's gradients. */
+  update(cfg: AdamConfig, step: number): void;
+  /** The current parameters, copied into `out`. */
+  readParams(out: Float64Array): void;
 }
 
 export interface Engine<V = unknown> {
@@ -65,6 +79,11 @@ export interface Engine<V = unknown> {
   writeParams(src: Float64Array): void;
   /** Nodes and edges of the graph the last backward pass handled (the engine may reuse the object). */
   graphStats(): GraphStats;
+  /**
+   * Optional. Given, the trainer calls `fusedAdam.update` instead of readGrads, Adam and writeParams
+   * each step, and `readParams` after the last; other engines leave it out and take that default path.
+   */
+  readonly fusedAdam?: FusedAdam;
 }
 
 /**

@@ -9,6 +9,7 @@ import { StackEngine } from './stack.ts';
 import { TapeEngine } from './tape.ts';
 import { TensorEngine } from './tensor.ts';
 import { TopoEngine } from './topo.ts';
+import { WasmEngine } from './wasm.ts';
 
 export interface EngineInfo {
   readonly name: string;
@@ -73,6 +74,13 @@ export const ENGINES: readonly EngineInfo[] = [
     study: "not in the study: vector-level tape (MicroGPT-C's design)",
     expected: 'correct',
     create: () => new TensorEngine(),
+  },
+  {
+    name: 'wasm',
+    description: "tensor's design in WebAssembly (AssemblyScript, 128-bit SIMD), Adam inside the module",
+    study: 'not in the study: vector-level tape in WebAssembly',
+    expected: 'correct',
+    create: () => new WasmEngine(),
   },
 ];
 

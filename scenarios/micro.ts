@@ -1,12 +1,12 @@
 import { Bench } from 'tinybench';
 import { z } from 'zod';
 import type { Engine, ParamMatrix } from '../engines/engine.ts';
-import { Adam } from '../workload/adam.ts';
 import type { TrainConfig } from '../workload/config.ts';
 import type { Dataset } from '../workload/dataset.ts';
 import { documentLoss } from '../workload/model.ts';
 import { PyRandom } from '../workload/pyrandom.ts';
 import { prepareJob } from './train.ts';
+import { EngineUpdate } from './update.ts';
 
 /** The operations timed, each as build + backward; sizes are microGPT's (n_embd 16, head size 4, vocab 27). */
 export const MICRO_OPERATIONS = [
@@ -100,15 +100,12 @@ export function microTask(
     const job = prepareJob(config, dataset);
     engine.init(job.params);
     const tokens = job.tokenizer.encodeDocument(job.docs[0]);
-    const grads = new Float64Array(job.layout.numParams);
-    const adam = new Adam(job.layout.numParams, config);
+    const updater = new EngineUpdate(engine, config, job.params);
     let step = 0;
     return () => {
       engine.reset();
       engine.backward(documentLoss(engine, job.layout, config, tokens, null));
-      engine.readGrads(grads);
-      adam.update(job.params, grads, step);
-      engine.writeParams(job.params);
+      updater.update(step);
       step = (step + 1) % config.steps;
     };
   }

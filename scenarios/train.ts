@@ -1,10 +1,10 @@
 import type { Engine, GraphStats } from '../engines/engine.ts';
-import { Adam } from '../workload/adam.ts';
 import type { TrainConfig } from '../workload/config.ts';
 import { Tokenizer, type Dataset } from '../workload/dataset.ts';
 import { documentLoss, initParams, modelLayout, NonFiniteLogits, sampleTokens } from '../workload/model.ts';
 import { PhaseTimer } from '../workload/phase-timer.ts';
 import { PyRandom } from '../workload/pyrandom.ts';
+import { EngineUpdate } from './update.ts';
 
 export interface TrainOptions {
   readonly engineName: string;
@@ -161,8 +161,7 @@ function runSteps(opts: TrainOptions, job: Job, steps: number, softmax: PhaseTim
   const { engine, config } = opts;
   const { docs, tokenizer, layout, params } = job;
   const timers = softmax !== null;
-  const grads = new Float64Array(layout.numParams);
-  const adam = new Adam(layout.numParams, config);
+  const updater = new EngineUpdate(engine, config, params);
   const stats = new StepStats();
   const losses: number[] = [];
   const lossOut = new Float64Array(1);
@@ -175,9 +174,7 @@ function runSteps(opts: TrainOptions, job: Job, steps: number, softmax: PhaseTim
     const t1 = timers ? performance.now() : 0;
     engine.backward(loss);
     const t2 = timers ? performance.now() : 0;
-    engine.readGrads(grads);
-    adam.update(params, grads, step);
-    engine.writeParams(params);
+    updater.update(step);
     const t3 = performance.now();
     stats.total += t3 - t0;
     if (timers) {
@@ -190,6 +187,7 @@ function runSteps(opts: TrainOptions, job: Job, steps: number, softmax: PhaseTim
     losses.push(lossOut[0]);
     opts.onStep?.(step + 1, lossOut[0]);
   }
+  updater.syncParams();
   return { losses, stats };
 }
 

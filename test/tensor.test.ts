@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { Engine } from '../engines/engine.ts';
 import { TensorEngine } from '../engines/tensor.ts';
 import { TopoEngine } from '../engines/topo.ts';
 import { findEngine } from '../engines/registry.ts';
@@ -24,21 +25,25 @@ function worstRelative(a: Float64Array, b: Float64Array): number {
   return worst;
 }
 
-describe('tensor gradients', () => {
+/** The vector-level engines: tensor, and wasm, its design in WebAssembly. */
+const VECTOR_ENGINES = ['tensor', 'wasm'];
+const create = (name: string) => findEngine(name)!.create();
+
+describe.each(VECTOR_ENGINES)('%s gradients', (name) => {
   const configs: [string, TrainConfig][] = [
     ['the reference model', DEFAULT_CONFIG],
     ['2 layers, 3 heads of 4, context 8', { ...DEFAULT_CONFIG, nLayer: 2, nEmbd: 12, nHead: 3, blockSize: 8 }],
   ];
   it.each(configs)('agree with topo within 1e-9 relative, element by element (%s)', (_, config) => {
     const job = prepareJob(config, dataset);
-    const tensor = new TensorEngine();
+    const engine = create(name);
     const topo = new TopoEngine();
-    tensor.init(job.params);
+    engine.init(job.params);
     topo.init(job.params);
     let worst = 0;
     for (const doc of dataset.docs) {
       const tokens = job.tokenizer.encodeDocument(doc);
-      const a = gradientsOf(tensor, job.layout, config, tokens, job.params);
+      const a = gradientsOf(engine, job.layout, config, tokens, job.params);
       const b = gradientsOf(topo, job.layout, config, tokens, job.params);
       // The forward pass performs topo's float operations in topo's order: the loss is bit-identical.
       expect(a.loss).toBe(b.loss);
@@ -47,7 +52,7 @@ describe('tensor gradients', () => {
       worst = Math.max(worst, worstRelative(a.grads, b.grads));
     }
     console.log(
-      `tensor vs topo gradients (${config.nLayer} layer(s)): worst relative difference ${worst.toExponential(2)}`,
+      `${name} vs topo gradients (${config.nLayer} layer(s)): worst relative difference ${worst.toExponential(2)}`,
     );
     expect(worst).toBeLessThan(1e-9);
   });
@@ -60,9 +65,9 @@ describe('tensor gradients', () => {
     ['a small model, most parameters', { ...DEFAULT_CONFIG, nEmbd: 8, nHead: 2, blockSize: 8 }, 1120],
   ];
   it.each(checks)('pass the gradient check (%s)', (_, config, fdSamples) => {
-    const r = gradcheck({ engine: findEngine('tensor')!, dataset, config, fdSamples });
+    const r = gradcheck({ engine: findEngine(name)!, dataset, config, fdSamples });
     console.log(
-      `tensor gradcheck: ${r.verdict}; vs topo ${r.maxRelErr.toExponential(2)}, ` +
+      `${name} gradcheck: ${r.verdict}; vs topo ${r.maxRelErr.toExponential(2)}, ` +
         `finite differences ${r.fdMaxRelErr.toExponential(2)} on ${r.fdSampled} parameters, ` +
         `losses ${r.trajectory.maxLossDiff.toExponential(2)} over ${r.trajectory.steps} steps`,
     );
@@ -70,11 +75,11 @@ describe('tensor gradients', () => {
   });
 });
 
-describe('tensor counts', () => {
+describe.each(VECTOR_ENGINES)('%s counts', (name) => {
   const job = prepareJob(DEFAULT_CONFIG, dataset);
 
   it('a document of n positions takes 28n + 1 vector operations (one layer, four heads)', () => {
-    const engine = new TensorEngine();
+    const engine = create(name);
     engine.init(job.params);
     for (const doc of ['ava', 'christopherjohnson']) {
       const tokens = job.tokenizer.encodeDocument(doc);
@@ -88,7 +93,7 @@ describe('tensor counts', () => {
   });
 
   it('counts a linear layer as 6·rows·cols flops (forward 2rc, backward 4rc) and starts afresh each step', () => {
-    const engine = new TensorEngine();
+    const engine = create(name);
     engine.init(job.params);
     const { lmHead, wte } = job.layout;
     for (let step = 0; step < 2; step++) {
@@ -101,9 +106,9 @@ describe('tensor counts', () => {
   });
 
   it('the training result reports vector ops, flops per step and GFLOP/s (null for a scalar engine)', () => {
-    const run = (engineName: string, engine: TensorEngine | TopoEngine) =>
+    const run = (engineName: string, engine: Engine) =>
       train({ engineName, engine, config: { ...DEFAULT_CONFIG, samples: 0 }, dataset, stopAfter: 3 });
-    const t = run('tensor', new TensorEngine());
+    const t = run(name, create(name));
     const positions = job.docs.slice(0, 3).map((d) => Math.min(DEFAULT_CONFIG.blockSize, d.length + 1));
     expect(t.vectorOpsPerStep).toBeCloseTo(positions.reduce((a, n) => a + 28 * n + 1, 0) / 3, 12);
     expect(t.flopsPerStep).toBeGreaterThan(t.vectorOpsPerStep!);
@@ -128,11 +133,11 @@ describe.skipIf(skip !== undefined)('tensor trains the reference job on names.tx
   });
 });
 
-describe('tensor memory', () => {
+describe.each(VECTOR_ENGINES)('%s memory', (name) => {
   it('steady-state steps allocate nothing of their own and retain nothing', () => {
     const probe = spawnSync(
       process.execPath,
-      ['--expose-gc', '--import', 'tsx', join(ROOT, 'test/fixtures/heap-probe.ts'), 'tensor'],
+      ['--expose-gc', '--import', 'tsx', join(ROOT, 'test/fixtures/heap-probe.ts'), name],
       {
         cwd: ROOT,
         encoding: 'utf8',
@@ -141,7 +146,7 @@ describe('tensor memory', () => {
     );
     expect(probe.status, probe.stderr).toBe(0);
     const r = JSON.parse(probe.stdout);
-    console.log(`tensor heap probe: ${JSON.stringify(r)}`);
+    console.log(`${name} heap probe: ${JSON.stringify(r)}`);
     // A leak of one object per step would retain ≥ 16 bytes × 1000 steps in every window; the JIT
     // settling can add a one-off bump to a window, so the quietest window is the one that counts.
     expect(Math.min(...r.retainedBytes)).toBeLessThan(16 * r.windowSteps);
@@ -150,5 +155,8 @@ describe('tensor memory', () => {
     expect(r.modelBytesPerStep).toBeGreaterThan(0);
     expect(r.engineBytesPerStep).toEqual(expect.any(Number));
     expect(Math.abs(r.engineBytesPerStep)).toBeLessThan(8);
+    // wasm keeps its vectors in the module's memory, which the steady state must not grow either.
+    expect(r.moduleBytes === null).toBe(name !== 'wasm');
+    if (r.moduleBytes) expect(r.moduleBytes.atEnd).toBe(r.moduleBytes.afterWarmup);
   });
 });

@@ -1,5 +1,7 @@
 import type { TrainConfig } from './config.ts';
 
+export type AdamConfig = Pick<TrainConfig, 'learningRate' | 'beta1' | 'beta2' | 'epsAdam' | 'steps'>;
+
 /**
  * microgpt.py's Adam with bias correction and linear learning-rate decay, float operation for
  * float operation (so the parameters match the Python run bit for bit when the gradients do).
@@ -10,7 +12,7 @@ export class Adam {
 
   constructor(
     size: number,
-    private readonly cfg: Pick<TrainConfig, 'learningRate' | 'beta1' | 'beta2' | 'epsAdam' | 'steps'>,
+    private readonly cfg: AdamConfig,
   ) {
     this.m = new Float64Array(size);
     this.v = new Float64Array(size);

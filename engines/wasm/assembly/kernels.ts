@@ -1,0 +1,814 @@
+// The wasm engine's module, in AssemblyScript: tensor's vector-level tape (engines/tensor.ts) with every
+// vector, handle, tape record and Adam moment in the module's own memory. JavaScript passes handles and
+// offsets; backward and the Adam update each run in one call.
+//
+// Exactness: forward sums run in the scalar graph's order, one lane per row or per element where SIMD
+// is used, so no sum changes its order and the forward values equal topo's. exp, log and the general
+// pow come from JavaScript (V8's Math functions, see the imports); pow(x, −1), which V8 computes as
+// 1/x exactly, is a division here.
+//
+// Memory: regions laid out one after another from __heap_base. When one must grow, all are laid out
+// afresh with the larger capacity and moved up in place; `moved` then tells JavaScript to rebuild its
+// views of the memory.
+
+@external("env", "exp") declare function exp(x: f64): f64;
+@external("env", "log") declare function log(x: f64): f64;
+@external("env", "pow") declare function pow(x: f64, y: f64): f64;
+@external("env", "moved") declare function moved(): void;
+
+// Initial capacities, as tensor's: each holds the reference job's longest step at least twice over.
+const INITIAL_STEP_SLOTS: i32 = 16384;
+const INITIAL_HANDLES: i32 = 1024;
+const INITIAL_RECORDS: i32 = 1024;
+const INITIAL_LIST_ENTRIES: i32 = 4096;
+const INITIAL_LIVE_ROWS: i32 = 64;
+
+// Tape record fields, as tensor's (see there for which op fills which).
+const OP: i32 = 0;
+const OUT: i32 = 1;
+const X: i32 = 2;
+const Y: i32 = 3;
+const LIST: i32 = 4;
+const COUNT: i32 = 5;
+const OFFSET: i32 = 6;
+const SIZE: i32 = 7;
+const WEIGHTS: i32 = 8;
+const ROWS: i32 = 9;
+const COLS: i32 = 10;
+const TARGET: i32 = 11;
+const RECORD: i32 = 12;
+
+const ADD: i32 = 0;
+const RMSNORM: i32 = 1;
+const LINEAR: i32 = 2;
+const RELU: i32 = 3;
+const SCORES: i32 = 4;
+const SOFTMAX: i32 = 5;
+const MIX: i32 = 6;
+const CONCAT: i32 = 7;
+const CROSS_ENTROPY: i32 = 8;
+const SUM: i32 = 9;
+const MEAN: i32 = 10;
+
+// Region addresses (bytes) and capacities (elements).
+let VAL: usize = 0;
+let GRAD: usize = 0;
+let MOMENT1: usize = 0;
+let MOMENT2: usize = 0;
+let NODE_OFF: usize = 0;
+let NODE_LEN: usize = 0;
+let TAPE: usize = 0;
+let LISTS: usize = 0;
+let LIVE: usize = 0;
+let arenaCap: i32 = 0;
+let handleCap: i32 = 0;
+let recordCap: i32 = 0;
+let listCap: i32 = 0;
+let liveCap: i32 = 0;
+
+// Step state: parameters occupy arena slots [0, numParams), the step's vectors follow up to `top`.
+let numParams: i32 = 0;
+let top: i32 = 0;
+let nodes: i32 = 0;
+let ops: i32 = 0;
+let edges: i32 = 0;
+let flops: f64 = 0;
+
+// Addresses of arena slots, handles' fields and tape fields.
+@inline function vp(slot: i32): usize {
+  return VAL + (<usize>slot << 3);
+}
+@inline function gp(slot: i32): usize {
+  return GRAD + (<usize>slot << 3);
+}
+@inline function offsetOf(h: i32): i32 {
+  return load<i32>(NODE_OFF + (<usize>h << 2));
+}
+@inline function lengthOf(h: i32): i32 {
+  return load<i32>(NODE_LEN + (<usize>h << 2));
+}
+@inline function field(r: i32, k: i32): i32 {
+  return load<i32>(TAPE + (<usize>(r + k) << 2));
+}
+@inline function setField(r: i32, k: i32, x: i32): void {
+  store<i32>(TAPE + (<usize>(r + k) << 2), x);
+}
+@inline function listed(i: i32): i32 {
+  return load<i32>(LISTS + (<usize>i << 2));
+}
+@inline function at(p: usize, i: i32): usize {
+  return p + (<usize>i << 3);
+}
+
+// Layout.
+
+/**
+ * Lays the regions out from __heap_base with the given capacities. Capacities only grow, so every
+ * region moves up or stays: moving them last to first (memory.copy is a memmove) never overwrites one
+ * not yet moved. Each region keeps its used part and is zeroed beyond it: gradients beyond `top` must
+ * start at zero.
+ */
+function layout(arena: i32, handles: i32, records: i32, list: i32, live: i32, keep: bool): void {
+  let p: usize = (__heap_base + 15) & ~(<usize>15);
+  const val = p;
+  p += <usize>arena << 3;
+  const grad = p;
+  p += <usize>arena << 3;
+  const m1 = p;
+  p += <usize>numParams << 3;
+  const m2 = p;
+  p += <usize>numParams << 3;
+  const nodeOff = p;
+  p += <usize>handles << 2;
+  const nodeLen = p;
+  p += <usize>handles << 2;
+  const tape = p;
+  p += <usize>(records * RECORD) << 2;
+  const lists = p;
+  p += <usize>list << 2;
+  const liveRows = p;
+  p += <usize>live << 2;
+  const pages = <i32>((p + 0xffff) >> 16);
+  if (pages > memory.size() && memory.grow(pages - memory.size()) < 0) unreachable();
+  if (keep) {
+    // `top` may already be past the old arena: only its capacity holds anything.
+    const slots = <usize>min(top, arenaCap) << 3;
+    moveRegion(liveRows, LIVE, 0, p);
+    moveRegion(lists, LISTS, <usize>listCap << 2, liveRows);
+    moveRegion(tape, TAPE, <usize>(ops * RECORD) << 2, lists);
+    moveRegion(nodeLen, NODE_LEN, <usize>nodes << 2, tape);
+    moveRegion(nodeOff, NODE_OFF, <usize>nodes << 2, nodeLen);
+    moveRegion(m2, MOMENT2, <usize>numParams << 3, nodeOff);
+    moveRegion(m1, MOMENT1, <usize>numParams << 3, m2);
+    moveRegion(grad, GRAD, slots, m1);
+    moveRegion(val, VAL, slots, grad);
+  } else {
+    memory.fill(val, 0, p - val);
+  }
+  VAL = val;
+  GRAD = grad;
+  MOMENT1 = m1;
+  MOMENT2 = m2;
+  NODE_OFF = nodeOff;
+  NODE_LEN = nodeLen;
+  TAPE = tape;
+  LISTS = lists;
+  LIVE = liveRows;
+  arenaCap = arena;
+  handleCap = handles;
+  recordCap = records;
+  listCap = list;
+  liveCap = live;
+  moved();
+}
+
+/** `used` bytes from `from` to `to`, then zeros up to `end` (the next region's new start). */
+function moveRegion(to: usize, from: usize, used: usize, end: usize): void {
+  memory.copy(to, from, used);
+  memory.fill(to + used, 0, end - to - used);
+}
+
+@inline function grownCap(need: i32, cap: i32): i32 {
+  return max(need, cap * 2);
+}
+
+function growArena(): void {
+  layout(grownCap(top, arenaCap), handleCap, recordCap, listCap, liveCap, true);
+}
+
+// What JavaScript reads to find its way in the memory.
+
+export function valAddress(): usize {
+  return VAL;
+}
+export function gradAddress(): usize {
+  return GRAD;
+}
+export function listsAddress(): usize {
+  return LISTS;
+}
+export function listCapacity(): i32 {
+  return listCap;
+}
+export function nodeCount(): i32 {
+  return nodes;
+}
+export function edgeCount(): i32 {
+  return edges;
+}
+export function opCount(): i32 {
+  return ops;
+}
+export function flopCount(): f64 {
+  return flops;
+}
+export function vectorOffset(h: i32): i32 {
+  return offsetOf(h);
+}
+export function vectorLength(h: i32): i32 {
+  return lengthOf(h);
+}
+
+/** Makes room for `entries` handle-list entries; JavaScript writes the lists itself. */
+export function reserveLists(entries: i32): void {
+  if (entries > listCap) layout(arenaCap, handleCap, recordCap, grownCap(entries, listCap), liveCap, true);
+}
+
+// Engine lifecycle.
+
+/** Lays the memory out afresh for `n` parameters (JavaScript then writes them at valAddress). */
+export function init(n: i32): void {
+  numParams = n;
+  top = n;
+  nodes = 0;
+  ops = 0;
+  layout(n + INITIAL_STEP_SLOTS, INITIAL_HANDLES, INITIAL_RECORDS, INITIAL_LIST_ENTRIES, INITIAL_LIVE_ROWS, false);
+  clearTape();
+}
+
+export function reset(): void {
+  memory.fill(GRAD, 0, <usize>top << 3);
+  top = numParams;
+  clearTape();
+}
+
+function clearTape(): void {
+  nodes = 0;
+  ops = 0;
+  edges = 0;
+  flops = 0;
+}
+
+/** A handle for arena slots [off, off + n): a view, used for parameter rows. */
+export function view(off: i32, n: i32): i32 {
+  if (nodes == handleCap) layout(arenaCap, handleCap * 2, recordCap, listCap, liveCap, true);
+  store<i32>(NODE_OFF + (<usize>nodes << 2), off);
+  store<i32>(NODE_LEN + (<usize>nodes << 2), n);
+  return nodes++;
+}
+
+/** A new vector of length n with `scratch` private slots after it. Moves the memory when it grows. */
+function alloc(n: i32, scratch: i32): i32 {
+  const off = top;
+  top += n + scratch;
+  if (top > arenaCap) growArena();
+  return view(off, n);
+}
+
+function record(op: i32, out: i32, inputs: i32, forwardFlops: i32, backwardFlops: i32): i32 {
+  if (ops == recordCap) layout(arenaCap, handleCap, recordCap * 2, listCap, liveCap, true);
+  const r = ops * RECORD;
+  setField(r, OP, op);
+  setField(r, OUT, out);
+  ops++;
+  edges += inputs;
+  flops += <f64>forwardFlops + <f64>backwardFlops;
+  return r;
+}
+
+// Operations: forward (exported) and backward, as in tensor. Addresses are taken after alloc, which may
+// move the memory.
+
+export function add(a: i32, b: i32): i32 {
+  const n = lengthOf(a);
+  const out = alloc(n, 0);
+  const ap = vp(offsetOf(a));
+  const bp = vp(offsetOf(b));
+  const op = vp(offsetOf(out));
+  let i = 0;
+  for (; i + 1 < n; i += 2) v128.store(at(op, i), f64x2.add(v128.load(at(ap, i)), v128.load(at(bp, i))));
+  for (; i < n; i++) store<f64>(at(op, i), load<f64>(at(ap, i)) + load<f64>(at(bp, i)));
+  const r = record(ADD, out, 2, 2 * n, 2 * n);
+  setField(r, X, a);
+  setField(r, Y, b);
+  return out;
+}
+
+function addBackward(r: i32): void {
+  const out = field(r, OUT);
+  const ag = gp(offsetOf(field(r, X)));
+  const bg = gp(offsetOf(field(r, Y)));
+  const og = gp(offsetOf(out));
+  const n = lengthOf(out);
+  let i = 0;
+  for (; i + 1 < n; i += 2) {
+    const d = v128.load(at(og, i));
+    v128.store(at(ag, i), f64x2.add(v128.load(at(ag, i)), d));
+    v128.store(at(bg, i), f64x2.add(v128.load(at(bg, i)), d));
+  }
+  for (; i < n; i++) {
+    const d = load<f64>(at(og, i));
+    store<f64>(at(ag, i), load<f64>(at(ag, i)) + d);
+    store<f64>(at(bg, i), load<f64>(at(bg, i)) + d);
+  }
+}
+
+/** y = x·s with s = (Σx²/n + eps)^−½, kept in the slot after y. */
+export function rmsnorm(x: i32, eps: f64): i32 {
+  const n = lengthOf(x);
+  const out = alloc(n, 1);
+  const xp = vp(offsetOf(x));
+  const op = vp(offsetOf(out));
+  let acc: f64 = 0;
+  for (let i = 0; i < n; i++) {
+    const xi = load<f64>(at(xp, i));
+    acc += xi * xi;
+  }
+  const scale = pow(acc * (1.0 / <f64>n) + eps, -0.5);
+  const s = f64x2.splat(scale);
+  let i = 0;
+  for (; i + 1 < n; i += 2) v128.store(at(op, i), f64x2.mul(v128.load(at(xp, i)), s));
+  for (; i < n; i++) store<f64>(at(op, i), load<f64>(at(xp, i)) * scale);
+  store<f64>(at(op, n), scale);
+  setField(record(RMSNORM, out, 1, 3 * n + 4, 6 * n + 4), X, x);
+  return out;
+}
+
+/** dx = s·dy − (s³/n)(dy·x)·x. */
+function rmsnormBackward(r: i32): void {
+  const out = field(r, OUT);
+  const xo = offsetOf(field(r, X));
+  const oo = offsetOf(out);
+  const n = lengthOf(out);
+  const xp = vp(xo);
+  const xg = gp(xo);
+  const og = gp(oo);
+  const scale = load<f64>(at(vp(oo), n));
+  let dot: f64 = 0;
+  for (let i = 0; i < n; i++) dot += load<f64>(at(og, i)) * load<f64>(at(xp, i));
+  const c = ((scale * scale * scale) / <f64>n) * dot;
+  for (let i = 0; i < n; i++) {
+    store<f64>(at(xg, i), load<f64>(at(xg, i)) + (scale * load<f64>(at(og, i)) - c * load<f64>(at(xp, i))));
+  }
+}
+
+/** Two rows of w from column i, one per lane. */
+@inline function rowPair(b0: usize, b1: usize, i: i32): v128 {
+  return v128.load64_lane(at(b1, i), v128.load64_splat(at(b0, i)), 1);
+}
+
+/** y = W·x, four rows at a time in two lanes pairs; each row sums its columns in order. */
+export function linear(x: i32, wo: i32, rows: i32, cols: i32): i32 {
+  if (rows > liveCap) layout(arenaCap, handleCap, recordCap, listCap, rows, true);
+  const out = alloc(rows, 0);
+  const wp = vp(wo);
+  const xp = vp(offsetOf(x));
+  const op = vp(offsetOf(out));
+  const stride = <usize>cols << 3;
+  let r = 0;
+  for (; r + 3 < rows; r += 4) {
+    const b0 = wp + <usize>r * stride;
+    const b1 = b0 + stride;
+    const b2 = b1 + stride;
+    const b3 = b2 + stride;
+    let a01 = f64x2.splat(0);
+    let a23 = f64x2.splat(0);
+    for (let i = 0; i < cols; i++) {
+      const xi = v128.load64_splat(at(xp, i));
+      a01 = f64x2.add(a01, f64x2.mul(rowPair(b0, b1, i), xi));
+      a23 = f64x2.add(a23, f64x2.mul(rowPair(b2, b3, i), xi));
+    }
+    v128.store(at(op, r), a01);
+    v128.store(at(op, r + 2), a23);
+  }
+  for (; r < rows; r++) {
+    const b = wp + <usize>r * stride;
+    let acc: f64 = 0;
+    for (let i = 0; i < cols; i++) acc += load<f64>(at(b, i)) * load<f64>(at(xp, i));
+    store<f64>(at(op, r), acc);
+  }
+  const rec = record(LINEAR, out, 2, 2 * rows * cols, 4 * rows * cols);
+  setField(rec, X, x);
+  setField(rec, WEIGHTS, wo);
+  setField(rec, ROWS, rows);
+  setField(rec, COLS, cols);
+  return out;
+}
+
+/**
+ * dx += Wᵀ·dy and dW += dy ⊗ x over the rows whose dy is nonzero, four at a time as tensor does; the
+ * lanes carry neighbouring columns, each computing what tensor computes for its column.
+ */
+function linearBackward(rec: i32): void {
+  const wo = field(rec, WEIGHTS);
+  const xo = offsetOf(field(rec, X));
+  const og = gp(offsetOf(field(rec, OUT)));
+  const rows = field(rec, ROWS);
+  const cols = field(rec, COLS);
+  const xp = vp(xo);
+  const xg = gp(xo);
+  const wp = vp(wo);
+  const wg = gp(wo);
+  const stride = <usize>cols << 3;
+  let n = 0;
+  for (let r = 0; r < rows; r++) {
+    if (load<f64>(at(og, r)) != 0) {
+      store<i32>(LIVE + (<usize>n << 2), r);
+      n++;
+    }
+  }
+  let k = 0;
+  for (; k + 3 < n; k += 4) {
+    const r0 = load<i32>(LIVE + (<usize>k << 2));
+    const r1 = load<i32>(LIVE + (<usize>(k + 1) << 2));
+    const r2 = load<i32>(LIVE + (<usize>(k + 2) << 2));
+    const r3 = load<i32>(LIVE + (<usize>(k + 3) << 2));
+    linearBackward4(wp, wg, xp, xg, stride, cols, r0, r1, r2, r3, og);
+  }
+  for (; k < n; k++) {
+    const row = load<i32>(LIVE + (<usize>k << 2));
+    const d = load<f64>(at(og, row));
+    const w = wp + <usize>row * stride;
+    const dw = wg + <usize>row * stride;
+    for (let i = 0; i < cols; i++) {
+      const xi = load<f64>(at(xp, i));
+      store<f64>(at(xg, i), load<f64>(at(xg, i)) + load<f64>(at(w, i)) * d);
+      store<f64>(at(dw, i), load<f64>(at(dw, i)) + d * xi);
+    }
+  }
+}
+
+@inline function linearBackward4(
+  wp: usize,
+  wg: usize,
+  xp: usize,
+  xg: usize,
+  stride: usize,
+  cols: i32,
+  r0: i32,
+  r1: i32,
+  r2: i32,
+  r3: i32,
+  og: usize,
+): void {
+  const d0 = load<f64>(at(og, r0));
+  const d1 = load<f64>(at(og, r1));
+  const d2 = load<f64>(at(og, r2));
+  const d3 = load<f64>(at(og, r3));
+  const w0 = wp + <usize>r0 * stride;
+  const w1 = wp + <usize>r1 * stride;
+  const w2 = wp + <usize>r2 * stride;
+  const w3 = wp + <usize>r3 * stride;
+  const g0 = wg + <usize>r0 * stride;
+  const g1 = wg + <usize>r1 * stride;
+  const g2 = wg + <usize>r2 * stride;
+  const g3 = wg + <usize>r3 * stride;
+  const s0 = f64x2.splat(d0);
+  const s1 = f64x2.splat(d1);
+  const s2 = f64x2.splat(d2);
+  const s3 = f64x2.splat(d3);
+  let i = 0;
+  for (; i + 1 < cols; i += 2) {
+    const xv = v128.load(at(xp, i));
+    const sum01 = f64x2.add(f64x2.mul(v128.load(at(w0, i)), s0), f64x2.mul(v128.load(at(w1, i)), s1));
+    const sum23 = f64x2.add(f64x2.mul(v128.load(at(w2, i)), s2), f64x2.mul(v128.load(at(w3, i)), s3));
+    v128.store(at(xg, i), f64x2.add(v128.load(at(xg, i)), f64x2.add(sum01, sum23)));
+    v128.store(at(g0, i), f64x2.add(v128.load(at(g0, i)), f64x2.mul(s0, xv)));
+    v128.store(at(g1, i), f64x2.add(v128.load(at(g1, i)), f64x2.mul(s1, xv)));
+    v128.store(at(g2, i), f64x2.add(v128.load(at(g2, i)), f64x2.mul(s2, xv)));
+    v128.store(at(g3, i), f64x2.add(v128.load(at(g3, i)), f64x2.mul(s3, xv)));
+  }
+  for (; i < cols; i++) {
+    const xi = load<f64>(at(xp, i));
+    const sum = load<f64>(at(w0, i)) * d0 + load<f64>(at(w1, i)) * d1 + (load<f64>(at(w2, i)) * d2 + load<f64>(at(w3, i)) * d3);
+    store<f64>(at(xg, i), load<f64>(at(xg, i)) + sum);
+    store<f64>(at(g0, i), load<f64>(at(g0, i)) + d0 * xi);
+    store<f64>(at(g1, i), load<f64>(at(g1, i)) + d1 * xi);
+    store<f64>(at(g2, i), load<f64>(at(g2, i)) + d2 * xi);
+    store<f64>(at(g3, i), load<f64>(at(g3, i)) + d3 * xi);
+  }
+}
+
+export function relu(x: i32): i32 {
+  const n = lengthOf(x);
+  const out = alloc(n, 0);
+  const xp = vp(offsetOf(x));
+  const op = vp(offsetOf(out));
+  for (let i = 0; i < n; i++) store<f64>(at(op, i), max<f64>(0, load<f64>(at(xp, i))));
+  setField(record(RELU, out, 1, n, n), X, x);
+  return out;
+}
+
+function reluBackward(r: i32): void {
+  const out = field(r, OUT);
+  const xo = offsetOf(field(r, X));
+  const xp = vp(xo);
+  const xg = gp(xo);
+  const og = gp(offsetOf(out));
+  for (let i = 0, n = lengthOf(out); i < n; i++) {
+    if (load<f64>(at(xp, i)) > 0) store<f64>(at(xg, i), load<f64>(at(xg, i)) + load<f64>(at(og, i)));
+  }
+}
+
+/**
+ * One head's scores over the `count` keys listed from `list`: (q · k_s) · scale, with scale computed by
+ * JavaScript (attnScale) and kept in the slot after the scores for backward.
+ */
+export function scores(q: i32, list: i32, count: i32, offset: i32, size: i32, scale: f64): i32 {
+  const out = alloc(count, 1);
+  const qp = vp(offsetOf(q) + offset);
+  const op = vp(offsetOf(out));
+  for (let s = 0; s < count; s++) {
+    const kp = vp(offsetOf(listed(list + s)) + offset);
+    let acc: f64 = 0;
+    for (let j = 0; j < size; j++) acc += load<f64>(at(qp, j)) * load<f64>(at(kp, j));
+    store<f64>(at(op, s), acc * scale);
+  }
+  store<f64>(at(op, count), scale);
+  const r = record(SCORES, out, count + 1, count * (2 * size + 1) + 2, count * (4 * size + 1) + 2);
+  setField(r, X, q);
+  setField(r, LIST, list);
+  setField(r, COUNT, count);
+  setField(r, OFFSET, offset);
+  setField(r, SIZE, size);
+  return out;
+}
+
+function scoresBackward(r: i32): void {
+  const offset = field(r, OFFSET);
+  const size = field(r, SIZE);
+  const count = field(r, COUNT);
+  const list = field(r, LIST);
+  const qo = offsetOf(field(r, X)) + offset;
+  const oo = offsetOf(field(r, OUT));
+  const qp = vp(qo);
+  const qg = gp(qo);
+  const og = gp(oo);
+  const scale = load<f64>(at(vp(oo), count));
+  for (let s = 0; s < count; s++) {
+    const ko = offsetOf(listed(list + s)) + offset;
+    const kp = vp(ko);
+    const kg = gp(ko);
+    const d = load<f64>(at(og, s)) * scale;
+    for (let j = 0; j < size; j++) {
+      store<f64>(at(qg, j), load<f64>(at(qg, j)) + d * load<f64>(at(kp, j)));
+      store<f64>(at(kg, j), load<f64>(at(kg, j)) + d * load<f64>(at(qp, j)));
+    }
+  }
+}
+
+export function softmax(x: i32): i32 {
+  const n = lengthOf(x);
+  const out = alloc(n, 0);
+  softmaxInto(offsetOf(x), offsetOf(out), n);
+  setField(record(SOFTMAX, out, 1, 5 * n + 1, 5 * n), X, x);
+  return out;
+}
+
+/** softmax of arena slots [xo, xo + n) into [oo, oo + n), as the scalar graph computes it. */
+function softmaxInto(xo: i32, oo: i32, n: i32): void {
+  const xp = vp(xo);
+  const op = vp(oo);
+  let peak: f64 = -Infinity;
+  for (let i = 0; i < n; i++) peak = max<f64>(peak, load<f64>(at(xp, i)));
+  let total: f64 = 0;
+  for (let i = 0; i < n; i++) {
+    const e = exp(load<f64>(at(xp, i)) + -peak);
+    store<f64>(at(op, i), e);
+    total += e;
+  }
+  const inv = 1.0 / total;
+  for (let i = 0; i < n; i++) store<f64>(at(op, i), load<f64>(at(op, i)) * inv);
+}
+
+/** dx = p ⊙ (dy − p·dy). */
+function softmaxBackward(r: i32): void {
+  const out = field(r, OUT);
+  const oo = offsetOf(out);
+  const xg = gp(offsetOf(field(r, X)));
+  const op = vp(oo);
+  const og = gp(oo);
+  const n = lengthOf(out);
+  let dot: f64 = 0;
+  for (let i = 0; i < n; i++) dot += load<f64>(at(op, i)) * load<f64>(at(og, i));
+  for (let i = 0; i < n; i++) {
+    store<f64>(at(xg, i), load<f64>(at(xg, i)) + load<f64>(at(op, i)) * (load<f64>(at(og, i)) - dot));
+  }
+}
+
+/** One head's output Σ_s w_s · v_s over the `count` values listed from `list`. */
+export function mix(weights: i32, list: i32, count: i32, offset: i32, size: i32): i32 {
+  const out = alloc(size, 0);
+  const wp = vp(offsetOf(weights));
+  const op = vp(offsetOf(out));
+  memory.fill(op, 0, <usize>size << 3);
+  for (let s = 0; s < count; s++) {
+    const w = load<f64>(at(wp, s));
+    const ws = f64x2.splat(w);
+    const src = vp(offsetOf(listed(list + s)) + offset);
+    let j = 0;
+    for (; j + 1 < size; j += 2) {
+      v128.store(at(op, j), f64x2.add(v128.load(at(op, j)), f64x2.mul(ws, v128.load(at(src, j)))));
+    }
+    for (; j < size; j++) store<f64>(at(op, j), load<f64>(at(op, j)) + w * load<f64>(at(src, j)));
+  }
+  const r = record(MIX, out, count + 1, 2 * count * size, 4 * count * size + count);
+  setField(r, X, weights);
+  setField(r, LIST, list);
+  setField(r, COUNT, count);
+  setField(r, OFFSET, offset);
+  setField(r, SIZE, size);
+  return out;
+}
+
+function mixBackward(r: i32): void {
+  const offset = field(r, OFFSET);
+  const size = field(r, SIZE);
+  const count = field(r, COUNT);
+  const list = field(r, LIST);
+  const wo = offsetOf(field(r, X));
+  const wp = vp(wo);
+  const wg = gp(wo);
+  const og = gp(offsetOf(field(r, OUT)));
+  for (let s = 0; s < count; s++) {
+    const w = load<f64>(at(wp, s));
+    const vo = offsetOf(listed(list + s)) + offset;
+    const vv = vp(vo);
+    const vg = gp(vo);
+    let dw: f64 = 0;
+    for (let j = 0; j < size; j++) {
+      const d = load<f64>(at(og, j));
+      dw += d * load<f64>(at(vv, j));
+      store<f64>(at(vg, j), load<f64>(at(vg, j)) + w * d);
+    }
+    store<f64>(at(wg, s), load<f64>(at(wg, s)) + dw);
+  }
+}
+
+export function concat(list: i32, count: i32): i32 {
+  let n = 0;
+  for (let p = 0; p < count; p++) n += lengthOf(listed(list + p));
+  const out = alloc(n, 0);
+  let o = vp(offsetOf(out));
+  for (let p = 0; p < count; p++) {
+    const part = listed(list + p);
+    const bytes = <usize>lengthOf(part) << 3;
+    memory.copy(o, vp(offsetOf(part)), bytes);
+    o += bytes;
+  }
+  const r = record(CONCAT, out, count, 0, n);
+  setField(r, LIST, list);
+  setField(r, COUNT, count);
+  return out;
+}
+
+function concatBackward(r: i32): void {
+  const list = field(r, LIST);
+  const count = field(r, COUNT);
+  let o = gp(offsetOf(field(r, OUT)));
+  for (let p = 0; p < count; p++) {
+    const part = listed(list + p);
+    const pg = gp(offsetOf(part));
+    const n = lengthOf(part);
+    for (let i = 0; i < n; i++) store<f64>(at(pg, i), load<f64>(at(pg, i)) + load<f64>(at(o, i)));
+    o += <usize>n << 3;
+  }
+}
+
+/** −log softmax(logits)[target]; the probabilities are kept after the loss for backward. */
+export function crossEntropy(logits: i32, target: i32): i32 {
+  const n = lengthOf(logits);
+  const out = alloc(1, n);
+  const oo = offsetOf(out);
+  softmaxInto(offsetOf(logits), oo + 1, n);
+  store<f64>(vp(oo), -log(load<f64>(vp(oo + 1 + target))));
+  const r = record(CROSS_ENTROPY, out, 1, 5 * n + 3, 3 * n);
+  setField(r, X, logits);
+  setField(r, TARGET, target);
+  return out;
+}
+
+/** dx = g·(p − onehot(target)). */
+function crossEntropyBackward(r: i32): void {
+  const x = field(r, X);
+  const target = field(r, TARGET);
+  const xg = gp(offsetOf(x));
+  const oo = offsetOf(field(r, OUT));
+  const pp = vp(oo + 1);
+  const d = load<f64>(gp(oo));
+  for (let i = 0, n = lengthOf(x); i < n; i++) {
+    const p = load<f64>(at(pp, i)) - (i == target ? 1.0 : 0.0);
+    store<f64>(at(xg, i), load<f64>(at(xg, i)) + d * p);
+  }
+}
+
+export function sum(x: i32): i32 {
+  const n = lengthOf(x);
+  const out = alloc(1, 0);
+  const xp = vp(offsetOf(x));
+  let acc: f64 = 0;
+  for (let i = 0; i < n; i++) acc += load<f64>(at(xp, i));
+  store<f64>(vp(offsetOf(out)), acc);
+  setField(record(SUM, out, 1, n, n), X, x);
+  return out;
+}
+
+function sumBackward(r: i32): void {
+  const x = field(r, X);
+  const xg = gp(offsetOf(x));
+  const d = load<f64>(gp(offsetOf(field(r, OUT))));
+  for (let i = 0, n = lengthOf(x); i < n; i++) store<f64>(at(xg, i), load<f64>(at(xg, i)) + d);
+}
+
+/** (Σ x_i) · (1/k) over the k scalars listed from `list`. */
+export function mean(list: i32, count: i32): i32 {
+  const out = alloc(1, 0);
+  let acc: f64 = 0;
+  for (let i = 0; i < count; i++) acc += load<f64>(vp(offsetOf(listed(list + i))));
+  store<f64>(vp(offsetOf(out)), acc * (1.0 / <f64>count));
+  const r = record(MEAN, out, count, count + 2, count + 2);
+  setField(r, LIST, list);
+  setField(r, COUNT, count);
+  return out;
+}
+
+function meanBackward(r: i32): void {
+  const list = field(r, LIST);
+  const count = field(r, COUNT);
+  const d = load<f64>(gp(offsetOf(field(r, OUT)))) * (1.0 / <f64>count);
+  for (let i = 0; i < count; i++) {
+    const g = gp(offsetOf(listed(list + i)));
+    store<f64>(g, load<f64>(g) + d);
+  }
+}
+
+/** The tape in reverse from the loss (a length-1 vector), each op's gradient in turn. */
+export function backward(loss: i32): void {
+  store<f64>(gp(offsetOf(loss)), 1);
+  for (let r = (ops - 1) * RECORD; r >= 0; r -= RECORD) {
+    switch (field(r, OP)) {
+      case ADD:
+        addBackward(r);
+        break;
+      case RMSNORM:
+        rmsnormBackward(r);
+        break;
+      case LINEAR:
+        linearBackward(r);
+        break;
+      case RELU:
+        reluBackward(r);
+        break;
+      case SCORES:
+        scoresBackward(r);
+        break;
+      case SOFTMAX:
+        softmaxBackward(r);
+        break;
+      case MIX:
+        mixBackward(r);
+        break;
+      case CONCAT:
+        concatBackward(r);
+        break;
+      case CROSS_ENTROPY:
+        crossEntropyBackward(r);
+        break;
+      case SUM:
+        sumBackward(r);
+        break;
+      case MEAN:
+        meanBackward(r);
+        break;
+    }
+  }
+}
+
+/**
+ * microgpt.py's Adam for step `step` (from 0) on the parameters with their gradients, float operation
+ * for float operation as workload/adam.ts (divisions, not reciprocals, and V8's pow): lanes take
+ * neighbouring parameters, and f64x2 division and square root are IEEE-exact. Computed here, not passed
+ * in by JavaScript: a double returned from a JavaScript function that V8 does not inline is a heap
+ * allocation.
+ */
+export function adam(learningRate: f64, steps: f64, step: f64, beta1: f64, beta2: f64, eps: f64): void {
+  const lr = learningRate * (1 - step / steps);
+  const mCorrection = 1 - pow(beta1, step + 1);
+  const vCorrection = 1 - pow(beta2, step + 1);
+  const b1 = f64x2.splat(beta1);
+  const b2 = f64x2.splat(beta2);
+  const c1 = f64x2.splat(1 - beta1);
+  const c2 = f64x2.splat(1 - beta2);
+  const mc = f64x2.splat(mCorrection);
+  const vc = f64x2.splat(vCorrection);
+  const lrs = f64x2.splat(lr);
+  const epss = f64x2.splat(eps);
+  let i = 0;
+  for (; i + 1 < numParams; i += 2) {
+    const g = v128.load(at(GRAD, i));
+    const m = f64x2.add(f64x2.mul(b1, v128.load(at(MOMENT1, i))), f64x2.mul(c1, g));
+    const v = f64x2.add(f64x2.mul(b2, v128.load(at(MOMENT2, i))), f64x2.mul(c2, f64x2.mul(g, g)));
+    v128.store(at(MOMENT1, i), m);
+    v128.store(at(MOMENT2, i), v);
+    const step = f64x2.div(f64x2.mul(lrs, f64x2.div(m, mc)), f64x2.add(f64x2.sqrt(f64x2.div(v, vc)), epss));
+    v128.store(at(VAL, i), f64x2.sub(v128.load(at(VAL, i)), step));
+  }
+  for (; i < numParams; i++) {
+    const g = load<f64>(at(GRAD, i));
+    const m = beta1 * load<f64>(at(MOMENT1, i)) + (1 - beta1) * g;
+    const v = beta2 * load<f64>(at(MOMENT2, i)) + (1 - beta2) * (g * g);
+    store<f64>(at(MOMENT1, i), m);
+    store<f64>(at(MOMENT2, i), v);
+    store<f64>(at(VAL, i), load<f64>(at(VAL, i)) - (lr * (m / mCorrection)) / (sqrt<f64>(v / vCorrection) + eps));
+  }
+}
