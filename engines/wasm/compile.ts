@@ -19,7 +19,7 @@ export const BUILD_DIR = fileURLToPath(new URL('./build', import.meta.url));
  * asc's options: full optimisation, no garbage collector (the module allocates nothing managed), 128-bit
  * SIMD, and no assertion code.
  */
-export const ASC_FLAGS = ['-O3', '--runtime', 'stub', '--enable', 'simd', '--noAssert'];
+const ASC_FLAGS = ['-O3', '--runtime', 'stub', '--enable', 'simd', '--noAssert'];
 
 /**
  * Compiles the source with asc in a plain Node process (under tsx's loader asc takes ten times as
