@@ -32,7 +32,7 @@ import { InputError } from '../workload/input-error.ts';
 import { ioReason, writeFileAtomic } from '../scenarios/files.ts';
 import { RunProgress } from '../scenarios/output/progress.ts';
 import { loadDataset } from '../workload/dataset.ts';
-import { command, CommandError, intFlag, timeoutFlag, type FlagValues } from './cli.ts';
+import { command, CommandError, intFlag, stopOnSignals, timeoutFlag, type FlagValues } from './cli.ts';
 import { JOB_FLAGS, JOB_HELP, configFromFlags, enginesFlag } from './job-flags.ts';
 import { COMPARE_FLAGS, thresholdFlag } from './compare-flags.ts';
 import { displayPath, reportFileFlag } from './output-paths.ts';
@@ -171,17 +171,7 @@ function externalDataPath(s: BenchSetup): string {
 
 /** Runs every job, saving each run as it ends; SIGINT and SIGTERM stop it (exit 130 and 143). */
 async function runJobs(s: BenchSetup): Promise<'completed' | { interrupted: number }> {
-  const interrupt = new AbortController();
-  let exitCode = 0;
-  const stopOn = (signal: NodeJS.Signals, code: number) => {
-    const stop = () => {
-      exitCode = code;
-      interrupt.abort();
-    };
-    process.once(signal, stop);
-    return () => process.off(signal, stop);
-  };
-  const unlisten = [stopOn('SIGINT', 130), stopOn('SIGTERM', 143)];
+  const interrupt = stopOnSignals();
   const progress = new RunProgress(s);
   // A plugin engines module may be TypeScript, which only the loader can import.
   const worker = s.enginesModule ? null : await buildWorker();
@@ -218,10 +208,10 @@ async function runJobs(s: BenchSetup): Promise<'completed' | { interrupted: numb
     interrupt.signal,
   );
   progress.stop();
-  unlisten.forEach((off) => off());
+  interrupt.dispose();
   worker?.dispose();
   meter?.dispose();
-  return ended === 'completed' ? ended : { interrupted: exitCode };
+  return ended === 'completed' ? ended : { interrupted: interrupt.exitCode() };
 }
 
 /** The CSVs and the reports. Should writing fail this late, every run is still in runs.jsonl: say so in one line. */

@@ -152,3 +152,26 @@ export function choiceListFlag(flag: string, raw: string | undefined, valid: rea
   }
   return items;
 }
+
+/**
+ * ^C (SIGINT) and SIGTERM abort `signal` instead of killing the process, so a long command can stop
+ * its runs and keep what finished; `exitCode()` is then 130 or 143 (0 while not stopped).
+ */
+export function stopOnSignals() {
+  const controller = new AbortController();
+  let exitCode = 0;
+  const listen = (name: NodeJS.Signals, code: number) => {
+    const stop = () => {
+      exitCode = code;
+      controller.abort();
+    };
+    process.once(name, stop);
+    return () => process.off(name, stop);
+  };
+  const unlisten = [listen('SIGINT', 130), listen('SIGTERM', 143)];
+  return {
+    signal: controller.signal,
+    exitCode: () => exitCode,
+    dispose: () => unlisten.forEach((off) => off()),
+  };
+}

@@ -6,6 +6,7 @@ const COMMANDS: [script: string, lead: string[]][] = [
   ['train.ts', []],
   ['gradcheck.ts', []],
   ['bench-all.ts', []],
+  ['bench-sweep.ts', []],
   ['report.ts', []],
   ['compare.ts', []],
   ['flame.ts', []],

@@ -1,0 +1,109 @@
+/** A sweep's outputs: points.csv (one row per point × engine, full precision) and the Markdown report. */
+import { stringify } from 'csv-stringify/sync';
+import type { Axis, EngineFits, PointRow } from '../../sweep/points.ts';
+import { markdownTable } from '../table.ts';
+import { formatCount, formatLoss, formatMiB, formatNumber } from '../units.ts';
+
+export function sweepCsv(axes: readonly Axis[], rows: readonly PointRow[]): string {
+  const header = [
+    'point',
+    ...axes.map((a) => a.key),
+    'engine',
+    'status',
+    'params',
+    'flops_per_step',
+    'nodes_per_step',
+    'median_ms',
+    'ms_per_step',
+    'peak_rss_bytes',
+    'peak_heap_bytes',
+    'final_loss',
+    'verdict',
+  ];
+  const body = rows.map((r) => [
+    r.point,
+    ...axes.map((a) => r.values[a.key]),
+    r.engine,
+    r.status,
+    r.params,
+    r.flopsPerStep,
+    r.nodesPerStep,
+    r.medianMs,
+    r.msPerStep,
+    r.peakRssBytes,
+    r.peakHeapBytes,
+    r.finalLoss,
+    r.verdict,
+  ]);
+  return stringify([header, ...body]);
+}
+
+const ms = (v: number | null) => (v === null ? '—' : `${formatNumber(v)} ms`);
+const fitCell = (f: EngineFits['byParams']) =>
+  f === null ? '—' : `${f.exponent.toFixed(2)} (R² ${f.r2.toFixed(3)}, ${f.points} points)`;
+
+/** One axis's table: its values across; every engine and combination of the other axes down. */
+function axisTable(axis: Axis, axes: readonly Axis[], rows: readonly PointRow[]): string[] {
+  const others = axes.filter((a) => a !== axis);
+  const groups = new Map<string, PointRow[]>();
+  for (const r of rows) {
+    const key = [r.engine, ...others.map((a) => `${a.key}=${r.values[a.key]}`)].join(', ');
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  const table = [...groups].map(([key, group]) => [
+    key,
+    ...axis.values.map((v) => {
+      const r = group.find((g) => g.values[axis.key] === v);
+      return r === undefined ? '' : r.medianMs === null ? r.status : ms(r.medianMs);
+    }),
+  ]);
+  return markdownTable(['engine, other values', ...axis.values.map((v) => `${axis.key}=${v}`)], table);
+}
+
+function pointsTable(axes: readonly Axis[], rows: readonly PointRow[]): string[] {
+  const headers = ['point', ...axes.map((a) => a.key), 'engine', 'time', 'ms/step', 'params', 'flops/step'];
+  return markdownTable(
+    [...headers, 'peak RSS', 'final loss', 'gradients', 'status'],
+    rows.map((r) => [
+      String(r.point),
+      ...axes.map((a) => r.values[a.key] ?? ''),
+      r.engine,
+      ms(r.medianMs),
+      r.msPerStep === null ? '—' : formatNumber(r.msPerStep),
+      formatCount(r.params),
+      formatCount(Math.round(r.flopsPerStep)),
+      r.peakRssBytes === null ? '—' : formatMiB(r.peakRssBytes),
+      formatLoss(r.finalLoss),
+      r.verdict,
+      r.status,
+    ]),
+  );
+}
+
+/** A table per axis (median training time per cell), the exponents per engine, and every row in full. */
+export function sweepMarkdown(
+  title: string,
+  axes: readonly Axis[],
+  rows: readonly PointRow[],
+  fits: readonly EngineFits[],
+): string {
+  const lines = [`# ${title}`, ''];
+  for (const axis of axes) lines.push(`## Training time by ${axis.key}`, '', ...axisTable(axis, axes, rows), '');
+  lines.push(
+    '## Exponents',
+    '',
+    "The slope of log(ms per step) on log(parameters) and on log(flops per step) over each engine's " +
+      'measured points, with the R² of that straight line: time per step grows as size^exponent.',
+    '',
+    ...markdownTable(
+      ['engine', 'vs parameters', 'vs flops/step'],
+      fits.map((f) => [f.engine, fitCell(f.byParams), fitCell(f.byFlops)]),
+    ),
+    '',
+    '## Every point',
+    '',
+    ...pointsTable(axes, rows),
+    '',
+  );
+  return lines.join('\n');
+}

@@ -1,0 +1,103 @@
+/**
+ * A sweep boiled down to one row per point × engine (points.csv and the report), from each point's
+ * results folder, plus the fitted exponents per engine.
+ */
+import { summarize, statusText, verdictText } from '../bench/summary.ts';
+import type { ResultsFolder } from '../bench/results.ts';
+import type { TrainConfig } from '../../workload/config.ts';
+import type { Dataset } from '../../workload/dataset.ts';
+import { prepareJob } from '../train.ts';
+import { powerLawFit, type PowerLawFit } from './fit.ts';
+
+/** One varied job flag and its values, in grid order. */
+export interface Axis {
+  readonly key: string;
+  readonly values: readonly string[];
+}
+
+export interface SweepPointInfo {
+  readonly index: number;
+  readonly values: Readonly<Record<string, string>>;
+  readonly config: TrainConfig;
+}
+
+export interface PointRow {
+  readonly point: number;
+  readonly values: Readonly<Record<string, string>>;
+  readonly engine: string;
+  readonly status: string;
+  readonly params: number;
+  readonly flopsPerStep: number;
+  /** Of the engine's median trial: scalar nodes (a vector engine's, its vectors) per step. */
+  readonly nodesPerStep: number | null;
+  readonly medianMs: number | null;
+  readonly msPerStep: number | null;
+  readonly peakRssBytes: number | null;
+  readonly peakHeapBytes: number | null;
+  readonly finalLoss: number | null;
+  readonly verdict: string;
+}
+
+/**
+ * Floating-point operations of one training step's forward and backward, from the shapes: the linear
+ * layers (6 · rows · cols per position: a multiply-add is 2, backward does twice the forward) and
+ * attention's scores and mix (12 · t · n_embd per layer at a position with t keys). Averaged over
+ * the job's steps, each step one document of its own length; lower-order terms (softmax, norms,
+ * Adam) are left out.
+ */
+export function analyticFlopsPerStep(config: TrainConfig, dataset: Dataset): { flops: number; params: number } {
+  const { docs, tokenizer, layout } = prepareJob(config, dataset);
+  const e = config.nEmbd;
+  const perPosition = 6 * (12 * config.nLayer * e * e + tokenizer.vocabSize * e);
+  let total = 0;
+  for (let step = 0; step < config.steps; step++) {
+    const positions = Math.min(config.blockSize, docs[step % docs.length].length + 1);
+    for (let t = 1; t <= positions; t++) total += perPosition + 12 * config.nLayer * t * e;
+  }
+  return { flops: total / config.steps, params: layout.numParams };
+}
+
+export function pointRows(
+  points: readonly SweepPointInfo[],
+  folders: readonly ResultsFolder[],
+  dataset: Dataset,
+): PointRow[] {
+  return points.flatMap((point, i) => {
+    const { flops, params } = analyticFlopsPerStep(point.config, dataset);
+    return summarize(folders[i]).map((s): PointRow => {
+      const typical = s.typical?.result ?? null;
+      return {
+        point: point.index,
+        values: point.values,
+        engine: s.engine,
+        status: statusText(s),
+        params,
+        flopsPerStep: flops,
+        nodesPerStep: typical?.nodesPerStep.mean ?? null,
+        medianMs: s.timeMs?.median ?? null,
+        msPerStep: s.timeMs ? s.timeMs.median / point.config.steps : null,
+        peakRssBytes: s.cost.maxRssBytes ?? typical?.memory.peakRssBytes ?? null,
+        peakHeapBytes: typical?.memory.peakHeapBytes ?? null,
+        finalLoss: typical?.finalLoss ?? null,
+        verdict: verdictText(s),
+      };
+    });
+  });
+}
+
+export interface EngineFits {
+  readonly engine: string;
+  /** Of ms per step: the step count may vary too. */
+  readonly byParams: PowerLawFit | null;
+  readonly byFlops: PowerLawFit | null;
+}
+
+/** Per engine, ms per step against parameters and against flops per step, over its measured points. */
+export function engineFits(rows: readonly PointRow[]): EngineFits[] {
+  const engines = [...new Set(rows.map((r) => r.engine))];
+  return engines.map((engine) => {
+    const timed = rows.filter((r) => r.engine === engine && r.msPerStep !== null);
+    const fit = (size: (r: PointRow) => number) => powerLawFit(timed.map((r) => ({ x: size(r), y: r.msPerStep! })));
+    return { engine, byParams: fit((r) => r.params), byFlops: fit((r) => r.flopsPerStep) };
+  });
+}

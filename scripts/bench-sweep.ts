@@ -1,0 +1,178 @@
+import { mkdirSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { EngineRegistry } from '../engines/registry.ts';
+import { captureEnv } from '../scenarios/bench/env.ts';
+import { gradcheckKind, trainKind } from '../scenarios/bench/kinds/index.ts';
+import { processExecutor } from '../scenarios/bench/process-executor.ts';
+import { appendRun, prepareResultsDir, readResultsFolder, startResults } from '../scenarios/bench/results.ts';
+import { resourceMeter } from '../scenarios/bench/resource-meter.ts';
+import { schedule } from '../scenarios/bench/scheduler.ts';
+import { buildWorker } from '../scenarios/bench/worker-build.ts';
+import { sweepCsv, sweepMarkdown } from '../scenarios/output/export/sweep.ts';
+import { RunProgress } from '../scenarios/output/progress.ts';
+import { formatElapsed } from '../scenarios/output/units.ts';
+import { writeFileAtomic } from '../scenarios/files.ts';
+import { engineFits, pointRows } from '../scenarios/sweep/points.ts';
+import { loadDataset } from '../workload/dataset.ts';
+import { InputError } from '../workload/input-error.ts';
+import { command, intFlag, stopOnSignals, timeoutFlag, type FlagValues } from './cli.ts';
+import { JOB_FLAGS, JOB_HELP, enginesFlag } from './job-flags.ts';
+import { displayPath, outputDir, reportFileFlag } from './output-paths.ts';
+import { RESULTS_DIR, timestamp } from './paths.ts';
+import { parseVary, pointLabel, sweepGrid, VARY_KEYS, type SweepPoint } from './sweep-flags.ts';
+
+const DEFAULT_TRIALS = 3;
+const DEFAULT_TIMEOUT_SECONDS = 600;
+const POINTS_DIR = 'points';
+const POINTS_CSV = 'points.csv';
+const SWEEP_FILE = 'sweep.json';
+
+const help = (engines: EngineRegistry) => `Usage: npm run bench:sweep -- --vary KEY=V1,V2,… [--vary …] [options]
+
+Runs the training job over a grid of jobs: the cartesian product of the --vary axes, the other job
+flags fixed. At each point, every engine's trials run in fresh Node processes, round-robin, as in
+bench:all; --check adds each point's gradient check. Then it fits, per engine, how the time per step
+grows with the model: the slope of log(ms/step) on log(parameters) and on log(flops/step), with R².
+
+Options:
+  --vary KEY=V1,V2,…   a job flag and its values (repeatable; the first is the outermost axis). KEY is
+                       one of: ${VARY_KEYS.join(', ')}
+  --engines a,b        engines to run (default all: ${engines.names().join(',')})
+  --trials N           timed trials per engine and point (default ${DEFAULT_TRIALS})
+  --check              also run each engine's gradient check at every point
+  --timeout SECONDS    limit per run; the process is killed past it (default ${DEFAULT_TIMEOUT_SECONDS})
+  --out DIR            sweep folder, new or empty (default results/sweep-<timestamp>/)
+  --report FILE        the Markdown report (default reports/<sweep folder name>.md)
+  --help               show this help
+${JOB_HELP}
+
+Writes to the sweep folder: ${SWEEP_FILE} (the grid), ${POINTS_DIR}/NNN/ (each point's results folder,
+as bench:all writes it: runs.jsonl, env.json) and ${POINTS_CSV} (one row per point and engine).`;
+
+const FLAGS = {
+  ...JOB_FLAGS,
+  vary: { type: 'string', multiple: true },
+  engines: { type: 'string' },
+  trials: { type: 'string' },
+  check: { type: 'boolean' },
+  timeout: { type: 'string' },
+  out: { type: 'string' },
+  report: { type: 'string' },
+} as const;
+
+/** Every flag and every point's job checked, before any run. */
+function sweepSetup(values: FlagValues<typeof FLAGS>, registry: EngineRegistry) {
+  if (!values.vary?.length) throw new InputError('--vary KEY=V1,V2,… is required (see --help)');
+  const axes = values.vary.map(parseVary);
+  const fixed = Object.fromEntries(Object.keys(JOB_FLAGS).map((k) => [k, values[k as keyof typeof JOB_FLAGS]]));
+  const points = sweepGrid(axes, { ...fixed, data: undefined });
+  const outDir = resolve(values.out ?? join(RESULTS_DIR, `sweep-${timestamp()}`));
+  return {
+    axes,
+    points,
+    engines: enginesFlag(registry, values.engines),
+    trials: intFlag('trials', values.trials, DEFAULT_TRIALS),
+    check: values.check === true,
+    timeoutSeconds: timeoutFlag(values.timeout, DEFAULT_TIMEOUT_SECONDS),
+    dataset: loadDataset(values.data),
+    dataPath: values.data ?? null,
+    enginesModule: registry.pluginModule,
+    outDir,
+    reportFile: reportFileFlag('report', values.report, [outDir]),
+  };
+}
+type SweepSetup = ReturnType<typeof sweepSetup>;
+
+/** The sweep folder: new or empty, then the grid in sweep.json and one results folder per point. */
+function prepareSweepDir(s: SweepSetup): string[] {
+  outputDir('out', s.outDir);
+  if (readdirSync(s.outDir).length > 0)
+    throw new InputError(`--out ${s.outDir}: is not empty; choose a new or empty folder`);
+  const grid = {
+    axes: s.axes,
+    points: s.points.map((p) => ({ index: p.index, values: p.values, dir: pointDir(p) })),
+    engines: s.engines.map((e) => e.name),
+    trials: s.trials,
+    check: s.check,
+    args: process.argv.slice(2),
+  };
+  writeFileAtomic(join(s.outDir, SWEEP_FILE), JSON.stringify(grid, null, 2) + '\n');
+  mkdirSync(join(s.outDir, POINTS_DIR));
+  return s.points.map((p) => {
+    const dir = join(s.outDir, pointDir(p));
+    prepareResultsDir(dir);
+    const env = { ...s, config: p.config, externals: [], warmup: 0, args: process.argv.slice(2) };
+    startResults(dir, captureEnv(env));
+    return dir;
+  });
+}
+
+const pointDir = (p: SweepPoint) => join(POINTS_DIR, String(p.index).padStart(3, '0'));
+
+/** Every point's runs, point after point, each saved as it ends; a signal stops the sweep. */
+async function runPoints(s: SweepSetup, dirs: readonly string[]): Promise<'completed' | number> {
+  const interrupt = stopOnSignals();
+  const worker = s.enginesModule ? null : await buildWorker();
+  const meter = resourceMeter();
+  let ended: 'completed' | 'interrupted' = 'completed';
+  for (const [i, point] of s.points.entries()) {
+    process.stderr.write(`point ${point.index}/${s.points.length}: ${pointLabel(point.values)}\n`);
+    const progress = new RunProgress({ trials: s.trials, warmup: 0 });
+    const job = { dataPath: s.dataPath, config: point.config, enginesModule: s.enginesModule };
+    const plan = {
+      engines: s.engines.map((e) => e.name),
+      kinds: s.check ? [trainKind, gradcheckKind] : [trainKind],
+      trials: s.trials,
+      warmup: 0,
+      timeoutMs: s.timeoutSeconds * 1000,
+    };
+    const hooks = {
+      onProgress: progress.onProgress.bind(progress),
+      onRunEnd: (task: Parameters<RunProgress['onRunEnd']>[0], record: Parameters<RunProgress['onRunEnd']>[1]) => {
+        appendRun(dirs[i], record);
+        progress.onRunEnd(task, record);
+      },
+    };
+    ended = await schedule(plan, processExecutor(job, { worker, meter }), hooks, interrupt.signal);
+    progress.stop();
+    if (ended === 'interrupted') break;
+  }
+  interrupt.dispose();
+  worker?.dispose();
+  meter?.dispose();
+  return ended === 'completed' ? ended : interrupt.exitCode();
+}
+
+command({
+  help,
+  flags: FLAGS,
+  async run({ values, engines: registry }) {
+    const s = sweepSetup(values, registry);
+    const dirs = prepareSweepDir(s);
+    const started = performance.now();
+    const ended = await runPoints(s, dirs);
+    const rows = pointRows(
+      s.points,
+      dirs.map((d) => readResultsFolder(d)),
+      s.dataset,
+    );
+    writeFileAtomic(join(s.outDir, POINTS_CSV), sweepCsv(s.axes, rows));
+    const title = `microgpt-bench: sweep of ${s.axes.map((a) => a.key).join(' × ')}`;
+    writeFileAtomic(s.reportFile, sweepMarkdown(title, s.axes, rows, engineFits(rows)));
+    const say = (line = '') => process.stdout.write(line + '\n');
+    say(
+      `Sweep: ${s.points.length} points × ${s.engines.length} engines in ${formatElapsed(performance.now() - started)}`,
+    );
+    for (const f of engineFits(rows)) {
+      const exp = f.byParams ? `${f.byParams.exponent.toFixed(2)} (R² ${f.byParams.r2.toFixed(3)})` : '—';
+      say(`  ${f.engine}: time per step grows as parameters^${exp}`);
+    }
+    say();
+    say(`Results: ${displayPath(s.outDir)}/ (${SWEEP_FILE}, ${POINTS_DIR}/, ${POINTS_CSV})`);
+    say(`Report:  ${displayPath(s.reportFile)}`);
+    if (ended !== 'completed') {
+      process.stderr.write('interrupted: the finished runs are in the points folders and counted above\n');
+      process.exitCode = ended;
+    }
+  },
+});

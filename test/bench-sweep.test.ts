@@ -1,0 +1,115 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { describe, expect, it } from 'vitest';
+import { powerLawFit } from '../scenarios/sweep/fit.ts';
+import { expectInputError, rawResults, runScript, tempDirs } from './helpers.ts';
+
+const tmp = tempDirs();
+
+describe('npm run bench:sweep', () => {
+  it('n-embd 8,16 × tape,tensor at 5 steps: 4 rows in points.csv with every column, a results folder per point', () => {
+    const dir = tmp('sweep');
+    const out = join(dir, 'out');
+    const report = join(dir, 'sweep.md');
+    const args = ['--vary', 'n-embd=8,16', '--engines', 'tape,tensor', '--steps', '5', '--trials', '1', '--check'];
+    const r = runScript('bench-sweep.ts', [...args, '--out', out, '--report', report]);
+    expect(r.status, r.stderr).toBe(0);
+    const rows: Record<string, string>[] = parse(readFileSync(join(out, 'points.csv'), 'utf8'), { columns: true });
+    expect(rows.map((row) => `${row['n-embd']} ${row.engine}`)).toEqual(['8 tape', '8 tensor', '16 tape', '16 tensor']);
+    for (const row of rows) {
+      for (const [column, value] of Object.entries(row)) expect(value, `${row.engine} ${column}`).not.toBe('');
+      expect(row).toMatchObject({ status: 'ok', verdict: 'pass' });
+      expect(Number(row.ms_per_step)).toBeCloseTo(Number(row.median_ms) / 5, 9);
+    }
+    // The layout's size: wte, wpe and lm_head (vocab 28, 16 positions) plus one layer's 12·n_embd².
+    expect(rows.map((row) => Number(row.params))).toEqual([1344, 1344, 4224, 4224]);
+    // Both engines train the same job: the same final loss at each point, up to the order of additions.
+    expect(Number(rows[0].final_loss)).toBeCloseTo(Number(rows[1].final_loss), 12);
+    expect(Number(rows[2].final_loss)).toBeCloseTo(Number(rows[3].final_loss), 12);
+
+    for (const [i, width] of [8, 16].entries()) {
+      const folder = rawResults(join(out, 'points', String(i + 1).padStart(3, '0')));
+      expect(folder.env.config).toMatchObject({ nEmbd: width, steps: 5 });
+      expect(folder.runs.map((run) => `${run.kind} ${run.engine}`).sort()).toEqual([
+        'gradcheck tape',
+        'gradcheck tensor',
+        'train tape',
+        'train tensor',
+      ]);
+      // The analytic flops leave out softmax, norms and the like: a little under what tensor counts.
+      const counted = folder.runs.find((run) => run.kind === 'train' && run.engine === 'tensor').result.flopsPerStep;
+      const ratio = Number(rows[2 * i + 1].flops_per_step) / counted;
+      console.log(`n-embd ${width}: analytic flops / tensor's counted flops = ${ratio.toFixed(3)}`);
+      expect(ratio).toBeGreaterThan(0.85);
+      expect(ratio).toBeLessThanOrEqual(1);
+    }
+    const md = readFileSync(report, 'utf8');
+    expect(md).toContain('## Training time by n-embd');
+    expect(md).toMatch(/\| tensor \| [\d.]+ ms \| [\d.]+ ms \|/);
+    expect(md).toMatch(/\| tape \| -?\d\.\d\d \(R² \d\.\d{3}, 2 points\) \|/);
+    expect(r.stdout).toMatch(/^ {2}tensor: time per step grows as parameters\^-?\d\.\d\d/m);
+  });
+
+  const bad: [string, string[], RegExp][] = [
+    [
+      'an unknown key',
+      ['--vary', 'n-embed=8,16'],
+      /^error: --vary n-embed=8,16: unknown key 'n-embed'; one of: steps, /,
+    ],
+    [
+      'a bad value',
+      ['--vary', 'n-embd=8,x'],
+      /^error: --vary: at n-embd=x: --n-embd expects a whole number ≥ 1, got 'x'$/,
+    ],
+    [
+      'an n-head that does not divide n-embd at some point',
+      ['--vary', 'n-embd=8,12', '--n-head', '8'],
+      /^error: --vary: at n-embd=12: --n-head 8 must divide --n-embd 12$/,
+    ],
+    ['no =', ['--vary', 'n-embd'], /^error: --vary n-embd: expected KEY=V1,V2,…/],
+    ['an empty value', ['--vary', 'n-embd=8,,16'], /^error: --vary n-embd=8,,16: expected a comma-separated list/],
+    ['a key varied twice', ['--vary', 'seed=1,2', '--vary', 'seed=3'], /^error: --vary seed is given twice$/],
+    ['a key fixed and varied', ['--vary', 'seed=1,2', '--seed', '3'], /^error: --seed is fixed and varied at once/],
+    ['no --vary', [], /^error: --vary KEY=V1,V2,… is required/],
+  ];
+  it.each(bad)('rejects %s in one line, exit 2, before any run or folder', (_, args, message) => {
+    const out = join(tmp('sweep-bad'), 'out');
+    expectInputError('bench-sweep.ts', [...args, '--out', out, '--engines', 'tensor', '--steps', '2'], message);
+    expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe('the power-law fit', () => {
+  it('finds the exponent 1.5 ± 0.02 in time = c · params^1.5 with ±5% noise, R² near 1', () => {
+    // Deterministic noise: a fixed sequence of factors in [0.95, 1.05].
+    const noise = [1.03, 0.96, 1.05, 0.98, 1.01, 0.95, 1.04, 0.99, 1.02, 0.97];
+    const points = noise.map((n, i) => {
+      const params = 1000 * 2 ** i;
+      return { x: params, y: 3e-4 * params ** 1.5 * n };
+    });
+    const fit = powerLawFit(points)!;
+    console.log(`fitted exponent ${fit.exponent.toFixed(4)}, R² ${fit.r2.toFixed(5)}`);
+    expect(Math.abs(fit.exponent - 1.5)).toBeLessThan(0.02);
+    expect(fit.r2).toBeGreaterThan(0.99);
+    expect(fit.points).toBe(10);
+  });
+
+  it('gives the exact slope and R² 1 on exact points, and no fit without two sizes or with a zero', () => {
+    const exact = powerLawFit([1, 2, 4, 8].map((x) => ({ x, y: 5 * x ** 2.25 })))!;
+    expect(exact.exponent).toBeCloseTo(2.25, 12);
+    expect(exact.r2).toBeCloseTo(1, 12);
+    expect(
+      powerLawFit([
+        { x: 4, y: 1 },
+        { x: 4, y: 2 },
+      ]),
+    ).toBeNull();
+    expect(
+      powerLawFit([
+        { x: 1, y: 0 },
+        { x: 2, y: 1 },
+      ]),
+    ).toBeNull();
+  });
+});
