@@ -7,19 +7,21 @@ import { processExecutor } from '../scenarios/bench/process-executor.ts';
 import { appendRun, prepareResultsDir, readResultsFolder, startResults } from '../scenarios/bench/results.ts';
 import { resourceMeter } from '../scenarios/bench/resource-meter.ts';
 import { schedule } from '../scenarios/bench/scheduler.ts';
+import { summarize } from '../scenarios/bench/summary.ts';
 import { buildWorker } from '../scenarios/bench/worker-build.ts';
 import { sweepCsv, sweepMarkdown } from '../scenarios/output/export/sweep.ts';
 import { RunProgress } from '../scenarios/output/progress.ts';
 import { formatElapsed } from '../scenarios/output/units.ts';
 import { writeFileAtomic } from '../scenarios/files.ts';
-import { engineFits, pointRows } from '../scenarios/sweep/points.ts';
+import { Budget } from '../scenarios/sweep/budget.ts';
+import { engineFits, pointLabel, pointRows, type Skips } from '../scenarios/sweep/points.ts';
 import { loadDataset } from '../workload/dataset.ts';
 import { InputError } from '../workload/input-error.ts';
-import { command, intFlag, stopOnSignals, timeoutFlag, type FlagValues } from './cli.ts';
+import { command, intFlag, numberFlag, stopOnSignals, timeoutFlag, type FlagValues } from './cli.ts';
 import { JOB_FLAGS, JOB_HELP, enginesFlag } from './job-flags.ts';
 import { displayPath, outputDir, reportFileFlag } from './output-paths.ts';
 import { RESULTS_DIR, timestamp } from './paths.ts';
-import { parseVary, pointLabel, sweepGrid, VARY_KEYS, type SweepPoint } from './sweep-flags.ts';
+import { parseVary, sweepGrid, VARY_KEYS, type SweepPoint } from './sweep-flags.ts';
 
 const DEFAULT_TRIALS = 3;
 const DEFAULT_TIMEOUT_SECONDS = 600;
@@ -35,11 +37,14 @@ bench:all; --check adds each point's gradient check. Then it fits, per engine, h
 grows with the model: the slope of log(ms/step) on log(parameters) and on log(flops/step), with R².
 
 Options:
-  --vary KEY=V1,V2,…   a job flag and its values (repeatable; the first is the outermost axis). KEY is
-                       one of: ${VARY_KEYS.join(', ')}
+  --vary KEY=V1,V2,…   a job flag and its values, taken in increasing order (repeatable; the first is
+                       the outermost axis). KEY is one of: ${VARY_KEYS.join(', ')}
   --engines a,b        engines to run (default all: ${engines.names().join(',')})
   --trials N           timed trials per engine and point (default ${DEFAULT_TRIALS})
   --check              also run each engine's gradient check at every point
+  --budget SECONDS     an engine whose median training time at a point exceeds this sits out every
+                       larger point (at least as large along n-embd, n-layer, block-size, steps and
+                       samples, the other axes equal), recorded as "skipped: over budget at …"
   --timeout SECONDS    limit per run; the process is killed past it (default ${DEFAULT_TIMEOUT_SECONDS})
   --out DIR            sweep folder, new or empty (default results/sweep-<timestamp>/)
   --report FILE        the Markdown report (default reports/<sweep folder name>.md)
@@ -55,6 +60,7 @@ const FLAGS = {
   engines: { type: 'string' },
   trials: { type: 'string' },
   check: { type: 'boolean' },
+  budget: { type: 'string' },
   timeout: { type: 'string' },
   out: { type: 'string' },
   report: { type: 'string' },
@@ -73,6 +79,8 @@ function sweepSetup(values: FlagValues<typeof FLAGS>, registry: EngineRegistry) 
     engines: enginesFlag(registry, values.engines),
     trials: intFlag('trials', values.trials, DEFAULT_TRIALS),
     check: values.check === true,
+    budgetMs:
+      values.budget === undefined ? null : 1000 * numberFlag('budget', values.budget, 0, (n) => n > 0, 'seconds > 0'),
     timeoutSeconds: timeoutFlag(values.timeout, DEFAULT_TIMEOUT_SECONDS),
     dataset: loadDataset(values.data),
     dataPath: values.data ?? null,
@@ -88,39 +96,69 @@ function prepareSweepDir(s: SweepSetup): string[] {
   outputDir('out', s.outDir);
   if (readdirSync(s.outDir).length > 0)
     throw new InputError(`--out ${s.outDir}: is not empty; choose a new or empty folder`);
-  const grid = {
-    axes: s.axes,
-    points: s.points.map((p) => ({ index: p.index, values: p.values, dir: pointDir(p) })),
-    engines: s.engines.map((e) => e.name),
-    trials: s.trials,
-    check: s.check,
-    args: process.argv.slice(2),
-  };
-  writeFileAtomic(join(s.outDir, SWEEP_FILE), JSON.stringify(grid, null, 2) + '\n');
+  writeSweepFile(s, {});
   mkdirSync(join(s.outDir, POINTS_DIR));
   return s.points.map((p) => {
     const dir = join(s.outDir, pointDir(p));
     prepareResultsDir(dir);
-    const env = { ...s, config: p.config, externals: [], warmup: 0, args: process.argv.slice(2) };
-    startResults(dir, captureEnv(env));
+    startPoint(s, p, dir, s.engines);
     return dir;
   });
+}
+
+/** sweep.json: the grid, and which engines sat out which points so far. */
+function writeSweepFile(s: SweepSetup, skips: Skips): void {
+  const grid = {
+    axes: s.axes,
+    points: s.points.map((p) => ({
+      index: p.index,
+      values: p.values,
+      dir: pointDir(p),
+      skipped: skips[p.index] ?? {},
+    })),
+    engines: s.engines.map((e) => e.name),
+    trials: s.trials,
+    check: s.check,
+    budgetSeconds: s.budgetMs === null ? null : s.budgetMs / 1000,
+    args: process.argv.slice(2),
+  };
+  writeFileAtomic(join(s.outDir, SWEEP_FILE), JSON.stringify(grid, null, 2) + '\n');
+}
+
+/** A point's results folder says which engines run there: those not sitting it out. */
+function startPoint(s: SweepSetup, point: SweepPoint, dir: string, engines: SweepSetup['engines']): void {
+  startResults(
+    dir,
+    captureEnv({ ...s, engines, config: point.config, externals: [], warmup: 0, args: process.argv.slice(2) }),
+  );
 }
 
 const pointDir = (p: SweepPoint) => join(POINTS_DIR, String(p.index).padStart(3, '0'));
 
 /** Every point's runs, point after point, each saved as it ends; a signal stops the sweep. */
-async function runPoints(s: SweepSetup, dirs: readonly string[]): Promise<'completed' | number> {
+async function runPoints(s: SweepSetup, dirs: readonly string[], skips: Record<number, Record<string, string>>) {
   const interrupt = stopOnSignals();
   const worker = s.enginesModule ? null : await buildWorker();
   const meter = resourceMeter();
+  const budget = s.budgetMs === null ? null : new Budget(s.axes, s.budgetMs);
   let ended: 'completed' | 'interrupted' = 'completed';
   for (const [i, point] of s.points.entries()) {
-    process.stderr.write(`point ${point.index}/${s.points.length}: ${pointLabel(point.values)}\n`);
+    const skipped = Object.fromEntries(
+      s.engines.flatMap((e) => {
+        const why = budget?.skipReason(e.name, point.values) ?? null;
+        return why === null ? [] : [[e.name, why]];
+      }),
+    );
+    skips[point.index] = skipped;
+    writeSweepFile(s, skips);
+    const engines = s.engines.filter((e) => skipped[e.name] === undefined);
+    startPoint(s, point, dirs[i], engines);
+    const sitting = Object.keys(skipped).length > 0 ? ` (${Object.keys(skipped).join(', ')} over budget)` : '';
+    process.stderr.write(`point ${point.index}/${s.points.length}: ${pointLabel(point.values)}${sitting}\n`);
     const progress = new RunProgress({ trials: s.trials, warmup: 0 });
     const job = { dataPath: s.dataPath, config: point.config, enginesModule: s.enginesModule };
     const plan = {
-      engines: s.engines.map((e) => e.name),
+      engines: engines.map((e) => e.name),
       kinds: s.check ? [trainKind, gradcheckKind] : [trainKind],
       trials: s.trials,
       warmup: 0,
@@ -136,6 +174,8 @@ async function runPoints(s: SweepSetup, dirs: readonly string[]): Promise<'compl
     ended = await schedule(plan, processExecutor(job, { worker, meter }), hooks, interrupt.signal);
     progress.stop();
     if (ended === 'interrupted') break;
+    for (const row of summarize(readResultsFolder(dirs[i])))
+      budget?.record(row.engine, point.values, row.timeMs?.median ?? null);
   }
   interrupt.dispose();
   worker?.dispose();
@@ -150,10 +190,14 @@ command({
     const s = sweepSetup(values, registry);
     const dirs = prepareSweepDir(s);
     const started = performance.now();
-    const ended = await runPoints(s, dirs);
+    const skips: Record<number, Record<string, string>> = {};
+    const ended = await runPoints(s, dirs, skips);
+    const folders = dirs.map((d) => readResultsFolder(d));
     const rows = pointRows(
       s.points,
-      dirs.map((d) => readResultsFolder(d)),
+      folders,
+      s.engines.map((e) => e.name),
+      skips,
       s.dataset,
     );
     writeFileAtomic(join(s.outDir, POINTS_CSV), sweepCsv(s.axes, rows));

@@ -1,6 +1,6 @@
 /** bench:sweep's grid: `--vary KEY=V1,V2,…` axes, their cartesian product, each point a checked job. */
 import type { TrainConfig } from '../workload/config.ts';
-import type { Axis as SweepAxis } from '../scenarios/sweep/points.ts';
+import { pointLabel, type Axis as SweepAxis } from '../scenarios/sweep/points.ts';
 import { InputError } from '../workload/input-error.ts';
 import { configFromFlags, JOB_FLAGS } from './job-flags.ts';
 
@@ -31,7 +31,8 @@ export function parseVary(raw: string): Axis {
   const values = raw.slice(eq + 1).split(',');
   if (values.some((v) => v.trim() === '')) fail('expected a comma-separated list of values, none empty');
   if (new Set(values).size < values.length) fail('a value is listed twice');
-  return { key: key as VaryKey, values };
+  // Smaller jobs first, so that --budget sees an engine's time before the larger points.
+  return { key: key as VaryKey, values: values.sort((a, b) => Number(a) - Number(b)) };
 }
 
 /**
@@ -55,11 +56,4 @@ export function sweepGrid(axes: readonly Axis[], fixed: Readonly<Record<string, 
       throw new InputError(`--vary: at ${pointLabel(values)}: ${err.message}`);
     }
   });
-}
-
-/** `n-embd=16, n-layer=2`. */
-export function pointLabel(values: SweepPoint['values']): string {
-  return Object.entries(values)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(', ');
 }

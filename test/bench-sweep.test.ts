@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
+import { Budget } from '../scenarios/sweep/budget.ts';
 import { powerLawFit } from '../scenarios/sweep/fit.ts';
 import { expectInputError, rawResults, runScript, tempDirs } from './helpers.ts';
 
@@ -51,6 +52,36 @@ describe('npm run bench:sweep', () => {
     expect(r.stdout).toMatch(/^ {2}tensor: time per step grows as parameters\^-?\d\.\d\d/m);
   });
 
+  it('--budget: an engine over it at a point sits out the larger points, recorded as skipped', () => {
+    const out = join(tmp('sweep-budget'), 'out');
+    // Listed out of order: the sweep takes each axis in increasing order. Every run takes over 1 µs.
+    const args = ['--vary', 'n-embd=16,8,12', '--engines', 'tensor', '--steps', '2', '--trials', '1'];
+    const r = runScript('bench-sweep.ts', [
+      ...args,
+      '--budget',
+      '0.000001',
+      '--out',
+      out,
+      '--report',
+      join(out, 'r.md'),
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    const rows: Record<string, string>[] = parse(readFileSync(join(out, 'points.csv'), 'utf8'), { columns: true });
+    expect(rows.map((row) => [row['n-embd'], row.status, row.median_ms])).toEqual([
+      ['8', 'ok', expect.stringMatching(/^\d/)],
+      ['12', 'skipped: over budget at n-embd=8', ''],
+      ['16', 'skipped: over budget at n-embd=8', ''],
+    ]);
+    expect(readFileSync(join(out, 'points', '002', 'runs.jsonl'), 'utf8')).toBe('');
+    const grid = JSON.parse(readFileSync(join(out, 'sweep.json'), 'utf8'));
+    expect(grid.points.map((p: { skipped: object }) => p.skipped)).toEqual([
+      {},
+      { tensor: 'skipped: over budget at n-embd=8' },
+      { tensor: 'skipped: over budget at n-embd=8' },
+    ]);
+    expect(r.stderr).toContain('point 2/3: n-embd=12 (tensor over budget)');
+  });
+
   const bad: [string, string[], RegExp][] = [
     [
       'an unknown key',
@@ -72,11 +103,30 @@ describe('npm run bench:sweep', () => {
     ['a key varied twice', ['--vary', 'seed=1,2', '--vary', 'seed=3'], /^error: --vary seed is given twice$/],
     ['a key fixed and varied', ['--vary', 'seed=1,2', '--seed', '3'], /^error: --seed is fixed and varied at once/],
     ['no --vary', [], /^error: --vary KEY=V1,V2,… is required/],
+    ['a budget of 0', ['--vary', 'seed=1,2', '--budget', '0'], /^error: --budget expects seconds > 0, got '0'$/],
   ];
   it.each(bad)('rejects %s in one line, exit 2, before any run or folder', (_, args, message) => {
     const out = join(tmp('sweep-bad'), 'out');
     expectInputError('bench-sweep.ts', [...args, '--out', out, '--engines', 'tensor', '--steps', '2'], message);
     expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe('the budget', () => {
+  const axes = [
+    { key: 'n-embd', values: ['8', '16', '32'] },
+    { key: 'lr', values: ['0.01', '0.02'] },
+  ];
+  it('skips the points at least as large along the size axes, the other axes equal, for that engine only', () => {
+    const budget = new Budget(axes, 1000);
+    budget.record('topo', { 'n-embd': '16', lr: '0.01' }, 1500);
+    budget.record('tape', { 'n-embd': '16', lr: '0.01' }, 900);
+    budget.record('fused', { 'n-embd': '16', lr: '0.01' }, null);
+    const at = (e: string, lr: string) => budget.skipReason('topo', { 'n-embd': e, lr });
+    expect([at('8', '0.01'), at('16', '0.01'), at('32', '0.02')]).toEqual([null, null, null]);
+    expect(at('32', '0.01')).toBe('skipped: over budget at n-embd=16, lr=0.01');
+    expect(budget.skipReason('tape', { 'n-embd': '32', lr: '0.01' })).toBeNull();
+    expect(budget.skipReason('fused', { 'n-embd': '32', lr: '0.01' })).toBeNull();
   });
 });
 

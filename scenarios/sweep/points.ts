@@ -15,6 +15,13 @@ export interface Axis {
   readonly values: readonly string[];
 }
 
+/** `n-embd=16, n-layer=2`. */
+export function pointLabel(values: Readonly<Record<string, string | undefined>>): string {
+  return Object.entries(values)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ');
+}
+
 export interface SweepPointInfo {
   readonly index: number;
   readonly values: Readonly<Record<string, string>>;
@@ -57,22 +64,32 @@ export function analyticFlopsPerStep(config: TrainConfig, dataset: Dataset): { f
   return { flops: total / config.steps, params: layout.numParams };
 }
 
+/** Per point index, the engines that sat it out and why (`skipped: over budget at …`). */
+export type Skips = Readonly<Record<number, Readonly<Record<string, string>>>>;
+
 export function pointRows(
   points: readonly SweepPointInfo[],
   folders: readonly ResultsFolder[],
+  engines: readonly string[],
+  skips: Skips,
   dataset: Dataset,
 ): PointRow[] {
   return points.flatMap((point, i) => {
     const { flops, params } = analyticFlopsPerStep(point.config, dataset);
-    return summarize(folders[i]).map((s): PointRow => {
+    const summaries = summarize(folders[i]);
+    const unmeasured = { nodesPerStep: null, medianMs: null, msPerStep: null, peakRssBytes: null, peakHeapBytes: null };
+    return engines.map((engine): PointRow => {
+      const base = { point: point.index, values: point.values, engine, params, flopsPerStep: flops };
+      const skipped = skips[point.index]?.[engine];
+      const s = summaries.find((x) => x.engine === engine);
+      if (skipped !== undefined || s === undefined) {
+        const status = skipped ?? 'not run (interrupted)';
+        return { ...base, ...unmeasured, status, finalLoss: null, verdict: 'not checked' };
+      }
       const typical = s.typical?.result ?? null;
       return {
-        point: point.index,
-        values: point.values,
-        engine: s.engine,
+        ...base,
         status: statusText(s),
-        params,
-        flopsPerStep: flops,
         nodesPerStep: typical?.nodesPerStep.mean ?? null,
         medianMs: s.timeMs?.median ?? null,
         msPerStep: s.timeMs ? s.timeMs.median / point.config.steps : null,
