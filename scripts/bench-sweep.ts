@@ -6,28 +6,29 @@ import { gradcheckKind, trainKind } from '../scenarios/bench/kinds/index.ts';
 import { processExecutor } from '../scenarios/bench/process-executor.ts';
 import { appendRun, prepareResultsDir, readResultsFolder, startResults } from '../scenarios/bench/results.ts';
 import { resourceMeter } from '../scenarios/bench/resource-meter.ts';
-import { schedule } from '../scenarios/bench/scheduler.ts';
+import { roundsOf, schedule, type Task } from '../scenarios/bench/scheduler.ts';
+import type { RunRecord } from '../scenarios/bench/job-kind.ts';
 import { summarize } from '../scenarios/bench/summary.ts';
 import { buildWorker } from '../scenarios/bench/worker-build.ts';
-import { sweepCsv, sweepMarkdown } from '../scenarios/output/export/sweep.ts';
+import { fitLines, sweepReport } from '../scenarios/output/export/sweep.ts';
 import { RunProgress } from '../scenarios/output/progress.ts';
 import { formatElapsed } from '../scenarios/output/units.ts';
 import { writeFileAtomic } from '../scenarios/files.ts';
 import { Budget } from '../scenarios/sweep/budget.ts';
-import { engineFits, pointLabel, pointRows, type Skips } from '../scenarios/sweep/points.ts';
+import { mergeSweeps, readSweepFolder, SWEEP_FILE, type SweepFile } from '../scenarios/sweep/folder.ts';
+import { analyticFlopsPerStep, pointLabel, type Skips } from '../scenarios/sweep/points.ts';
 import { loadDataset } from '../workload/dataset.ts';
 import { InputError } from '../workload/input-error.ts';
 import { command, intFlag, numberFlag, stopOnSignals, timeoutFlag, type FlagValues } from './cli.ts';
 import { JOB_FLAGS, JOB_HELP, enginesFlag } from './job-flags.ts';
 import { displayPath, outputDir, reportFileFlag } from './output-paths.ts';
 import { RESULTS_DIR, timestamp } from './paths.ts';
-import { parseVary, sweepGrid, VARY_KEYS, type SweepPoint } from './sweep-flags.ts';
+import { parseVary, sweepGrid, VARY_KEYS } from './sweep-flags.ts';
 
 const DEFAULT_TRIALS = 3;
 const DEFAULT_TIMEOUT_SECONDS = 600;
 const POINTS_DIR = 'points';
 const POINTS_CSV = 'points.csv';
-const SWEEP_FILE = 'sweep.json';
 
 const help = (engines: EngineRegistry) => `Usage: npm run bench:sweep -- --vary KEY=V1,V2,… [--vary …] [options]
 
@@ -42,6 +43,9 @@ Options:
   --engines a,b        engines to run (default all: ${engines.names().join(',')})
   --trials N           timed trials per engine and point (default ${DEFAULT_TRIALS})
   --check              also run each engine's gradient check at every point
+  --shard i/n          run only the i-th of n parts of the (point × engine × run) list, every n-th run
+                       from the i-th, so that n machines share one sweep; \`npm run report -- DIR…\`
+                       merges the n folders (not with --budget, which needs every time in one place)
   --budget SECONDS     an engine whose median training time at a point exceeds this sits out every
                        larger point (at least as large along n-embd, n-layer, block-size, steps and
                        samples, the other axes equal), recorded as "skipped: over budget at …"
@@ -61,6 +65,7 @@ const FLAGS = {
   trials: { type: 'string' },
   check: { type: 'boolean' },
   budget: { type: 'string' },
+  shard: { type: 'string' },
   timeout: { type: 'string' },
   out: { type: 'string' },
   report: { type: 'string' },
@@ -71,18 +76,23 @@ function sweepSetup(values: FlagValues<typeof FLAGS>, registry: EngineRegistry) 
   if (!values.vary?.length) throw new InputError('--vary KEY=V1,V2,… is required (see --help)');
   const axes = values.vary.map(parseVary);
   const fixed = Object.fromEntries(Object.keys(JOB_FLAGS).map((k) => [k, values[k as keyof typeof JOB_FLAGS]]));
-  const points = sweepGrid(axes, { ...fixed, data: undefined });
+  const grid = sweepGrid(axes, { ...fixed, data: undefined });
+  const shard = values.shard === undefined ? null : shardFlag(values.shard);
+  if (shard && values.budget !== undefined)
+    throw new InputError('--budget and --shard do not go together: the budget needs every point timed in one place');
+  const dataset = loadDataset(values.data);
   const outDir = resolve(values.out ?? join(RESULTS_DIR, `sweep-${timestamp()}`));
   return {
     axes,
-    points,
+    points: grid.map((p) => ({ ...p, ...analyticFlopsPerStep(p.config, dataset) })),
     engines: enginesFlag(registry, values.engines),
     trials: intFlag('trials', values.trials, DEFAULT_TRIALS),
     check: values.check === true,
     budgetMs:
       values.budget === undefined ? null : 1000 * numberFlag('budget', values.budget, 0, (n) => n > 0, 'seconds > 0'),
+    shard,
     timeoutSeconds: timeoutFlag(values.timeout, DEFAULT_TIMEOUT_SECONDS),
-    dataset: loadDataset(values.data),
+    dataset,
     dataPath: values.data ?? null,
     enginesModule: registry.pluginModule,
     outDir,
@@ -90,6 +100,15 @@ function sweepSetup(values: FlagValues<typeof FLAGS>, registry: EngineRegistry) 
   };
 }
 type SweepSetup = ReturnType<typeof sweepSetup>;
+type Point = SweepSetup['points'][number];
+
+/** `--shard i/n`, 1 ≤ i ≤ n. */
+function shardFlag(raw: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(raw);
+  const [index, count] = m ? [Number(m[1]), Number(m[2])] : [0, 0];
+  if (!(index >= 1 && index <= count)) throw new InputError(`--shard ${raw}: expected i/n with 1 ≤ i ≤ n, e.g. 1/2`);
+  return { index, count };
+}
 
 /** The sweep folder: new or empty, then the grid in sweep.json and one results folder per point. */
 function prepareSweepDir(s: SweepSetup): string[] {
@@ -106,71 +125,96 @@ function prepareSweepDir(s: SweepSetup): string[] {
   });
 }
 
-/** sweep.json: the grid, and which engines sat out which points so far. */
+/** sweep.json: the grid, this folder's shard, and which engines sat out which points so far. */
 function writeSweepFile(s: SweepSetup, skips: Skips): void {
-  const grid = {
-    axes: s.axes,
+  const grid: SweepFile = {
+    axes: s.axes.map((a) => ({ key: a.key, values: [...a.values] })),
     points: s.points.map((p) => ({
       index: p.index,
-      values: p.values,
+      values: p.values as Record<string, string>,
       dir: pointDir(p),
-      skipped: skips[p.index] ?? {},
+      params: p.params,
+      flopsPerStep: p.flopsPerStep,
+      skipped: { ...skips[p.index] },
     })),
     engines: s.engines.map((e) => e.name),
     trials: s.trials,
     check: s.check,
     budgetSeconds: s.budgetMs === null ? null : s.budgetMs / 1000,
+    shard: s.shard,
     args: process.argv.slice(2),
   };
   writeFileAtomic(join(s.outDir, SWEEP_FILE), JSON.stringify(grid, null, 2) + '\n');
 }
 
 /** A point's results folder says which engines run there: those not sitting it out. */
-function startPoint(s: SweepSetup, point: SweepPoint, dir: string, engines: SweepSetup['engines']): void {
-  startResults(
-    dir,
-    captureEnv({ ...s, engines, config: point.config, externals: [], warmup: 0, args: process.argv.slice(2) }),
-  );
+function startPoint(s: SweepSetup, point: Point, dir: string, engines: SweepSetup['engines']): void {
+  const env = { ...s, engines, config: point.config, externals: [], warmup: 0, args: process.argv.slice(2) };
+  startResults(dir, captureEnv(env));
 }
 
-const pointDir = (p: SweepPoint) => join(POINTS_DIR, String(p.index).padStart(3, '0'));
+const pointDir = (p: Point) => join(POINTS_DIR, String(p.index).padStart(3, '0'));
+const kindsOf = (s: SweepSetup) => (s.check ? [trainKind, gradcheckKind] : [trainKind]);
+const taskKey = (point: number, kind: string, trial: number, engine: string) => `${point}|${kind}|${trial}|${engine}`;
 
-/** Every point's runs, point after point, each saved as it ends; a signal stops the sweep. */
+/** This shard's runs: every n-th of the whole sweep's list, in the order the sweep runs them. */
+function shardShare(s: SweepSetup): ((point: number, task: Task<unknown>) => boolean) | null {
+  if (s.shard === null) return null;
+  const { index, count } = s.shard;
+  const mine = new Set<string>();
+  let k = 0;
+  for (const point of s.points)
+    for (const kind of kindsOf(s))
+      for (const { trial } of roundsOf(kind, { trials: s.trials, warmup: 0 }))
+        for (const e of s.engines) {
+          if (k++ % count === index - 1) mine.add(taskKey(point.index, kind.name, trial, e.name));
+        }
+  return (point, task) => mine.has(taskKey(point, task.kind.name, task.trial, task.engine));
+}
+
+/** The engines over budget at or below this point sit it out; sweep.json says so. */
+function sitOut(s: SweepSetup, point: Point, budget: Budget | null, skips: Record<number, Record<string, string>>) {
+  const skipped: Record<string, string> = {};
+  for (const e of s.engines) {
+    const why = budget?.skipReason(e.name, point.values) ?? null;
+    if (why !== null) skipped[e.name] = why;
+  }
+  skips[point.index] = skipped;
+  writeSweepFile(s, skips);
+  return s.engines.filter((e) => skipped[e.name] === undefined);
+}
+
+/** Every point's runs (this shard's), point after point, each saved as it ends; a signal stops the sweep. */
 async function runPoints(s: SweepSetup, dirs: readonly string[], skips: Record<number, Record<string, string>>) {
   const interrupt = stopOnSignals();
   const worker = s.enginesModule ? null : await buildWorker();
   const meter = resourceMeter();
   const budget = s.budgetMs === null ? null : new Budget(s.axes, s.budgetMs);
+  const share = shardShare(s);
   let ended: 'completed' | 'interrupted' = 'completed';
   for (const [i, point] of s.points.entries()) {
-    const skipped = Object.fromEntries(
-      s.engines.flatMap((e) => {
-        const why = budget?.skipReason(e.name, point.values) ?? null;
-        return why === null ? [] : [[e.name, why]];
-      }),
-    );
-    skips[point.index] = skipped;
-    writeSweepFile(s, skips);
-    const engines = s.engines.filter((e) => skipped[e.name] === undefined);
+    const engines = sitOut(s, point, budget, skips);
     startPoint(s, point, dirs[i], engines);
-    const sitting = Object.keys(skipped).length > 0 ? ` (${Object.keys(skipped).join(', ')} over budget)` : '';
-    process.stderr.write(`point ${point.index}/${s.points.length}: ${pointLabel(point.values)}${sitting}\n`);
+    const out = s.engines.filter((e) => !engines.includes(e)).map((e) => e.name);
+    const note = out.length > 0 ? ` (${out.join(', ')} over budget)` : '';
+    process.stderr.write(`point ${point.index}/${s.points.length}: ${pointLabel(point.values)}${note}\n`);
     const progress = new RunProgress({ trials: s.trials, warmup: 0 });
-    const job = { dataPath: s.dataPath, config: point.config, enginesModule: s.enginesModule };
     const plan = {
       engines: engines.map((e) => e.name),
-      kinds: s.check ? [trainKind, gradcheckKind] : [trainKind],
+      kinds: kindsOf(s),
       trials: s.trials,
       warmup: 0,
       timeoutMs: s.timeoutSeconds * 1000,
+      include: share ? (task: Task<unknown>) => share(point.index, task) : undefined,
     };
     const hooks = {
       onProgress: progress.onProgress.bind(progress),
-      onRunEnd: (task: Parameters<RunProgress['onRunEnd']>[0], record: Parameters<RunProgress['onRunEnd']>[1]) => {
+      onRunEnd: (task: Task<unknown>, record: RunRecord) => {
         appendRun(dirs[i], record);
         progress.onRunEnd(task, record);
       },
     };
+    const job = { dataPath: s.dataPath, config: point.config, enginesModule: s.enginesModule };
     ended = await schedule(plan, processExecutor(job, { worker, meter }), hooks, interrupt.signal);
     progress.stop();
     if (ended === 'interrupted') break;
@@ -190,32 +234,25 @@ command({
     const s = sweepSetup(values, registry);
     const dirs = prepareSweepDir(s);
     const started = performance.now();
-    const skips: Record<number, Record<string, string>> = {};
-    const ended = await runPoints(s, dirs, skips);
-    const folders = dirs.map((d) => readResultsFolder(d));
-    const rows = pointRows(
-      s.points,
-      folders,
-      s.engines.map((e) => e.name),
-      skips,
-      s.dataset,
-    );
-    writeFileAtomic(join(s.outDir, POINTS_CSV), sweepCsv(s.axes, rows));
-    const title = `microgpt-bench: sweep of ${s.axes.map((a) => a.key).join(' × ')}`;
-    writeFileAtomic(s.reportFile, sweepMarkdown(title, s.axes, rows, engineFits(rows)));
+    const ended = await runPoints(s, dirs, {});
     const say = (line = '') => process.stdout.write(line + '\n');
-    say(
-      `Sweep: ${s.points.length} points × ${s.engines.length} engines in ${formatElapsed(performance.now() - started)}`,
-    );
-    for (const f of engineFits(rows)) {
-      const exp = f.byParams ? `${f.byParams.exponent.toFixed(2)} (R² ${f.byParams.r2.toFixed(3)})` : '—';
-      say(`  ${f.engine}: time per step grows as parameters^${exp}`);
+    const elapsed = formatElapsed(performance.now() - started);
+    if (s.shard) {
+      const { index, count } = s.shard;
+      say(`Shard ${index}/${count} of ${s.points.length} points × ${s.engines.length} engines done in ${elapsed}.`);
+      say(`Results: ${displayPath(s.outDir)}/; merge the ${count} shards' folders: npm run report -- DIR1 DIR2 …`);
+    } else {
+      const report = sweepReport(mergeSweeps([readSweepFolder(s.outDir)]));
+      writeFileAtomic(join(s.outDir, POINTS_CSV), report.csv);
+      writeFileAtomic(s.reportFile, report.markdown);
+      say(`Sweep: ${s.points.length} points × ${s.engines.length} engines in ${elapsed}`);
+      for (const line of fitLines(report.fits)) say(line);
+      say();
+      say(`Results: ${displayPath(s.outDir)}/ (${SWEEP_FILE}, ${POINTS_DIR}/, ${POINTS_CSV})`);
+      say(`Report:  ${displayPath(s.reportFile)}`);
     }
-    say();
-    say(`Results: ${displayPath(s.outDir)}/ (${SWEEP_FILE}, ${POINTS_DIR}/, ${POINTS_CSV})`);
-    say(`Report:  ${displayPath(s.reportFile)}`);
     if (ended !== 'completed') {
-      process.stderr.write('interrupted: the finished runs are in the points folders and counted above\n');
+      process.stderr.write('interrupted: the finished runs are in the points folders\n');
       process.exitCode = ended;
     }
   },

@@ -3,7 +3,10 @@ import { readResultsFolder } from '../scenarios/bench/results.ts';
 import { formatNames, RESULTS_FORMATS, selectFormats, writeFormats } from '../scenarios/output/export/formats.ts';
 import { InputError } from '../workload/input-error.ts';
 import { choiceListFlag, command } from './cli.ts';
-import { displayPath, reportFilesFlag } from './output-paths.ts';
+import { displayPath, reportFileFlag, reportFilesFlag } from './output-paths.ts';
+import { writeFileAtomic } from '../scenarios/files.ts';
+import { sweepReport } from '../scenarios/output/export/sweep.ts';
+import { isSweepFolder, mergeSweeps, readSweepFolder } from '../scenarios/sweep/folder.ts';
 
 const FORMATS = formatNames(RESULTS_FORMATS);
 
@@ -13,6 +16,10 @@ Regenerates the report (Markdown, CSV, JSON or an HTML page) from saved bench:al
 folders (their runs.jsonl and env.json), without rerunning anything. A folder from an interrupted
 bench reports the runs it finished. Several folders (from different machines, say) merge into one
 report with a machine column.
+
+Given bench:sweep folders instead, it writes the sweep's Markdown report and its points.csv
+(<output>.md and <output>.points.csv): from one whole sweep, or merging the folders of all n shards
+of one (\`--shard 1/n\` … \`--shard n/n\`); a missing, repeated or foreign shard is an error.
 
 Options:
   --format a,b         formats to write (default md):
@@ -28,6 +35,22 @@ Options:
                        joined by '+'). Prints each file's path.
   --help               show this help`;
 
+/** Sweep folders: one whole sweep, or every shard of one, merged into points.csv and the report. */
+function sweepReportCommand(dirs: readonly string[], values: { format?: string; output?: string }): void {
+  const plain = dirs.find((dir) => !isSweepFolder(dir));
+  if (plain !== undefined) throw new InputError(`${plain}: not a bench:sweep folder, and the others are`);
+  if (values.format !== undefined) throw new InputError("--format: a sweep's report is Markdown plus points.csv");
+  const real = dirs.map((dir) => realpathSync(dir));
+  const again = real.findIndex((path, i) => real.indexOf(path) !== i);
+  if (again >= 0) throw new InputError(`${dirs[again]}: the same sweep folder is given twice`);
+  const report = sweepReport(mergeSweeps(dirs.map(readSweepFolder)));
+  const md = reportFileFlag('output', values.output && `${values.output.replace(/\.md$/, '')}.md`, [...dirs]);
+  const csv = md.replace(/\.md$/, '.points.csv');
+  writeFileAtomic(md, report.markdown);
+  writeFileAtomic(csv, report.csv);
+  process.stdout.write(`${displayPath(md)}\n${displayPath(csv)}\n`);
+}
+
 command({
   help: () => HELP,
   flags: { format: { type: 'string' }, output: { type: 'string' } },
@@ -36,6 +59,7 @@ command({
     if (positionals.length === 0) {
       throw new InputError('expected at least one results folder (npm run report -- DIR [DIR ...])');
     }
+    if (positionals.some(isSweepFolder)) return sweepReportCommand(positionals, values);
     const formats = selectFormats(RESULTS_FORMATS, choiceListFlag('format', values.format ?? 'md', FORMATS));
     const folders = positionals.map((dir) => readResultsFolder(dir));
     // The same runs twice would count twice.

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Budget } from '../scenarios/sweep/budget.ts';
 import { powerLawFit } from '../scenarios/sweep/fit.ts';
 import { expectInputError, rawResults, runScript, tempDirs } from './helpers.ts';
@@ -82,6 +82,66 @@ describe('npm run bench:sweep', () => {
     expect(r.stderr).toContain('point 2/3: n-embd=12 (tensor over budget)');
   });
 
+  describe('--shard i/n and report', () => {
+    const dir = tmp('sweep-shards');
+    const sweep = (name: string, extra: string[]) => {
+      const args = ['--vary', 'n-embd=8,16', '--engines', 'tape,tensor', '--steps', '3', '--trials', '2'];
+      const r = runScript('bench-sweep.ts', [
+        ...args,
+        ...extra,
+        '--out',
+        join(dir, name),
+        '--report',
+        join(dir, `${name}.md`),
+      ]);
+      expect(r.status, r.stderr).toBe(0);
+      return join(dir, name);
+    };
+    let whole = '';
+    let shards: string[] = [];
+    beforeAll(() => {
+      whole = sweep('whole', []);
+      shards = [sweep('shard1', ['--shard', '1/2']), sweep('shard2', ['--shard', '2/2'])];
+    });
+    const csvRows = (path: string): Record<string, string>[] => parse(readFileSync(path, 'utf8'), { columns: true });
+    /** What does not depend on timing: the same job gives the same figures in any process. */
+    const fixedColumns = (row: Record<string, string>) => {
+      const { median_ms: _m, ms_per_step: _s, peak_rss_bytes: _r, peak_heap_bytes: _h, ...rest } = row;
+      return rest;
+    };
+    const runCount = (folder: string, point: string) =>
+      readFileSync(join(folder, 'points', point, 'runs.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .filter(Boolean).length;
+
+    it("shards 1/2 and 2/2 run half the runs each and merge into the unsharded sweep's points", () => {
+      for (const point of ['001', '002']) {
+        // 2 engines × 2 trials per point, split 2 and 2.
+        expect(shards.map((s) => runCount(s, point))).toEqual([2, 2]);
+        expect(runCount(whole, point)).toBe(4);
+      }
+      const r = runScript('report.ts', [...shards, '--output', join(dir, 'merged')]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toBe(`${join(dir, 'merged.md')}\n${join(dir, 'merged.points.csv')}\n`);
+      const merged = csvRows(join(dir, 'merged.points.csv'));
+      expect(merged.map(fixedColumns)).toEqual(csvRows(join(whole, 'points.csv')).map(fixedColumns));
+      expect(merged.every((row) => row.status === 'ok' && row.median_ms !== '')).toBe(true);
+    });
+
+    it('refuses a missing shard, a shard given twice, another sweep and a bench:all folder, in one line', () => {
+      expectInputError('report.ts', [shards[0]], /^error: shard 2\/2 is missing$/);
+      const again = sweep('shard1-again', ['--shard', '1/2']);
+      expectInputError('report.ts', [shards[0], again], /^error: shard 1\/2 is given twice \(/);
+      expectInputError('report.ts', [whole, shards[0]], /a whole sweep, not a shard: give it alone$/);
+      const other = join(dir, 'other');
+      const args = ['--vary', 'n-embd=8,12', '--engines', 'tensor', '--steps', '2', '--trials', '1', '--shard', '2/2'];
+      expect(runScript('bench-sweep.ts', [...args, '--out', other]).status).toBe(0);
+      expectInputError('report.ts', [shards[0], other], /other: not the same sweep as .*shard1 \(grid, engines/);
+      expectInputError('report.ts', [shards[0], join(shards[0], 'points', '001')], /001: not a bench:sweep folder/);
+    });
+  });
+
   const bad: [string, string[], RegExp][] = [
     [
       'an unknown key',
@@ -104,6 +164,12 @@ describe('npm run bench:sweep', () => {
     ['a key fixed and varied', ['--vary', 'seed=1,2', '--seed', '3'], /^error: --seed is fixed and varied at once/],
     ['no --vary', [], /^error: --vary KEY=V1,V2,… is required/],
     ['a budget of 0', ['--vary', 'seed=1,2', '--budget', '0'], /^error: --budget expects seconds > 0, got '0'$/],
+    ['--shard 3/2', ['--vary', 'seed=1,2', '--shard', '3/2'], /^error: --shard 3\/2: expected i\/n with 1 ≤ i ≤ n/],
+    [
+      '--shard with --budget',
+      ['--vary', 'seed=1,2', '--shard', '1/2', '--budget', '5'],
+      /^error: --budget and --shard/,
+    ],
   ];
   it.each(bad)('rejects %s in one line, exit 2, before any run or folder', (_, args, message) => {
     const out = join(tmp('sweep-bad'), 'out');

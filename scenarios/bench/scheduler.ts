@@ -52,6 +52,8 @@ export interface SchedulePlan extends Rounds {
   readonly kinds: readonly AnyKind[];
   readonly alongside?: readonly Alongside[];
   readonly timeoutMs: number;
+  /** Which runs this process carries out (default all): a sweep's shard takes its share. */
+  readonly include?: (task: Task<unknown>) => boolean;
 }
 
 export interface ScheduleHooks {
@@ -83,6 +85,7 @@ export async function schedule(
         for (const engine of lane.names) {
           if (sittingOut.has(engine)) continue;
           const task: Task<unknown> = { kind: lane.kind, engine, trial, warmup };
+          if (plan.include && !plan.include(task)) continue;
           if (signal?.aborted) return 'interrupted';
           const outcome = await execute(task, {
             timeoutMs: plan.timeoutMs,

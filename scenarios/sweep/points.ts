@@ -26,6 +26,9 @@ export interface SweepPointInfo {
   readonly index: number;
   readonly values: Readonly<Record<string, string>>;
   readonly config: TrainConfig;
+  /** From the job's shapes, computed when the sweep starts (`analyticFlopsPerStep`). */
+  readonly params: number;
+  readonly flopsPerStep: number;
 }
 
 export interface PointRow {
@@ -52,7 +55,7 @@ export interface PointRow {
  * the job's steps, each step one document of its own length; lower-order terms (softmax, norms,
  * Adam) are left out.
  */
-export function analyticFlopsPerStep(config: TrainConfig, dataset: Dataset): { flops: number; params: number } {
+export function analyticFlopsPerStep(config: TrainConfig, dataset: Dataset): { flopsPerStep: number; params: number } {
   const { docs, tokenizer, layout } = prepareJob(config, dataset);
   const e = config.nEmbd;
   const perPosition = 6 * (12 * config.nLayer * e * e + tokenizer.vocabSize * e);
@@ -61,7 +64,7 @@ export function analyticFlopsPerStep(config: TrainConfig, dataset: Dataset): { f
     const positions = Math.min(config.blockSize, docs[step % docs.length].length + 1);
     for (let t = 1; t <= positions; t++) total += perPosition + 12 * config.nLayer * t * e;
   }
-  return { flops: total / config.steps, params: layout.numParams };
+  return { flopsPerStep: total / config.steps, params: layout.numParams };
 }
 
 /** Per point index, the engines that sat it out and why (`skipped: over budget at …`). */
@@ -72,14 +75,13 @@ export function pointRows(
   folders: readonly ResultsFolder[],
   engines: readonly string[],
   skips: Skips,
-  dataset: Dataset,
 ): PointRow[] {
   return points.flatMap((point, i) => {
-    const { flops, params } = analyticFlopsPerStep(point.config, dataset);
+    const { params, flopsPerStep } = point;
     const summaries = summarize(folders[i]);
     const unmeasured = { nodesPerStep: null, medianMs: null, msPerStep: null, peakRssBytes: null, peakHeapBytes: null };
     return engines.map((engine): PointRow => {
-      const base = { point: point.index, values: point.values, engine, params, flopsPerStep: flops };
+      const base = { point: point.index, values: point.values, engine, params, flopsPerStep };
       const skipped = skips[point.index]?.[engine];
       const s = summaries.find((x) => x.engine === engine);
       if (skipped !== undefined || s === undefined) {

@@ -1,6 +1,7 @@
 /** A sweep's outputs: points.csv (one row per point × engine, full precision) and the Markdown report. */
 import { stringify } from 'csv-stringify/sync';
-import type { Axis, EngineFits, PointRow } from '../../sweep/points.ts';
+import type { Sweep } from '../../sweep/folder.ts';
+import { engineFits, pointRows, type Axis, type EngineFits, type PointRow } from '../../sweep/points.ts';
 import { markdownTable } from '../table.ts';
 import { formatCount, formatLoss, formatMiB, formatNumber } from '../units.ts';
 
@@ -106,4 +107,22 @@ export function sweepMarkdown(
     '',
   );
   return lines.join('\n');
+}
+
+/** A whole (or merged) sweep's points.csv, report and fits. */
+export function sweepReport(sweep: Sweep) {
+  const rows = pointRows(sweep.points, sweep.folders, sweep.engines, sweep.skips);
+  const fits = engineFits(rows);
+  const title = `microgpt-bench: sweep of ${sweep.axes.map((a) => a.key).join(' × ')}`;
+  return { csv: sweepCsv(sweep.axes, rows), markdown: sweepMarkdown(title, sweep.axes, rows, fits), fits };
+}
+
+/** The terminal's summary of the fits, a line per engine. */
+export function fitLines(fits: readonly EngineFits[]): string[] {
+  return fits.map((f) => {
+    const exp = f.byParams
+      ? `${f.byParams.exponent.toFixed(2)} (R² ${f.byParams.r2.toFixed(3)})`
+      : '— (too few points)';
+    return `  ${f.engine}: time per step grows as parameters^${exp}`;
+  });
 }
