@@ -51,7 +51,8 @@ Options:
                        samples, the other axes equal), recorded as "skipped: over budget at …"
   --timeout SECONDS    limit per run; the process is killed past it (default ${DEFAULT_TIMEOUT_SECONDS})
   --out DIR            sweep folder, new or empty (default results/sweep-<timestamp>/)
-  --report FILE        the Markdown report (default reports/<sweep folder name>.md)
+  --report FILE        the Markdown report (default reports/<sweep folder name>.md); the HTML page
+                       with its log-log chart goes beside it, ending in .html
   --help               show this help
 ${JOB_HELP}
 
@@ -82,6 +83,7 @@ function sweepSetup(values: FlagValues<typeof FLAGS>, registry: EngineRegistry) 
     throw new InputError('--budget and --shard do not go together: the budget needs every point timed in one place');
   const dataset = loadDataset(values.data);
   const outDir = resolve(values.out ?? join(RESULTS_DIR, `sweep-${timestamp()}`));
+  const reportFile = reportFileFlag('report', values.report, [outDir]);
   return {
     axes,
     points: grid.map((p) => ({ ...p, ...analyticFlopsPerStep(p.config, dataset) })),
@@ -96,7 +98,9 @@ function sweepSetup(values: FlagValues<typeof FLAGS>, registry: EngineRegistry) 
     dataPath: values.data ?? null,
     enginesModule: registry.pluginModule,
     outDir,
-    reportFile: reportFileFlag('report', values.report, [outDir]),
+    reportFile,
+    // The page beside the Markdown report: the same name ending in .html.
+    htmlFile: reportFileFlag('report', `${reportFile.replace(/\.md$/, '')}.html`, []),
   };
 }
 type SweepSetup = ReturnType<typeof sweepSetup>;
@@ -242,14 +246,16 @@ command({
       say(`Shard ${index}/${count} of ${s.points.length} points × ${s.engines.length} engines done in ${elapsed}.`);
       say(`Results: ${displayPath(s.outDir)}/; merge the ${count} shards' folders: npm run report -- DIR1 DIR2 …`);
     } else {
-      const report = sweepReport(mergeSweeps([readSweepFolder(s.outDir)]));
+      const report = await sweepReport(mergeSweeps([readSweepFolder(s.outDir)]));
       writeFileAtomic(join(s.outDir, POINTS_CSV), report.csv);
       writeFileAtomic(s.reportFile, report.markdown);
+      writeFileAtomic(s.htmlFile, report.html);
       say(`Sweep: ${s.points.length} points × ${s.engines.length} engines in ${elapsed}`);
       for (const line of fitLines(report.fits)) say(line);
       say();
       say(`Results: ${displayPath(s.outDir)}/ (${SWEEP_FILE}, ${POINTS_DIR}/, ${POINTS_CSV})`);
       say(`Report:  ${displayPath(s.reportFile)}`);
+      say(`Page:    ${displayPath(s.htmlFile)}`);
     }
     if (ended !== 'completed') {
       process.stderr.write('interrupted: the finished runs are in the points folders\n');

@@ -17,9 +17,10 @@ folders (their runs.jsonl and env.json), without rerunning anything. A folder fr
 bench reports the runs it finished. Several folders (from different machines, say) merge into one
 report with a machine column.
 
-Given bench:sweep folders instead, it writes the sweep's Markdown report and its points.csv
-(<output>.md and <output>.points.csv): from one whole sweep, or merging the folders of all n shards
-of one (\`--shard 1/n\` … \`--shard n/n\`); a missing, repeated or foreign shard is an error.
+Given bench:sweep folders instead, it writes the sweep's Markdown report, its points.csv and its
+page (<output>.md, <output>.points.csv, <output>.html): from one whole sweep, or merging the
+folders of all n shards of one (\`--shard 1/n\` … \`--shard n/n\`); a missing, repeated or foreign
+shard is an error.
 
 Options:
   --format a,b         formats to write (default md):
@@ -36,19 +37,21 @@ Options:
   --help               show this help`;
 
 /** Sweep folders: one whole sweep, or every shard of one, merged into points.csv and the report. */
-function sweepReportCommand(dirs: readonly string[], values: { format?: string; output?: string }): void {
+async function sweepReportCommand(dirs: readonly string[], values: { format?: string; output?: string }) {
   const plain = dirs.find((dir) => !isSweepFolder(dir));
   if (plain !== undefined) throw new InputError(`${plain}: not a bench:sweep folder, and the others are`);
   if (values.format !== undefined) throw new InputError("--format: a sweep's report is Markdown plus points.csv");
   const real = dirs.map((dir) => realpathSync(dir));
   const again = real.findIndex((path, i) => real.indexOf(path) !== i);
   if (again >= 0) throw new InputError(`${dirs[again]}: the same sweep folder is given twice`);
-  const report = sweepReport(mergeSweeps(dirs.map(readSweepFolder)));
+  const report = await sweepReport(mergeSweeps(dirs.map(readSweepFolder)));
   const md = reportFileFlag('output', values.output && `${values.output.replace(/\.md$/, '')}.md`, [...dirs]);
   const csv = md.replace(/\.md$/, '.points.csv');
+  const html = md.replace(/\.md$/, '.html');
   writeFileAtomic(md, report.markdown);
   writeFileAtomic(csv, report.csv);
-  process.stdout.write(`${displayPath(md)}\n${displayPath(csv)}\n`);
+  writeFileAtomic(html, report.html);
+  process.stdout.write([md, csv, html].map((path) => `${displayPath(path)}\n`).join(''));
 }
 
 command({
@@ -59,7 +62,7 @@ command({
     if (positionals.length === 0) {
       throw new InputError('expected at least one results folder (npm run report -- DIR [DIR ...])');
     }
-    if (positionals.some(isSweepFolder)) return sweepReportCommand(positionals, values);
+    if (positionals.some(isSweepFolder)) return await sweepReportCommand(positionals, values);
     const formats = selectFormats(RESULTS_FORMATS, choiceListFlag('format', values.format ?? 'md', FORMATS));
     const folders = positionals.map((dir) => readResultsFolder(dir));
     // The same runs twice would count twice.

@@ -123,7 +123,13 @@ describe('npm run bench:sweep', () => {
       }
       const r = runScript('report.ts', [...shards, '--output', join(dir, 'merged')]);
       expect(r.status, r.stderr).toBe(0);
-      expect(r.stdout).toBe(`${join(dir, 'merged.md')}\n${join(dir, 'merged.points.csv')}\n`);
+      const base = join(dir, 'merged');
+      expect(r.stdout).toBe(`${base}.md\n${base}.points.csv\n${base}.html\n`);
+      // The page's log-log chart: one line per engine, drawn as SVG in the page itself.
+      const page = readFileSync(`${base}.html`, 'utf8');
+      expect(page).toMatch(/<figure id="scaling-chart"><svg /);
+      expect(page.match(/class="mark-line role-mark/g)).toHaveLength(2);
+      expect(page).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
       const merged = csvRows(join(dir, 'merged.points.csv'));
       expect(merged.map(fixedColumns)).toEqual(csvRows(join(whole, 'points.csv')).map(fixedColumns));
       expect(merged.every((row) => row.status === 'ok' && row.median_ms !== '')).toBe(true);

@@ -58,6 +58,19 @@ describe('the scheduler, with a job kind defined in one file and a fake executor
     });
   });
 
+  it('carries out only the runs `include` accepts (a sweep shard), in the same order', async () => {
+    const { calls, execute } = fakeExecutor();
+    const include = (task: Task<unknown>) => task.engine !== 'b' || task.trial === 2;
+    expect(await schedule(plan({ include }), execute)).toBe('completed');
+    expect(calls).toEqual([
+      'graph-size a t1',
+      'graph-size c t1',
+      'graph-size a t2',
+      'graph-size b t2',
+      'graph-size c t2',
+    ]);
+  });
+
   it('runs another kind alongside: external programs inside each round of the training trials', async () => {
     const { calls, execute } = fakeExecutor((task) =>
       task.engine === 'p2' ? { status: 'failed', reason: 'exit 3', wallMs: 1 } : okOutcome(task),

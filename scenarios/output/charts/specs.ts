@@ -179,3 +179,24 @@ export function lossDiffChart(rows: readonly ChartRow[], reference: string): Top
     },
   };
 }
+
+/** A sweep's points: ms per step against parameters, both on log scales, a line per engine. */
+export function scalingChart(
+  points: readonly { engine: string; params: number; msPerStep: number }[],
+): TopLevelSpec | null {
+  if (points.length === 0) return null;
+  const log = { type: 'quantitative', scale: { type: 'log' } } as const;
+  return {
+    $schema: SCHEMA,
+    title: 'Time per step against model size (log-log: a power law is a straight line)',
+    width: WIDTH,
+    data: { values: [...points] },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: { ...log, field: 'params', title: 'parameters (log scale)' },
+      y: { ...log, field: 'msPerStep', title: 'ms per step (log scale)' },
+      color: { field: 'engine', type: 'nominal', title: 'engine', sort: null },
+      order: { field: 'params' },
+    },
+  };
+}

@@ -23,7 +23,7 @@ import {
   shellQuote,
 } from './report-parts.ts';
 
-const STYLE = `
+export const STYLE = `
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 72em; padding: 0 1em; color: #222; }
 table { border-collapse: collapse; margin: .5em 0 2em; }
 th, td { border: 1px solid #ccc; padding: .25em .6em; text-align: left; vertical-align: top; }
@@ -81,7 +81,7 @@ export const htmlReport: AsyncExporter<Folders> = {
 };
 
 /** A chart in a figure whose id names it (tests and readers can find it), or a note that there was nothing to draw. */
-async function chart(id: string, spec: TopLevelSpec | null): Promise<string> {
+export async function chart(id: string, spec: TopLevelSpec | null): Promise<string> {
   return spec ? `<figure id="${id}">${await renderSvg(spec)}</figure>` : '<p class="note">No data to chart.</p>';
 }
 
@@ -159,7 +159,7 @@ function reproduce(f: ResultsFolder, label: string | null): string[] {
   ];
 }
 
-function htmlTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+export function htmlTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
   const cell = (tag: string, text: string) => `<${tag}>${esc(text)}</${tag}>`;
   return [
     '<table>',
@@ -169,6 +169,6 @@ function htmlTable(headers: readonly string[], rows: readonly (readonly string[]
   ].join('\n');
 }
 
-function esc(text: string): string {
+export function esc(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

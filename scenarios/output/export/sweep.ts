@@ -2,7 +2,9 @@
 import { stringify } from 'csv-stringify/sync';
 import type { Sweep } from '../../sweep/folder.ts';
 import { engineFits, pointRows, type Axis, type EngineFits, type PointRow } from '../../sweep/points.ts';
+import { scalingChart } from '../charts/specs.ts';
 import { markdownTable } from '../table.ts';
+import { chart, esc, htmlTable, STYLE } from './html.ts';
 import { formatCount, formatLoss, formatMiB, formatNumber } from '../units.ts';
 
 export function sweepCsv(axes: readonly Axis[], rows: readonly PointRow[]): string {
@@ -61,11 +63,12 @@ function axisTable(axis: Axis, axes: readonly Axis[], rows: readonly PointRow[])
   return markdownTable(['engine, other values', ...axis.values.map((v) => `${axis.key}=${v}`)], table);
 }
 
-function pointsTable(axes: readonly Axis[], rows: readonly PointRow[]): string[] {
+/** Every point's row as table cells, for the Markdown report and the page. */
+function pointsTable(axes: readonly Axis[], rows: readonly PointRow[]): { headers: string[]; cells: string[][] } {
   const headers = ['point', ...axes.map((a) => a.key), 'engine', 'time', 'ms/step', 'params', 'flops/step'];
-  return markdownTable(
-    [...headers, 'peak RSS', 'final loss', 'gradients', 'status'],
-    rows.map((r) => [
+  return {
+    headers: [...headers, 'peak RSS', 'final loss', 'gradients', 'status'],
+    cells: rows.map((r) => [
       String(r.point),
       ...axes.map((a) => r.values[a.key] ?? ''),
       r.engine,
@@ -78,7 +81,7 @@ function pointsTable(axes: readonly Axis[], rows: readonly PointRow[]): string[]
       r.verdict,
       r.status,
     ]),
-  );
+  };
 }
 
 /** A table per axis (median training time per cell), the exponents per engine, and every row in full. */
@@ -88,6 +91,7 @@ export function sweepMarkdown(
   rows: readonly PointRow[],
   fits: readonly EngineFits[],
 ): string {
+  const points = pointsTable(axes, rows);
   const lines = [`# ${title}`, ''];
   for (const axis of axes) lines.push(`## Training time by ${axis.key}`, '', ...axisTable(axis, axes, rows), '');
   lines.push(
@@ -103,26 +107,60 @@ export function sweepMarkdown(
     '',
     '## Every point',
     '',
-    ...pointsTable(axes, rows),
+    ...markdownTable(points.headers, points.cells),
     '',
   );
   return lines.join('\n');
 }
 
-/** A whole (or merged) sweep's points.csv, report and fits. */
-export function sweepReport(sweep: Sweep) {
+/** A whole (or merged) sweep's points.csv, Markdown report, HTML page and fits. */
+export async function sweepReport(sweep: Sweep) {
   const rows = pointRows(sweep.points, sweep.folders, sweep.engines, sweep.skips);
   const fits = engineFits(rows);
   const title = `microgpt-bench: sweep of ${sweep.axes.map((a) => a.key).join(' × ')}`;
-  return { csv: sweepCsv(sweep.axes, rows), markdown: sweepMarkdown(title, sweep.axes, rows, fits), fits };
+  return {
+    csv: sweepCsv(sweep.axes, rows),
+    markdown: sweepMarkdown(title, sweep.axes, rows, fits),
+    html: await sweepHtml(title, sweep.axes, rows, fits),
+    fits,
+  };
+}
+
+/** The page: the log-log chart over the exponents and every point, self-contained as the results page. */
+async function sweepHtml(title: string, axes: readonly Axis[], rows: readonly PointRow[], fits: readonly EngineFits[]) {
+  const timed = rows.flatMap((r) =>
+    r.msPerStep === null ? [] : [{ engine: r.engine, params: r.params, msPerStep: r.msPerStep }],
+  );
+  const points = pointsTable(axes, rows);
+  return [
+    '<!doctype html>',
+    '<html lang="en">',
+    '<head>',
+    '<meta charset="utf-8">',
+    `<title>${esc(title)}</title>`,
+    `<style>${STYLE}</style>`,
+    '</head>',
+    '<body>',
+    `<h1>${esc(title)}</h1>`,
+    await chart('scaling-chart', scalingChart(timed)),
+    '<h2>Exponents</h2>',
+    htmlTable(
+      ['engine', 'vs parameters', 'vs flops/step'],
+      fits.map((f) => [f.engine, fitCell(f.byParams), fitCell(f.byFlops)]),
+    ),
+    '<h2>Every point</h2>',
+    htmlTable(points.headers, points.cells),
+    '</body>',
+    '</html>',
+    '',
+  ].join('\n');
 }
 
 /** The terminal's summary of the fits, a line per engine. */
 export function fitLines(fits: readonly EngineFits[]): string[] {
   return fits.map((f) => {
-    const exp = f.byParams
-      ? `${f.byParams.exponent.toFixed(2)} (R² ${f.byParams.r2.toFixed(3)})`
-      : '— (too few points)';
-    return `  ${f.engine}: time per step grows as parameters^${exp}`;
+    const fit = f.byParams;
+    const exponent = fit ? `${fit.exponent.toFixed(2)} (R² ${fit.r2.toFixed(3)})` : '— (too few points)';
+    return `  ${f.engine}: time per step grows as parameters^${exponent}`;
   });
 }
