@@ -35,7 +35,7 @@ import { loadDataset } from '../workload/dataset.ts';
 import { command, CommandError, intFlag, stopOnSignals, timeoutFlag, type FlagValues } from './cli.ts';
 import { JOB_FLAGS, JOB_HELP, configFromFlags, enginesFlag } from './job-flags.ts';
 import { COMPARE_FLAGS, thresholdFlag } from './compare-flags.ts';
-import { displayPath, reportFileFlag } from './output-paths.ts';
+import { displayPath, pageBesideFlag, reportFileFlag } from './output-paths.ts';
 import { RESULTS_DIR, timestamp } from './paths.ts';
 
 const DEFAULT_TRIALS = 3;
@@ -139,8 +139,7 @@ function benchSetup(values: FlagValues<typeof FLAGS>, registry: EngineRegistry) 
   };
   const baseline = baselineFlag(values, setup);
   const reportFile = reportFileFlag('report', values.report, [setup.outDir]);
-  // The page beside the Markdown report: the same name ending in .html.
-  const htmlFile = reportFileFlag('report', `${reportFile.replace(/\.md$/, '')}.html`, []);
+  const htmlFile = pageBesideFlag('report', reportFile);
   return { ...setup, baseline, reportFile, htmlFile };
 }
 type BenchSetup = ReturnType<typeof benchSetup>;

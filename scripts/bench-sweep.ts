@@ -21,7 +21,7 @@ import { loadDataset } from '../workload/dataset.ts';
 import { InputError } from '../workload/input-error.ts';
 import { command, intFlag, numberFlag, stopOnSignals, timeoutFlag, type FlagValues } from './cli.ts';
 import { JOB_FLAGS, JOB_HELP, enginesFlag } from './job-flags.ts';
-import { displayPath, outputDir, reportFileFlag } from './output-paths.ts';
+import { displayPath, outputDir, pageBesideFlag, reportFileFlag } from './output-paths.ts';
 import { RESULTS_DIR, timestamp } from './paths.ts';
 import { parseVary, sweepGrid, VARY_KEYS } from './sweep-flags.ts';
 
@@ -99,8 +99,7 @@ function sweepSetup(values: FlagValues<typeof FLAGS>, registry: EngineRegistry) 
     enginesModule: registry.pluginModule,
     outDir,
     reportFile,
-    // The page beside the Markdown report: the same name ending in .html.
-    htmlFile: reportFileFlag('report', `${reportFile.replace(/\.md$/, '')}.html`, []),
+    htmlFile: pageBesideFlag('report', reportFile),
   };
 }
 type SweepSetup = ReturnType<typeof sweepSetup>;

@@ -44,6 +44,11 @@ export function reportFileFlag(flag: string, raw: string | undefined, folderDirs
   return outputFile(flag, resolve(raw ?? `${defaultReportBase(folderDirs)}.md`));
 }
 
+/** The HTML page beside a Markdown report: the same name ending in .html, checked as --flag. */
+export function pageBesideFlag(flag: string, reportFile: string): string {
+  return outputFile(flag, resolve(`${reportFile.replace(/\.md$/, '')}.html`));
+}
+
 /**
  * Where each file of the chosen formats goes, checked before any work: `<base>.<suffix>`, the base
  * being --flag without its extension, or the default for these folders. A single file goes to
