@@ -1,7 +1,16 @@
 import { join, resolve } from 'node:path';
 import type { EngineRegistry } from '../engines/registry.ts';
 import { captureEnv } from '../scenarios/bench/env.ts';
-import { externalKind, trainKind, WORKER_KINDS, type AnyKind } from '../scenarios/bench/kinds/index.ts';
+import {
+  countsKind,
+  externalCountsKind,
+  externalKind,
+  TIMED_KINDS,
+  trainKind,
+  type AnyKind,
+} from '../scenarios/bench/kinds/index.ts';
+import { countExecutor } from '../scenarios/bench/counts/executor.ts';
+import { countJob } from '../scenarios/bench/counts/callgrind.ts';
 import { processExecutor } from '../scenarios/bench/process-executor.ts';
 import {
   appendRun,
@@ -11,7 +20,7 @@ import {
   RUNS_FILE,
   startResults,
 } from '../scenarios/bench/results.ts';
-import { schedule, type Executor } from '../scenarios/bench/scheduler.ts';
+import { schedule, type Executor, type ScheduleHooks, type SchedulePlan } from '../scenarios/bench/scheduler.ts';
 import { externalExecutor } from '../scenarios/bench/external/executor.ts';
 import {
   checkExternalNames,
@@ -20,6 +29,7 @@ import {
   PLACEHOLDER_NAMES,
   usesData,
 } from '../scenarios/bench/external/spec.ts';
+import { fixedJobDifference } from '../scenarios/bench/external/verdict.ts';
 import { resourceMeter } from '../scenarios/bench/resource-meter.ts';
 import { buildWorker } from '../scenarios/bench/worker-build.ts';
 import { summarize } from '../scenarios/bench/summary.ts';
@@ -32,16 +42,15 @@ import { InputError } from '../workload/input-error.ts';
 import { ioReason, writeFileAtomic } from '../scenarios/files.ts';
 import { RunProgress } from '../scenarios/output/progress.ts';
 import { loadDataset } from '../workload/dataset.ts';
-import { command, CommandError, intFlag, stopOnSignals, timeoutFlag, type FlagValues } from './cli.ts';
-import { JOB_FLAGS, JOB_HELP, configFromFlags, enginesFlag } from './job-flags.ts';
+import { command, CommandError, intFlag, stopOnSignals, type FlagValues } from './cli.ts';
+import { JOB_FLAGS, JOB_HELP, configFromFlags } from './job-flags.ts';
+import { RUN_FLAGS, runFlags, runFlagsHelp } from './run-flags.ts';
 import { COMPARE_FLAGS, thresholdFlag } from './compare-flags.ts';
 import { displayPath, pageBesideFlag, reportFileFlag } from './output-paths.ts';
 import { RESULTS_DIR, timestamp } from './paths.ts';
 
-const DEFAULT_TRIALS = 3;
 /** The embedded dataset as a file, for external programs' {data}. */
 const EMBEDDED_DATA_FILE = 'dataset.txt';
-const DEFAULT_TIMEOUT_SECONDS = 600;
 /** Written into the results folder; the Markdown report goes to --report. */
 const CSV_FORMATS = selectFormats(RESULTS_FORMATS, ['csv']);
 const REPORT_FORMATS = selectFormats(RESULTS_FORMATS, ['md', 'html']);
@@ -56,18 +65,17 @@ Trials go round-robin over the engines. A run that throws, crashes, runs out of 
 on, and that engine sits out its remaining trials. ^C stops it and keeps every finished run.
 
 Options:
-  --engines a,b        engines to run (default all: ${engines.names().join(',')})
-  --trials N           timed trials per engine (default ${DEFAULT_TRIALS})
+${runFlagsHelp(engines, '')}
   --warmup N           untimed runs per engine before the trials (default 0)
-  --timeout SECONDS    limit per run; the process is killed past it (default ${DEFAULT_TIMEOUT_SECONDS})
   --out DIR            results folder, new or empty (default results/<timestamp>/)
   --report FILE        the Markdown report (default reports/<results folder name>.md); the HTML
                        page with its charts goes beside it, ending in .html
   --baseline DIR       a results folder of the same job to compare with when done, as
                        \`npm run compare -- DIR <results folder>\` does (checked before any run)
   --threshold PCT      with --baseline: changes within ±PCT percent count as no change (default 2)
-  --fail-on-regression with --baseline: exit 1 when an engine got slower beyond the threshold with
-                       confidence, its losses changed, or its gradient check went from pass to FAIL
+  --fail-on-regression with --baseline: exit 1 when an engine got slower beyond the threshold (by
+                       its counts when both folders have them, else with confidence by its times),
+                       its losses changed, or its gradient check went from pass to FAIL
   --external 'NAME=COMMAND'
                        also time an external program that trains the job (repeatable): each trial
                        runs COMMAND (split as a shell would, run without one) in a process of its
@@ -101,10 +109,8 @@ function wrapped(words: readonly string[], width: number, separator: string): st
 
 const FLAGS = {
   ...JOB_FLAGS,
-  engines: { type: 'string' },
-  trials: { type: 'string' },
+  ...RUN_FLAGS,
   warmup: { type: 'string' },
-  timeout: { type: 'string' },
   out: { type: 'string' },
   report: { type: 'string' },
   baseline: { type: 'string' },
@@ -115,8 +121,8 @@ const FLAGS = {
 
 /** Every flag checked and every output location made ready, before any run. */
 function benchSetup(values: FlagValues<typeof FLAGS>, registry: EngineRegistry) {
-  const timeoutSeconds = timeoutFlag(values.timeout, DEFAULT_TIMEOUT_SECONDS);
-  const engines = enginesFlag(registry, values.engines);
+  const run = runFlags(values, registry);
+  const { engines } = run;
   const externals = [
     ...(values.external ?? []).map(externalFlag),
     ...(values.config === undefined ? [] : externalsConfig(values.config)),
@@ -126,11 +132,9 @@ function benchSetup(values: FlagValues<typeof FLAGS>, registry: EngineRegistry) 
     engines.map((e) => e.name),
   );
   const setup = {
-    engines,
+    ...run,
     externals,
-    trials: intFlag('trials', values.trials, DEFAULT_TRIALS),
     warmup: intFlag('warmup', values.warmup, 0, 0),
-    timeoutSeconds,
     config: configFromFlags(values),
     dataset: loadDataset(values.data),
     dataPath: values.data ?? null,
@@ -172,40 +176,43 @@ function externalDataPath(s: BenchSetup): string {
 async function runJobs(s: BenchSetup): Promise<'completed' | { interrupted: number }> {
   const interrupt = stopOnSignals();
   const progress = new RunProgress(s);
+  const hooks: ScheduleHooks = {
+    onProgress: (task, p) => progress.onProgress(task, p),
+    onRunEnd: (task, record) => {
+      appendRun(s.outDir, record);
+      progress.onRunEnd(task, record);
+    },
+  };
   // A plugin engines module may be TypeScript, which only the loader can import.
   const worker = s.enginesModule ? null : await buildWorker();
   const meter = resourceMeter();
+  const dataPath = externalDataPath(s);
   const inWorker = processExecutor(
     { dataPath: s.dataPath, config: s.config, enginesModule: s.enginesModule },
     { worker, meter },
   );
-  const external = externalExecutor({
-    specs: s.externals,
-    job: { config: s.config, dataPath: externalDataPath(s) },
-    meter,
-  });
-  const executor: Executor = (task, opts) =>
+  const external = externalExecutor({ specs: s.externals, job: { config: s.config, dataPath }, meter });
+  const timed: Executor = (task, opts) =>
     (task.kind as AnyKind) === externalKind ? external(task, opts) : inWorker(task, opts);
-  const alongside = [{ with: trainKind, kind: externalKind, names: s.externals.map((e) => e.name) }];
-  const plan = {
+  const plan = (kinds: readonly AnyKind[], alongside: SchedulePlan['alongside']): SchedulePlan => ({
     ...s,
     engines: s.engines.map((e) => e.name),
-    kinds: WORKER_KINDS,
+    kinds,
     alongside,
     timeoutMs: s.timeoutSeconds * 1000,
-  };
-  const ended = await schedule(
-    plan,
-    executor,
-    {
-      onProgress: (task, p) => progress.onProgress(task, p),
-      onRunEnd: (task, record) => {
-        appendRun(s.outDir, record);
-        progress.onRunEnd(task, record);
-      },
-    },
-    interrupt.signal,
-  );
+  });
+  const timedPlan = plan(TIMED_KINDS, [{ with: trainKind, kind: externalKind, names: s.externals.map((e) => e.name) }]);
+  let ended = await schedule(timedPlan, timed, hooks, interrupt.signal);
+  if (ended === 'completed' && s.countSteps !== null) {
+    const config = countJob(s.config, s.countSteps);
+    // A program that always runs a job of its own would be counted on another job: left out.
+    const externals = s.externals.filter((e) => fixedJobDifference(e.fixedJob, config) === null);
+    const counter = countExecutor({ ...s, config, externals, externalDataPath: dataPath }, worker);
+    const names = externals.map((e) => e.name);
+    const countPlan = plan([countsKind], [{ with: countsKind, kind: externalCountsKind, names }]);
+    ended = await schedule(countPlan, counter.execute, hooks, interrupt.signal);
+    counter.dispose();
+  }
   progress.stop();
   interrupt.dispose();
   worker?.dispose();

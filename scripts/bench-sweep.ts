@@ -2,11 +2,14 @@ import { mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { EngineRegistry } from '../engines/registry.ts';
 import { captureEnv } from '../scenarios/bench/env.ts';
-import { gradcheckKind, trainKind } from '../scenarios/bench/kinds/index.ts';
+import { countsKind, gradcheckKind, trainKind } from '../scenarios/bench/kinds/index.ts';
+import { countJob } from '../scenarios/bench/counts/callgrind.ts';
+import { countExecutor } from '../scenarios/bench/counts/executor.ts';
 import { processExecutor } from '../scenarios/bench/process-executor.ts';
 import { appendRun, prepareResultsDir, readResultsFolder, startResults } from '../scenarios/bench/results.ts';
 import { resourceMeter } from '../scenarios/bench/resource-meter.ts';
-import { roundsOf, schedule, type Task } from '../scenarios/bench/scheduler.ts';
+import { roundsOf, schedule, type Executor, type Task } from '../scenarios/bench/scheduler.ts';
+import type { AnyKind } from '../scenarios/bench/kinds/index.ts';
 import type { RunRecord } from '../scenarios/bench/job-kind.ts';
 import { summarize } from '../scenarios/bench/summary.ts';
 import { buildWorker } from '../scenarios/bench/worker-build.ts';
@@ -19,14 +22,14 @@ import { mergeSweeps, readSweepFolder, SWEEP_FILE, type SweepFile } from '../sce
 import { analyticFlopsPerStep, pointLabel, type Skips } from '../scenarios/sweep/points.ts';
 import { loadDataset } from '../workload/dataset.ts';
 import { InputError } from '../workload/input-error.ts';
-import { command, intFlag, numberFlag, stopOnSignals, timeoutFlag, type FlagValues } from './cli.ts';
-import { JOB_FLAGS, JOB_HELP, enginesFlag } from './job-flags.ts';
+import { command, numberFlag, stopOnSignals, type FlagValues } from './cli.ts';
+import { JOB_FLAGS, JOB_HELP } from './job-flags.ts';
+import { RUN_FLAGS, runFlags, runFlagsHelp } from './run-flags.ts';
 import { displayPath, outputDir, pageBesideFlag, reportFileFlag } from './output-paths.ts';
 import { RESULTS_DIR, timestamp } from './paths.ts';
 import { parseVary, sweepGrid, VARY_KEYS } from './sweep-flags.ts';
+import { shardFlag } from './shard-flag.ts';
 
-const DEFAULT_TRIALS = 3;
-const DEFAULT_TIMEOUT_SECONDS = 600;
 const POINTS_DIR = 'points';
 const POINTS_CSV = 'points.csv';
 
@@ -40,34 +43,36 @@ grows with the model: the slope of log(ms/step) on log(parameters) and on log(fl
 Options:
   --vary KEY=V1,V2,…   a job flag and its values, taken in increasing order (repeatable; the first is
                        the outermost axis). KEY is one of: ${VARY_KEYS.join(', ')}
-  --engines a,b        engines to run (default all: ${engines.names().join(',')})
-  --trials N           timed trials per engine and point (default ${DEFAULT_TRIALS})
+${runFlagsHelp(engines, ' and point')}
   --check              also run each engine's gradient check at every point
   --shard i/n          run only the i-th of n parts of the (point × engine × run) list, every n-th run
                        from the i-th, so that n machines share one sweep; \`npm run report -- DIR…\`
-                       merges the n folders (not with --budget, which needs every time in one place)
+                       merges the n folders (not with --budget, which needs every time in one place).
+                       --shard auto takes i and n from a Slurm job array (SLURM_ARRAY_TASK_ID, _MIN,
+                       _COUNT); --shard auto/n takes i from Kubernetes' JOB_COMPLETION_INDEX (or Slurm)
   --budget SECONDS     an engine whose median training time at a point exceeds this sits out every
                        larger point (at least as large along n-embd, n-layer, block-size, steps and
                        samples, the other axes equal), recorded as "skipped: over budget at …"
-  --timeout SECONDS    limit per run; the process is killed past it (default ${DEFAULT_TIMEOUT_SECONDS})
   --out DIR            sweep folder, new or empty (default results/sweep-<timestamp>/)
   --report FILE        the Markdown report (default reports/<sweep folder name>.md); the HTML page
                        with its log-log chart goes beside it, ending in .html
   --help               show this help
 ${JOB_HELP}
 
+With --counts, each point's engines are also counted once under valgrind, and the exponents are
+fitted on estimated cycles per step instead of time: counts do not depend on the machine or its
+load, so shards run on different machines fit together.
+
 Writes to the sweep folder: ${SWEEP_FILE} (the grid), ${POINTS_DIR}/NNN/ (each point's results folder,
 as bench:all writes it: runs.jsonl, env.json) and ${POINTS_CSV} (one row per point and engine).`;
 
 const FLAGS = {
   ...JOB_FLAGS,
+  ...RUN_FLAGS,
   vary: { type: 'string', multiple: true },
-  engines: { type: 'string' },
-  trials: { type: 'string' },
   check: { type: 'boolean' },
   budget: { type: 'string' },
   shard: { type: 'string' },
-  timeout: { type: 'string' },
   out: { type: 'string' },
   report: { type: 'string' },
 } as const;
@@ -87,13 +92,11 @@ function sweepSetup(values: FlagValues<typeof FLAGS>, registry: EngineRegistry) 
   return {
     axes,
     points: grid.map((p) => ({ ...p, ...analyticFlopsPerStep(p.config, dataset) })),
-    engines: enginesFlag(registry, values.engines),
-    trials: intFlag('trials', values.trials, DEFAULT_TRIALS),
+    ...runFlags(values, registry),
     check: values.check === true,
     budgetMs:
       values.budget === undefined ? null : 1000 * numberFlag('budget', values.budget, 0, (n) => n > 0, 'seconds > 0'),
     shard,
-    timeoutSeconds: timeoutFlag(values.timeout, DEFAULT_TIMEOUT_SECONDS),
     dataset,
     dataPath: values.data ?? null,
     enginesModule: registry.pluginModule,
@@ -104,14 +107,6 @@ function sweepSetup(values: FlagValues<typeof FLAGS>, registry: EngineRegistry) 
 }
 type SweepSetup = ReturnType<typeof sweepSetup>;
 type Point = SweepSetup['points'][number];
-
-/** `--shard i/n`, 1 ≤ i ≤ n. */
-function shardFlag(raw: string): { index: number; count: number } {
-  const m = /^(\d+)\/(\d+)$/.exec(raw);
-  const [index, count] = m ? [Number(m[1]), Number(m[2])] : [0, 0];
-  if (!(index >= 1 && index <= count)) throw new InputError(`--shard ${raw}: expected i/n with 1 ≤ i ≤ n, e.g. 1/2`);
-  return { index, count };
-}
 
 /** The sweep folder: new or empty, then the grid in sweep.json and one results folder per point. */
 function prepareSweepDir(s: SweepSetup): string[] {
@@ -157,7 +152,11 @@ function startPoint(s: SweepSetup, point: Point, dir: string, engines: SweepSetu
 }
 
 const pointDir = (p: Point) => join(POINTS_DIR, String(p.index).padStart(3, '0'));
-const kindsOf = (s: SweepSetup) => (s.check ? [trainKind, gradcheckKind] : [trainKind]);
+const kindsOf = (s: SweepSetup) => [
+  trainKind,
+  ...(s.check ? [gradcheckKind] : []),
+  ...(s.countSteps === null ? [] : [countsKind]),
+];
 const taskKey = (point: number, kind: string, trial: number, engine: string) => `${point}|${kind}|${trial}|${engine}`;
 
 /** This shard's runs: every n-th of the whole sweep's list, in the order the sweep runs them. */
@@ -218,7 +217,18 @@ async function runPoints(s: SweepSetup, dirs: readonly string[], skips: Record<n
       },
     };
     const job = { dataPath: s.dataPath, config: point.config, enginesModule: s.enginesModule };
-    ended = await schedule(plan, processExecutor(job, { worker, meter }), hooks, interrupt.signal);
+    const timed = processExecutor(job, { worker, meter });
+    const counter =
+      s.countSteps === null
+        ? null
+        : countExecutor(
+            { ...job, config: countJob(point.config, s.countSteps), externals: [], externalDataPath: '' },
+            worker,
+          );
+    const execute: Executor = (task, opts) =>
+      counter && (task.kind as AnyKind) === countsKind ? counter.execute(task, opts) : timed(task, opts);
+    ended = await schedule(plan, execute, hooks, interrupt.signal);
+    counter?.dispose();
     progress.stop();
     if (ended === 'interrupted') break;
     for (const row of summarize(readResultsFolder(dirs[i])))

@@ -9,6 +9,7 @@ import type { TrainConfig } from '../../workload/config.ts';
 import type { Dataset } from '../../workload/dataset.ts';
 import { configSchema, datasetSchema } from './schemas.ts';
 import { externalSpecSchema, type ExternalSpec } from './external/spec.ts';
+import { CALLGRIND_OPTIONS, countJob, DETERMINISTIC_NODE_FLAGS, valgrindVersion } from './counts/callgrind.ts';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -34,6 +35,8 @@ export interface BenchEnv {
     timeoutSeconds: number;
     /** External programs timed alongside the engines, as given (placeholders unfilled). */
     externals: ExternalSpec[];
+    /** The count pass (--counts): its job's steps, and how it counted; null without one. */
+    counts: CountsSetup | null;
   };
   /**
    * The bench:all arguments as given, the extra-engines module if one was loaded, and the Node flags
@@ -65,6 +68,11 @@ export const envSchema: z.ZodType<BenchEnv> = z.object({
     timeoutSeconds: count,
     // Folders written before external programs could run have none.
     externals: z.array(externalSpecSchema).default([]),
+    // Folders written before counts were made have none.
+    counts: z
+      .object({ steps: count, valgrind: text, options: z.array(text), nodeFlags: z.array(text) })
+      .nullable()
+      .default(null),
   }),
   // Folders written before the Node flags were recorded have neither.
   command: z.object({
@@ -86,6 +94,17 @@ export interface BenchSetup {
   args: readonly string[];
   /** The plugin engines' module, or null. */
   enginesModule: string | null;
+  /** The count job's steps, or null without a count pass. */
+  countSteps: number | null;
+}
+
+/** How a folder's counts were made: counts are compared only between folders that made them alike. */
+export interface CountsSetup {
+  steps: number;
+  /** `valgrind --version`. */
+  valgrind: string;
+  options: string[];
+  nodeFlags: string[];
 }
 
 export function captureEnv(setup: BenchSetup, date = new Date()): BenchEnv {
@@ -109,6 +128,7 @@ export function captureEnv(setup: BenchSetup, date = new Date()): BenchEnv {
       warmup: setup.warmup,
       timeoutSeconds: setup.timeoutSeconds,
       externals: [...setup.externals],
+      counts: setup.countSteps === null ? null : countsSetup(countJob(config, setup.countSteps).steps),
     },
     command: {
       args: [...setup.args],
@@ -116,6 +136,15 @@ export function captureEnv(setup: BenchSetup, date = new Date()): BenchEnv {
       nodeOptions: process.env.NODE_OPTIONS || null,
       execArgv: withoutLoader(process.execArgv),
     },
+  };
+}
+
+function countsSetup(steps: number): CountsSetup {
+  return {
+    steps,
+    valgrind: valgrindVersion() ?? 'not installed',
+    options: [...CALLGRIND_OPTIONS],
+    nodeFlags: [...DETERMINISTIC_NODE_FLAGS],
   };
 }
 

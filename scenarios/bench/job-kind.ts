@@ -9,6 +9,7 @@ import type { z } from 'zod';
 import type { EngineInfo } from '../../engines/registry.ts';
 import type { TrainConfig } from '../../workload/config.ts';
 import type { Dataset } from '../../workload/dataset.ts';
+import type { ProcessCounts } from './counts/callgrind.ts';
 
 /** What a run is given, in its worker process. */
 export interface JobInput {
@@ -74,6 +75,8 @@ export interface ProcessCost {
   userMs: number | null;
   systemMs: number | null;
   maxRssBytes: number | null;
+  /** What callgrind counted, for a run made under it (a count run); null for every other run. */
+  counts: ProcessCounts | null;
 }
 
 /** One line of runs.jsonl. Warm-up runs are saved too but left out of every statistic. */

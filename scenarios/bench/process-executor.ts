@@ -28,6 +28,8 @@ export interface JobSetup {
   readonly config: TrainConfig;
   /** The plugin engines' module, or null. */
   readonly enginesModule: string | null;
+  /** Runs counted under callgrind (see ChildJob.counted). */
+  readonly counted?: boolean;
 }
 
 /** How runs are carried out: from the compiled worker where it can (else under tsx), measured where it can. */
@@ -46,7 +48,10 @@ export function processExecutor(setup: JobSetup, { worker, meter }: ProcessOptio
     const compiledKind = worker?.kindModules.get(kind.module);
     const job: ChildJob = { kindModule: compiledKind ?? kind.module, engine: task.engine, ...setup };
     // A kind defined outside the build (a test's) needs the TypeScript loader.
-    const node = compiledKind ? [process.execPath, worker!.script] : [process.execPath, '--import', TSX_LOADER, WORKER];
+    const nodeFlags = meter?.nodeFlags ?? [];
+    const node = compiledKind
+      ? [process.execPath, ...nodeFlags, worker!.script]
+      : [process.execPath, ...nodeFlags, '--import', TSX_LOADER, WORKER];
     const metered = meter?.wrap([...node, JSON.stringify(job)]);
     const [file, ...args] = metered?.argv ?? [...node, JSON.stringify(job)];
     if (opts.signal?.aborted) return Promise.resolve({ status: 'interrupted' });
@@ -55,6 +60,7 @@ export function processExecutor(setup: JobSetup, { worker, meter }: ProcessOptio
       let startupMs: number | null = null;
       const child = spawn(file, args, {
         stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+        env: { ...process.env, ...meter?.env },
         // A process group of its own: ^C in the terminal reaches the bench, which then stops its worker;
         // a worker ended by a signal of its own is that run's failure.
         detached: true,

@@ -12,6 +12,11 @@ export interface ChildJob {
   /** The dataset file, or null for the embedded list. */
   dataPath: string | null;
   config: TrainConfig;
+  /**
+   * The run is counted under callgrind: nothing in it may depend on the clock, so progress goes out
+   * every so many steps instead of every so many milliseconds.
+   */
+  counted?: boolean;
 }
 
 /** Worker → executor over the IPC channel: progress while working, then exactly one final message. */

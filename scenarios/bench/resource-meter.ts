@@ -15,9 +15,9 @@ const GNU_TIME = '/usr/bin/time';
 const FORMAT = '%U %S %M';
 
 /** What GNU time reports; maxRssBytes is the largest peak of any one process in the tree, not their sum (ru_maxrss). */
-export type MeteredCost = Pick<ProcessCost, 'userMs' | 'systemMs' | 'maxRssBytes'>;
+export type MeteredCost = Pick<ProcessCost, 'userMs' | 'systemMs' | 'maxRssBytes' | 'counts'>;
 
-export const UNMEASURED: MeteredCost = { userMs: null, systemMs: null, maxRssBytes: null };
+export const UNMEASURED: MeteredCost = { userMs: null, systemMs: null, maxRssBytes: null, counts: null };
 
 /** What GNU time read, and the signal that ended the command if one did (GNU time itself then exits 128+n). */
 export type Metered = MeteredCost & { readonly signal: NodeJS.Signals | null };
@@ -25,6 +25,9 @@ export type Metered = MeteredCost & { readonly signal: NodeJS.Signals | null };
 export interface ResourceMeter {
   /** The argv that runs `argv` measured, its figures to be read by `read` once it has ended. */
   wrap(argv: readonly string[]): { argv: string[]; read(): Metered | null };
+  /** Flags for a Node process it measures, and environment variables for any process (none by default). */
+  readonly nodeFlags?: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
   dispose(): void;
 }
 
@@ -77,9 +80,9 @@ export function meteredEnd<E extends { code: number | null; signal: NodeJS.Signa
   end: E,
   metered: Metered | null | undefined,
 ): { end: E; cost: MeteredCost } {
-  const { userMs, systemMs, maxRssBytes } = metered ?? UNMEASURED;
+  const { userMs, systemMs, maxRssBytes, counts } = metered ?? UNMEASURED;
   const signalled = metered?.signal ? { ...end, code: null, signal: metered.signal } : end;
-  return { end: signalled, cost: { userMs, systemMs, maxRssBytes } };
+  return { end: signalled, cost: { userMs, systemMs, maxRssBytes, counts } };
 }
 
 /** GNU time's file: maybe "Command exited with non-zero status 3" or "… terminated by signal 6", then our line. */
@@ -93,6 +96,7 @@ export function parseTimeOutput(text: string): Metered | null {
     (name) => constants.signals[name] === signalNumber,
   );
   return {
+    ...UNMEASURED,
     userMs: Math.round(user * 1000),
     systemMs: Math.round(system * 1000),
     maxRssBytes: maxRssKiB * 1024,

@@ -11,7 +11,7 @@ import { envSchema, type BenchEnv } from './env.ts';
 import type { RunKind, RunRecord } from './job-kind.ts';
 import { KINDS, type AnyKind } from './kinds/index.ts';
 import { ioReason, makeDirs, writeFileAtomic } from '../files.ts';
-import { firstIssue } from './schemas.ts';
+import { firstIssue, processCountsSchema } from './schemas.ts';
 
 export const RUNS_FILE = 'runs.jsonl';
 export const ENV_FILE = 'env.json';
@@ -129,6 +129,7 @@ function runSchema(kinds: readonly AnyKind[]): z.ZodType<RunRecord> {
     userMs: z.number().nullable().default(null),
     systemMs: z.number().nullable().default(null),
     maxRssBytes: z.number().nullable().default(null),
+    counts: processCountsSchema.nullable().default(null),
   };
   return z
     .discriminatedUnion('status', [

@@ -1,6 +1,7 @@
 /** Schemas shared by the job kinds' results and env.json: each checked against its TypeScript type. */
 import { z } from 'zod';
 import type { TrainConfig } from '../../workload/config.ts';
+import type { CacheCounts, ProcessCounts } from './counts/callgrind.ts';
 
 /** In the order runs.jsonl and env.json hold it (configFromFlags' order), which parsing keeps. */
 const configObject = z.object({
@@ -34,3 +35,17 @@ export function firstIssue(error: z.ZodError): string {
   const where = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
   return `${where}${issue.message}`;
 }
+
+const cacheCounts: z.ZodType<CacheCounts> = z.object({
+  instructions: z.number(),
+  dataReads: z.number(),
+  dataWrites: z.number(),
+  l1Misses: z.number(),
+  llMisses: z.number(),
+  estimatedCycles: z.number(),
+});
+export const processCountsSchema: z.ZodType<ProcessCounts> = z.object({
+  whole: cacheCounts,
+  training: cacheCounts.nullable(),
+  processes: z.number(),
+});

@@ -25,7 +25,7 @@ export interface Spread {
 }
 
 /** Medians over the ok trials of what each whole process cost; null where nothing was measured. */
-export type CostMedians = { readonly [K in Exclude<keyof ProcessCost, 'wallMs'>]: number | null };
+export type CostMedians = { readonly [K in Exclude<keyof ProcessCost, 'wallMs' | 'counts'>]: number | null };
 
 /** An external program's row: its typical run and the verdict on its printed losses. */
 export interface ExternalSummary {

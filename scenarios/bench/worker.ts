@@ -10,26 +10,33 @@ import type { ChildJob, WorkerMessage } from './protocol.ts';
 
 /** Progress goes out at most this often, so fast engines do not spend their steps on IPC. */
 const PROGRESS_INTERVAL_MS = 100;
+/** A counted run's progress: this many messages per job, whatever the machine's speed. */
+const COUNTED_PROGRESS_MESSAGES = 100;
 
 function send(message: WorkerMessage): Promise<void> {
   return new Promise((done) => process.send!(message, () => done()));
 }
 
-function progressOverIpc(): JobProgress {
+function progressOverIpc(counted: boolean): JobProgress {
   let steps = 0;
+  let every = 1;
   let lastSent = 0;
+  const due = (step: number) => {
+    if (counted) return step % every === 0;
+    const now = performance.now();
+    if (now - lastSent < PROGRESS_INTERVAL_MS) return false;
+    lastSent = now;
+    return true;
+  };
   return {
     start(n) {
       steps = n;
+      every = Math.max(1, Math.ceil(n / COUNTED_PROGRESS_MESSAGES));
       void send({ type: 'start', steps: n });
     },
     step(step, loss) {
       if (!Number.isFinite(loss)) throw new DivergedError(step, loss, `loss became ${loss}`);
-      const now = performance.now();
-      if (now - lastSent >= PROGRESS_INTERVAL_MS || step === steps) {
-        lastSent = now;
-        void send({ type: 'step', step, loss });
-      }
+      if (due(step) || step === steps) void send({ type: 'step', step, loss });
     },
   };
 }
@@ -40,7 +47,10 @@ async function run(job: ChildJob): Promise<WorkerMessage> {
   if (!engine) throw new Error(`unknown engine '${job.engine}'`);
   const kind = (await import(job.kindModule)).default as JobKind<unknown>;
   const dataset = loadDataset(job.dataPath ?? undefined);
-  return { type: 'result', result: await kind.run({ engine, dataset, config: job.config }, progressOverIpc()) };
+  return {
+    type: 'result',
+    result: await kind.run({ engine, dataset, config: job.config }, progressOverIpc(job.counted === true)),
+  };
 }
 
 // A bench that is gone cannot take the result: stop at once (when not stuck; the reaper covers that).

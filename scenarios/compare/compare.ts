@@ -12,6 +12,7 @@ import { gradcheckKind, trainKind } from '../bench/kinds/index.ts';
 import { runsOf, type ResultsFolder } from '../bench/results.ts';
 import { spread } from '../bench/summary.ts';
 import { InputError } from '../../workload/input-error.ts';
+import { countsChange, countsSetupText, type CountsChange } from './counts.ts';
 import { coefficientOfVariation, hodgesLehmann, mannWhitneyP, trialsNeeded } from './rank-stats.ts';
 
 export interface CompareOptions {
@@ -49,7 +50,12 @@ export interface EngineChange {
   readonly losses: { readonly maxDiff: number; readonly firstStep: number } | null;
   readonly gradient: { readonly base: string; readonly new: string; readonly regressed: boolean };
   readonly cv: { readonly base: number | null; readonly new: number | null };
-  /** Slower beyond the threshold with confidence, losses changed, or the gradient check went from pass to FAIL. */
+  /** The change of the counts, when both folders counted the engine alike; it then decides. */
+  readonly counts: CountsChange | null;
+  /**
+   * Slower beyond the threshold (by its counts when there are counts, else by its times with
+   * confidence), losses changed, or the gradient check went from pass to FAIL.
+   */
   readonly regression: boolean;
 }
 
@@ -85,6 +91,9 @@ function environmentWarnings(base: ResultsFolder, next: ResultsFolder): string[]
   if (a.machine !== b.machine) out.push(`different machines: ${a.machine} vs ${b.machine}`);
   if (a.node !== b.node) out.push(`different Node versions: ${a.node} vs ${b.node}`);
   if (!isDeepStrictEqual(a.cpu, b.cpu)) out.push(`different CPUs: ${a.cpu.model} vs ${b.cpu.model}`);
+  const [ca, cb] = [a.bench.counts, b.bench.counts];
+  if (ca && cb && !isDeepStrictEqual(ca, cb))
+    out.push(`counts made differently (${countsSetupText(ca)} vs ${countsSetupText(cb)}): not compared`);
   return out;
 }
 
@@ -122,6 +131,8 @@ function compareEngine(engine: string, base: ResultsFolder, next: ResultsFolder,
   const losses = lossChange(b[0]?.result.losses, n[0]?.result.losses);
   const gradient = gradientChange(verdictOf(base, engine), verdictOf(next, engine));
   const cv = (xs: number[]) => (xs.length >= 2 ? coefficientOfVariation(xs) : null);
+  const counts = countsChange(engine, base, next, o.threshold);
+  const slower = counts ? counts.verdict === 'slower' : time.verdict === 'slower';
   return {
     engine,
     baseTrials: bt.length,
@@ -132,7 +143,8 @@ function compareEngine(engine: string, base: ResultsFolder, next: ResultsFolder,
     losses,
     gradient,
     cv: { base: cv(bt), new: cv(nt) },
-    regression: time.verdict === 'slower' || losses !== null || gradient.regressed,
+    counts,
+    regression: slower || losses !== null || gradient.regressed,
   };
 }
 

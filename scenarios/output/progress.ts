@@ -5,7 +5,7 @@
 import cliProgress from 'cli-progress';
 import type { Rounds, RunRecord } from '../bench/job-kind.ts';
 import type { Progress, ScheduleHooks, Task } from '../bench/scheduler.ts';
-import { formatSeconds } from './units.ts';
+import { formatCount, formatSeconds } from './units.ts';
 
 export class RunProgress implements Required<ScheduleHooks> {
   private readonly bar = new cliProgress.SingleBar(
@@ -34,7 +34,11 @@ export class RunProgress implements Required<ScheduleHooks> {
   onRunEnd(task: Task<unknown>, run: RunRecord): void {
     this.stop();
     const outcome = run.status === 'ok' ? task.kind.describe(run.result) : `${run.status}: ${run.reason}`;
-    process.stderr.write(`${this.name(task)}: ${outcome} (${formatSeconds(run.wallMs, 1)} wall)\n`);
+    const c = run.counts;
+    const counted = c
+      ? `, ${formatCount((c.training ?? c.whole).instructions)} instructions${c.training ? ' training' : ''}`
+      : '';
+    process.stderr.write(`${this.name(task)}: ${outcome}${counted} (${formatSeconds(run.wallMs, 1)} wall)\n`);
   }
 
   stop(): void {

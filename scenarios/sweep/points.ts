@@ -8,6 +8,7 @@ import type { TrainConfig } from '../../workload/config.ts';
 import type { Dataset } from '../../workload/dataset.ts';
 import { prepareJob } from '../train.ts';
 import { powerLawFit, type PowerLawFit } from './fit.ts';
+import { countsRowOf } from '../bench/counts/rows.ts';
 
 /** One varied job flag and its values, in grid order. */
 export interface Axis {
@@ -46,6 +47,9 @@ export interface PointRow {
   readonly peakHeapBytes: number | null;
   readonly finalLoss: number | null;
   readonly verdict: string;
+  /** Of the count run (bench:sweep --counts), per training step of the count job; null without one. */
+  readonly instructionsPerStep: number | null;
+  readonly cyclesPerStep: number | null;
 }
 
 /**
@@ -79,7 +83,15 @@ export function pointRows(
   return points.flatMap((point, i) => {
     const { params, flopsPerStep } = point;
     const summaries = summarize(folders[i]);
-    const unmeasured = { nodesPerStep: null, medianMs: null, msPerStep: null, peakRssBytes: null, peakHeapBytes: null };
+    const unmeasured = {
+      nodesPerStep: null,
+      medianMs: null,
+      msPerStep: null,
+      peakRssBytes: null,
+      peakHeapBytes: null,
+      instructionsPerStep: null,
+      cyclesPerStep: null,
+    };
     return engines.map((engine): PointRow => {
       const base = { point: point.index, values: point.values, engine, params, flopsPerStep };
       const skipped = skips[point.index]?.[engine];
@@ -89,6 +101,7 @@ export function pointRows(
         return { ...base, ...unmeasured, status, finalLoss: null, verdict: 'not checked' };
       }
       const typical = s.typical?.result ?? null;
+      const counted = countsRowOf(folders[i], engine)?.perStep ?? null;
       return {
         ...base,
         status: statusText(s),
@@ -99,24 +112,38 @@ export function pointRows(
         peakHeapBytes: typical?.memory.peakHeapBytes ?? null,
         finalLoss: typical?.finalLoss ?? null,
         verdict: verdictText(s),
+        instructionsPerStep: counted?.instructions ?? null,
+        cyclesPerStep: counted?.estimatedCycles ?? null,
       };
     });
   });
 }
 
+/** What an exponent was fitted on: counts where every point of the engine has them, else times. */
+export type FitMeasure = 'est. cycles/step' | 'ms/step';
+
 export interface EngineFits {
   readonly engine: string;
-  /** Of ms per step: the step count may vary too. */
+  readonly measure: FitMeasure;
+  /** Per step: the step count may vary too. */
   readonly byParams: PowerLawFit | null;
   readonly byFlops: PowerLawFit | null;
 }
 
-/** Per engine, ms per step against parameters and against flops per step, over its measured points. */
+/**
+ * Per engine, its cost per step against parameters and against flops per step. Estimated cycles when
+ * every point it ran was counted: they do not depend on the machine's load, so shards run on
+ * different machines merge into comparable points; ms per step otherwise.
+ */
 export function engineFits(rows: readonly PointRow[]): EngineFits[] {
   const engines = [...new Set(rows.map((r) => r.engine))];
   return engines.map((engine) => {
-    const timed = rows.filter((r) => r.engine === engine && r.msPerStep !== null);
-    const fit = (size: (r: PointRow) => number) => powerLawFit(timed.map((r) => ({ x: size(r), y: r.msPerStep! })));
-    return { engine, byParams: fit((r) => r.params), byFlops: fit((r) => r.flopsPerStep) };
+    const ran = rows.filter((r) => r.engine === engine && (r.msPerStep !== null || r.cyclesPerStep !== null));
+    const counted = ran.length > 0 && ran.every((r) => r.cyclesPerStep !== null);
+    const cost = (r: PointRow) => (counted ? r.cyclesPerStep : r.msPerStep);
+    const measured = ran.filter((r) => cost(r) !== null);
+    const fit = (size: (r: PointRow) => number) => powerLawFit(measured.map((r) => ({ x: size(r), y: cost(r)! })));
+    const measure: FitMeasure = counted ? 'est. cycles/step' : 'ms/step';
+    return { engine, measure, byParams: fit((r) => r.params), byFlops: fit((r) => r.flopsPerStep) };
   });
 }

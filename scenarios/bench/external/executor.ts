@@ -32,7 +32,7 @@ export function externalExecutor({ specs, job, meter }: ExternalSetup): Executor
       const started = performance.now();
       const child = spawn(file, args, {
         cwd: spec.cwd ?? undefined,
-        env: { ...process.env, ...spec.env },
+        env: { ...process.env, ...meter?.env, ...spec.env },
         stdio: ['ignore', 'pipe', 'pipe'],
         detached: true,
       });

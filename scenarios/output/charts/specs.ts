@@ -200,3 +200,35 @@ export function scalingChart(
     },
   };
 }
+
+/** A point of the counts chart: a row's estimated cycles per counted step and its measured time per step. */
+export interface CountsPoint {
+  readonly name: string;
+  readonly cyclesPerStep: number;
+  readonly msPerStep: number;
+}
+
+/**
+ * Estimated cycles per step against measured ms per step, log-log, a labelled point per row: how
+ * well the counts predict time on this machine (a row off the others' line spends its time where
+ * the estimate does not look: divisions, branch misses, system calls).
+ */
+export function countsChart(points: readonly CountsPoint[]): TopLevelSpec | null {
+  if (points.length === 0) return null;
+  const log = { type: 'quantitative', scale: { type: 'log' } } as const;
+  return {
+    $schema: SCHEMA,
+    title: 'Estimated cycles per step (counted) against time per step (measured)',
+    width: WIDTH,
+    height: 360,
+    data: { values: [...points] },
+    encoding: {
+      x: { ...log, field: 'cyclesPerStep', title: 'estimated cycles per step (log scale)' },
+      y: { ...log, field: 'msPerStep', title: 'measured ms per step (log scale)' },
+    },
+    layer: [
+      { mark: { type: 'point', filled: true, size: 60 } },
+      { mark: { type: 'text', align: 'left', dx: 6 }, encoding: { text: { field: 'name' } } },
+    ],
+  };
+}

@@ -1,7 +1,7 @@
 /** `npm run compare`'s outputs: a Markdown table for people, a JSON document at full precision. */
 import { formatPct, type Comparison, type EngineChange } from '../../compare/compare.ts';
 import { markdownTable } from '../table.ts';
-import { formatExp, formatNumber } from '../units.ts';
+import { formatCount, formatExp, formatNumber } from '../units.ts';
 import type { Exporter } from './exporter.ts';
 
 /** "+12.3% (+8.1% … +16.0%)": the change of the median time as new/base − 1, with its interval. */
@@ -23,6 +23,21 @@ function gradientText(e: EngineChange): string {
 
 const ms = (v: number | null) => (v === null ? '—' : formatNumber(v));
 
+/** "2.51M → 2.53M (+0.8%)": estimated cycles per step on each side and the change. */
+function countsText(e: EngineChange): string {
+  const c = e.counts;
+  if (!c) return '—';
+  const change = `${c.ratio >= 1 ? '+' : '−'}${Math.abs(100 * (c.ratio - 1)).toFixed(2)}%`;
+  return `${formatCount(c.baseCyclesPerStep)} → ${formatCount(c.newCyclesPerStep)} (${change})`;
+}
+
+/** The verdict that decides a regression, marked; the other one plain. */
+function verdictCell(e: EngineChange, which: 'time' | 'counts'): string {
+  const text = which === 'time' ? `${e.verdict}: ${e.note}` : (e.counts?.verdict ?? '—');
+  const decides = (which === 'counts') === (e.counts !== null);
+  return decides && e.regression ? `**${text}**` : text;
+}
+
 export const compareMarkdown: Exporter<Comparison> = {
   serialize(c) {
     const pct = `${Math.round(100 * c.options.confidence)}%`;
@@ -33,7 +48,9 @@ export const compareMarkdown: Exporter<Comparison> = {
       ms(e.newMedianMs),
       changeText(e),
       e.p === null ? '—' : e.p.toFixed(3),
-      `${e.regression ? '**' : ''}${e.verdict}${e.regression ? '**' : ''}: ${e.note}`,
+      verdictCell(e, 'time'),
+      countsText(e),
+      verdictCell(e, 'counts'),
       lossText(e),
       gradientText(e),
     ]);
@@ -51,21 +68,37 @@ export const compareMarkdown: Exporter<Comparison> = {
           `change (${pct} interval)`,
           'p',
           'time verdict',
+          'est. cycles/step',
+          'counts verdict',
           'losses',
           'gradients',
         ],
         rows,
-        ['---', '---:', '---:', '---:', '---:', '---:', '---', '---', '---'],
+        ['---', '---:', '---:', '---:', '---:', '---:', '---', '---:', '---', '---', '---'],
       ),
       '',
       'The change is the Hodges–Lehmann estimate of NEW / BASE over the training times, its interval the',
       "exact one from the Mann–Whitney U distribution, p that test's two-sided exact p-value.",
+      decidedBy(c),
       ...(c.warnings.length ? ['', ...c.warnings.map((w) => `- warning: ${w}`)] : []),
       '',
     ];
     return lines.join('\n');
   },
 };
+
+/** Which measure decides each engine's regression: its counts where both folders counted it alike. */
+function decidedBy(c: Comparison): string {
+  const counted = c.engines.filter((e) => e.counts).map((e) => e.engine);
+  if (counted.length === 0) return 'Time decides every verdict: the folders have no counts to compare.';
+  const timed = c.engines.filter((e) => !e.counts).map((e) => e.engine);
+  const rest = timed.length ? `; time decides for ${timed.join(', ')}` : '';
+  return (
+    `Counts decide for ${counted.join(', ')}${rest}: estimated cycles per training step of the count job, ` +
+    `deterministic, so a change beyond ±${formatPct(c.options.threshold)} is slower or faster, ` +
+    'and no interval is needed.'
+  );
+}
 
 export const compareJson: Exporter<Comparison> = {
   serialize: (c) => JSON.stringify(c, null, 2) + '\n',

@@ -10,6 +10,8 @@ import { trainKind } from '../../bench/kinds/index.ts';
 import { runsOf, type ResultsFolder } from '../../bench/results.ts';
 import { summarize, statusText, verdictText, type EngineSummary } from '../../bench/summary.ts';
 import { machineLabels, type Exporter, type Folders } from './exporter.ts';
+import type { CacheCounts } from '../../bench/counts/callgrind.ts';
+import { countsRows, type CountsRow } from '../../bench/counts/rows.ts';
 
 export const SUMMARY_COLUMNS: Columns<EngineSummary> = {
   engine: (s) => s.engine,
@@ -75,6 +77,34 @@ export function writeCsv(columns: readonly string[], records: readonly (readonly
 }
 
 export const summaryCsv = csvExporter(SUMMARY_COLUMNS, summarize);
+
+/** A stretch's counts as columns, `prefix` naming the stretch. */
+const countColumns = (prefix: string, part: (c: CountsRow) => CacheCounts | null | undefined): Columns<CountsRow> => ({
+  [`${prefix}_instructions`]: (c) => part(c)?.instructions,
+  [`${prefix}_data_reads`]: (c) => part(c)?.dataReads,
+  [`${prefix}_data_writes`]: (c) => part(c)?.dataWrites,
+  [`${prefix}_l1_misses`]: (c) => part(c)?.l1Misses,
+  [`${prefix}_ll_misses`]: (c) => part(c)?.llMisses,
+  [`${prefix}_est_cycles`]: (c) => part(c)?.estimatedCycles,
+});
+
+export const COUNTS_COLUMNS: Columns<CountsRow> = {
+  name: (c) => c.engine,
+  status: (c) => (c.counts ? 'ok' : 'failed'),
+  reason: (c) => c.fault ?? undefined,
+  count_steps: (c) => c.steps,
+  per_step_basis: (c) => (c.counts ? c.basis : undefined),
+  instructions_per_step: (c) => c.perStep?.instructions,
+  est_cycles_per_step: (c) => c.perStep?.estimatedCycles,
+  l1_miss_rate: (c) => c.l1MissRate,
+  ll_miss_rate: (c) => c.llMissRate,
+  processes: (c) => c.counts?.processes,
+  ...countColumns('whole', (c) => c.counts?.whole),
+  ...countColumns('training', (c) => c.counts?.training),
+};
+
+/** counts.csv: a row per count run (bench:all --counts), engines then programs; only the header without one. */
+export const countsCsv = csvExporter(COUNTS_COLUMNS, countsRows);
 
 /** One loss per row (long format), so any tool can plot the curves: every counted training trial that finished. */
 export const lossesCsv: Exporter<Folders> = {

@@ -7,7 +7,7 @@ import { writeFileAtomic } from '../../files.ts';
 import { KINDS } from '../../bench/kinds/index.ts';
 import type { Comparison } from '../../compare/compare.ts';
 import { compareJson, compareMarkdown } from './compare.ts';
-import { kindCsv, lossesCsv, summaryCsv } from './csv.ts';
+import { countsCsv, kindCsv, lossesCsv, summaryCsv } from './csv.ts';
 import type { AsyncExporter, Exporter, Folders } from './exporter.ts';
 import { htmlReport } from './html.ts';
 import { jsonExport } from './json.ts';
@@ -37,6 +37,7 @@ export const RESULTS_FORMATS: readonly Format<Folders>[] = [
       }),
       { suffix: 'summary.csv', exporter: summaryCsv },
       { suffix: 'losses.csv', exporter: lossesCsv },
+      { suffix: 'counts.csv', exporter: countsCsv },
     ],
   },
   { name: 'json', files: [{ suffix: 'json', exporter: jsonExport }] },

@@ -9,12 +9,25 @@ import { groupByJob } from '../../bench/jobs.ts';
 import type { ResultsFolder } from '../../bench/results.ts';
 import { BASELINE, statusText, summarize, verdictText } from '../../bench/summary.ts';
 import { renderSvg } from '../charts/render.ts';
-import { lossChart, lossDiffChart, phaseChart, PHASES, timeChart, type ChartRow } from '../charts/specs.ts';
+import {
+  countsChart,
+  lossChart,
+  lossDiffChart,
+  phaseChart,
+  PHASES,
+  timeChart,
+  type ChartRow,
+} from '../charts/specs.ts';
+import { countsRows } from '../../bench/counts/rows.ts';
 import { formatLoss, formatSpeedup, formatTime } from '../units.ts';
 import { machineLabels, type AsyncExporter, type Folders } from './exporter.ts';
 import {
   COST_HEADERS,
   costCells,
+  COUNTS_HEADERS,
+  COUNTS_NOTE,
+  countsCells,
+  measuredMsPerStep,
   DIRTY_NOTE,
   environmentRows,
   jobLine,
@@ -67,6 +80,7 @@ export const htmlReport: AsyncExporter<Folders> = {
       '<h2>Process cost</h2>',
       costTable(rows),
       `<p class="note">${esc(PROCESS_COST_NOTE)}</p>`,
+      ...(await countsSection(folders, labels, multi)),
       '<h2>Environment</h2>',
       htmlTable(['', ...labels], environmentRows(folders)),
       '<h2>Reproduce</h2>',
@@ -148,6 +162,31 @@ function costTable(rows: readonly ChartRow[]): string {
     ['name', ...COST_HEADERS],
     rows.map(({ name, s }) => [name, ...costCells(s)]),
   );
+}
+
+/** The count pass's chart and table, when any folder has one. */
+async function countsSection(folders: Folders, labels: readonly string[], multi: boolean): Promise<string[]> {
+  const rows = folders.flatMap((folder, i) => {
+    const summaries = summarize(folder);
+    return countsRows(folder).map((c) => {
+      const s = summaries.find((x) => x.engine === c.engine);
+      const name = multi ? `${c.engine} (${labels[i]})` : c.engine;
+      return { name, c, external: s?.external != null, ms: s ? measuredMsPerStep(s, folder.env.config.steps) : null };
+    });
+  });
+  if (rows.length === 0) return [];
+  const points = rows.flatMap(({ name, c, ms }) =>
+    c.perStep && ms !== null ? [{ name, cyclesPerStep: c.perStep.estimatedCycles, msPerStep: ms }] : [],
+  );
+  return [
+    '<h2>Instruction counts</h2>',
+    await chart('counts-chart', countsChart(points)),
+    htmlTable(
+      ['name', ...COUNTS_HEADERS],
+      rows.map(({ name, c, external, ms }) => [name, ...countsCells(c, ms, external)]),
+    ),
+    `<p class="note">${esc(COUNTS_NOTE)}</p>`,
+  ];
 }
 
 function reproduce(f: ResultsFolder, label: string | null): string[] {

@@ -8,10 +8,15 @@ import { BASELINE, statusText, summarize, verdictText, type EngineSummary } from
 import { datasetLabel, formatCount, formatLoss, formatMiB, formatNumber, formatSpeedup, formatTime } from '../units.ts';
 import { oneLine, markdownTable as table } from '../table.ts';
 import { groupByJob } from '../../bench/jobs.ts';
+import { countsRows } from '../../bench/counts/rows.ts';
 import { machineLabels, type Exporter, type Folders } from './exporter.ts';
 import {
   COST_HEADERS,
   costCells,
+  COUNTS_HEADERS,
+  COUNTS_NOTE,
+  countsCells,
+  measuredMsPerStep,
   DIRTY_NOTE,
   environmentRows,
   jobLine,
@@ -57,6 +62,7 @@ export const markdownReport: Exporter<Folders> = {
         ...processCostTable(rows, multi),
         '',
         PROCESS_COST_NOTE,
+        ...countsSection(folders, labels, multi),
         '',
         '## Profile',
         '',
@@ -189,6 +195,21 @@ function externalPrograms(rows: Row[], multi: boolean): string[] {
 function processCostTable(rows: Row[], multi: boolean): string[] {
   const body = rows.map(({ label, s }) => [...(multi ? [label] : []), s.engine, ...costCells(s)]);
   return table([...(multi ? ['machine'] : []), 'name', ...COST_HEADERS], body);
+}
+
+/** The count pass's table, when any folder has one. */
+function countsSection(folders: Folders, labels: readonly string[], multi: boolean): string[] {
+  const body = folders.flatMap((folder, i) => {
+    const summaries = summarize(folder);
+    return countsRows(folder).map((c) => {
+      const s = summaries.find((x) => x.engine === c.engine);
+      const measured = s ? measuredMsPerStep(s, folder.env.config.steps) : null;
+      return [...(multi ? [labels[i]] : []), c.engine, ...countsCells(c, measured, s?.external != null)];
+    });
+  });
+  if (body.length === 0) return [];
+  const headers = [...(multi ? ['machine'] : []), 'name', ...COUNTS_HEADERS];
+  return ['', '## Instruction counts', '', ...table(headers, body), '', COUNTS_NOTE];
 }
 
 function profile(s: EngineSummary, label: string | null): string[] {

@@ -3,6 +3,7 @@
  * environment's fields, and the commands that rerun a folder's bench.
  */
 import type { ResultsFolder } from '../../bench/results.ts';
+import type { CountsRow } from '../../bench/counts/rows.ts';
 import type { EngineSummary } from '../../bench/summary.ts';
 import { datasetLabel, formatCount, formatGiB, formatMiB, formatSeconds, formatTime } from '../units.ts';
 
@@ -104,3 +105,53 @@ export function shellQuote(s: string): string {
   const plain = s.replace(/\{[a-z][a-z0-9-]*\}/g, 'x');
   return /^[\w@%+=:,./-]+$/.test(plain) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
+
+export const COUNTS_HEADERS = [
+  'kind',
+  'steps counted',
+  'instructions/step',
+  'est. cycles/step',
+  'L1 miss rate',
+  'LL miss rate',
+  'whole process: instructions',
+  'est. cycles',
+  'measured ms/step',
+];
+
+/** A count row's cells, as COUNTS_HEADERS names them, beside the timed runs' median time per step. */
+export function countsCells(c: CountsRow, measuredMsPerStep: number | null, external: boolean): string[] {
+  const per = (x: number | undefined) => (x === undefined ? '—' : formatCount(x));
+  const rate = (x: number | null) => (x === null ? '—' : `${(100 * x).toFixed(2)}%`);
+  const basis = c.basis === 'whole process' ? ' (whole process)' : '';
+  if (c.counts === null)
+    return [external ? 'program' : 'engine', String(c.steps), `failed: ${c.fault}`, ...Array(6).fill('—')];
+  return [
+    external ? 'program' : 'engine',
+    String(c.steps),
+    per(c.perStep?.instructions) + basis,
+    per(c.perStep?.estimatedCycles) + basis,
+    rate(c.l1MissRate),
+    rate(c.llMissRate),
+    formatCount(c.counts.whole.instructions),
+    formatCount(c.counts.whole.estimatedCycles),
+    measuredMsPerStep === null ? '—' : measuredMsPerStep.toPrecision(3),
+  ];
+}
+
+/** The timed runs' median training time per step (a program's printed one, else its wall time). */
+export function measuredMsPerStep(s: EngineSummary, steps: number): number | null {
+  const ms = s.timeMs?.median ?? (s.external ? s.wallMs?.median : undefined);
+  return ms === undefined ? null : ms / steps;
+}
+
+export const COUNTS_NOTE = [
+  'Counted once per engine and program under valgrind (callgrind with its cache simulation, the same simulated',
+  'caches on every machine: I1 and D1 32 KiB 8-way, LL 8 MiB 16-way, 64-byte lines), on the count job: the',
+  'timed job cut to the steps shown. Node runs with --predictable --predictable-gc-schedule --hash-seed=1',
+  '--random-seed=1, so two counts of one job agree to within 0.01%. Per step is per training step: an engine',
+  'marks its first and last step (os.getPriority(), before which callgrind dumps its counters), so its start-up',
+  'and sampling are left out; a program is counted whole, its start-up in its figure. Estimated cycles are',
+  "Turner-Trauring's L1 hits + 5 × LL hits + 35 × memory accesses, as iai-callgrind uses. Miss rates are misses",
+  "per access (instruction fetches, data reads and writes). Measured ms/step is the timed trials' median",
+  "training time (a program's printed one, else its wall time) over the timed job's steps.",
+].join(' ');

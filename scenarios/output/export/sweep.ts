@@ -22,6 +22,8 @@ export function sweepCsv(axes: readonly Axis[], rows: readonly PointRow[]): stri
     'peak_heap_bytes',
     'final_loss',
     'verdict',
+    'instructions_per_step',
+    'est_cycles_per_step',
   ];
   const body = rows.map((r) => [
     r.point,
@@ -37,6 +39,8 @@ export function sweepCsv(axes: readonly Axis[], rows: readonly PointRow[]): stri
     r.peakHeapBytes,
     r.finalLoss,
     r.verdict,
+    r.instructionsPerStep,
+    r.cyclesPerStep,
   ]);
   return stringify([header, ...body]);
 }
@@ -44,6 +48,9 @@ export function sweepCsv(axes: readonly Axis[], rows: readonly PointRow[]): stri
 const ms = (v: number | null) => (v === null ? '—' : `${formatNumber(v)} ms`);
 const fitCell = (f: EngineFits['byParams']) =>
   f === null ? '—' : `${f.exponent.toFixed(2)} (R² ${f.r2.toFixed(3)}, ${f.points} points)`;
+
+const EXPONENT_HEADERS = ['engine', 'measure', 'vs parameters', 'vs flops/step'];
+const exponentCells = (f: EngineFits) => [f.engine, f.measure, fitCell(f.byParams), fitCell(f.byFlops)];
 
 /** One axis's table: its values across; every engine and combination of the other axes down. */
 function axisTable(axis: Axis, axes: readonly Axis[], rows: readonly PointRow[]): string[] {
@@ -65,15 +72,16 @@ function axisTable(axis: Axis, axes: readonly Axis[], rows: readonly PointRow[])
 
 /** Every point's row as table cells, for the Markdown report and the page. */
 function pointsTable(axes: readonly Axis[], rows: readonly PointRow[]): { headers: string[]; cells: string[][] } {
-  const headers = ['point', ...axes.map((a) => a.key), 'engine', 'time', 'ms/step', 'params', 'flops/step'];
+  const headers = ['point', ...axes.map((a) => a.key), 'engine', 'time', 'ms/step', 'est. cycles/step'];
   return {
-    headers: [...headers, 'peak RSS', 'final loss', 'gradients', 'status'],
+    headers: [...headers, 'params', 'flops/step', 'peak RSS', 'final loss', 'gradients', 'status'],
     cells: rows.map((r) => [
       String(r.point),
       ...axes.map((a) => r.values[a.key] ?? ''),
       r.engine,
       ms(r.medianMs),
       r.msPerStep === null ? '—' : formatNumber(r.msPerStep),
+      r.cyclesPerStep === null ? '—' : formatCount(r.cyclesPerStep),
       formatCount(r.params),
       formatCount(Math.round(r.flopsPerStep)),
       r.peakRssBytes === null ? '—' : formatMiB(r.peakRssBytes),
@@ -97,13 +105,12 @@ export function sweepMarkdown(
   lines.push(
     '## Exponents',
     '',
-    "The slope of log(ms per step) on log(parameters) and on log(flops per step) over each engine's " +
-      'measured points, with the R² of that straight line: time per step grows as size^exponent.',
+    "The slope of log(cost per step) on log(parameters) and on log(flops per step) over each engine's " +
+      'measured points, with the R² of that straight line: cost per step grows as size^exponent. The cost is ' +
+      'estimated cycles per step where every point of the engine was counted (--counts: the same on any machine, ' +
+      'so shards from different machines fit together), else the measured ms per step; the measure column says which.',
     '',
-    ...markdownTable(
-      ['engine', 'vs parameters', 'vs flops/step'],
-      fits.map((f) => [f.engine, fitCell(f.byParams), fitCell(f.byFlops)]),
-    ),
+    ...markdownTable(EXPONENT_HEADERS, fits.map(exponentCells)),
     '',
     '## Every point',
     '',
@@ -144,10 +151,7 @@ async function sweepHtml(title: string, axes: readonly Axis[], rows: readonly Po
     `<h1>${esc(title)}</h1>`,
     await chart('scaling-chart', scalingChart(timed)),
     '<h2>Exponents</h2>',
-    htmlTable(
-      ['engine', 'vs parameters', 'vs flops/step'],
-      fits.map((f) => [f.engine, fitCell(f.byParams), fitCell(f.byFlops)]),
-    ),
+    htmlTable(EXPONENT_HEADERS, fits.map(exponentCells)),
     '<h2>Every point</h2>',
     htmlTable(points.headers, points.cells),
     '</body>',
@@ -161,6 +165,7 @@ export function fitLines(fits: readonly EngineFits[]): string[] {
   return fits.map((f) => {
     const fit = f.byParams;
     const exponent = fit ? `${fit.exponent.toFixed(2)} (R² ${fit.r2.toFixed(3)})` : '— (too few points)';
-    return `  ${f.engine}: time per step grows as parameters^${exponent}`;
+    const what = f.measure === 'ms/step' ? 'time' : 'estimated cycles';
+    return `  ${f.engine}: ${what} per step grows as parameters^${exponent}`;
   });
 }

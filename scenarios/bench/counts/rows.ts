@@ -1,0 +1,53 @@
+/**
+ * A folder's count runs, one row per engine or program: the figures the report, the CSVs and compare
+ * show. Per step means per training step of the count job: the marked training steps for an engine,
+ * the whole process for a program (which marks nothing, so its start-up is in its figure).
+ */
+import type { RunRecord } from '../job-kind.ts';
+import { countsKind, externalCountsKind } from '../kinds/index.ts';
+import { runsOf, type ResultsFolder } from '../results.ts';
+import type { CacheCounts, ProcessCounts } from './callgrind.ts';
+
+export interface CountsRow {
+  readonly engine: string;
+  /** The count job's steps. */
+  readonly steps: number;
+  /** Null when the count run failed (then `fault` says why). */
+  readonly counts: ProcessCounts | null;
+  readonly fault: string | null;
+  /** What the per-step figures divide: the training steps alone, or the whole process. */
+  readonly basis: 'training' | 'whole process';
+  readonly perStep: { readonly instructions: number; readonly estimatedCycles: number } | null;
+  /** Misses per access (instruction fetches, data reads and writes) of what `basis` names. */
+  readonly l1MissRate: number | null;
+  readonly llMissRate: number | null;
+}
+
+/** Every count run in the folder, engines first, in the order they ran. */
+export function countsRows(folder: ResultsFolder): CountsRow[] {
+  const steps = folder.env.bench.counts?.steps ?? 0;
+  const runs: RunRecord[] = [...runsOf(folder, countsKind), ...runsOf(folder, externalCountsKind)];
+  return runs.map((r) => countsRow(r, steps));
+}
+
+/** The count row of one engine or program, or null if it has no count run. */
+export function countsRowOf(folder: ResultsFolder, engine: string): CountsRow | null {
+  return countsRows(folder).find((r) => r.engine === engine) ?? null;
+}
+
+function countsRow(run: RunRecord, steps: number): CountsRow {
+  const counts = run.status === 'ok' ? run.counts : null;
+  const fault = run.status === 'ok' ? null : run.reason;
+  const part: CacheCounts | null = counts ? (counts.training ?? counts.whole) : null;
+  const accesses = part ? part.instructions + part.dataReads + part.dataWrites : 0;
+  return {
+    engine: run.engine,
+    steps,
+    counts,
+    fault,
+    basis: counts && !counts.training ? 'whole process' : 'training',
+    perStep: part && { instructions: part.instructions / steps, estimatedCycles: part.estimatedCycles / steps },
+    l1MissRate: part && part.l1Misses / accesses,
+    llMissRate: part && part.llMisses / accesses,
+  };
+}

@@ -1,0 +1,150 @@
+/**
+ * bench:all --counts and compare on counts, with valgrind for real: three benches of one plugin
+ * engine (tape-padded) at once — BASE; BASE again, its start-up made much heavier; NEW, one extra
+ * pass over a small array per step (about 1% more work) — and external programs beside BASE.
+ */
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { valgrindVersion } from '../scenarios/bench/counts/callgrind.ts';
+import { rawResults, ROOT, runScript, startScript, tempDirs } from './helpers.ts';
+
+const tmp = tempDirs();
+const PLUGIN = join(ROOT, 'test/fixtures/counted-engines.ts');
+/** The count job: enough training steps that the counts' last wobble (about 3e4 instructions) is well under 1e-4. */
+const JOB = ['--steps', '20', '--samples', '2'];
+/** Elements of the extra pass per step: about 1% of tape-padded's instructions per step on JOB (checked below). */
+const EXTRA_WORK = '20000';
+const EXTERNALS = [
+  ['--external', `py=python3 -c 'print(sum(range(50000)))'`],
+  ['--external', `shloop=sh -c 'i=0; while [ $i -lt 3000 ]; do i=$((i+1)); done'`],
+  ['--external', `killed=sh -c 'kill -9 $$'`],
+].flat();
+
+const skip = valgrindVersion() === null ? 'valgrind is not installed' : false;
+if (skip) console.warn(`[skip] ${skip}: skipping the count tests`);
+
+describe.skipIf(skip)('bench:all --counts', () => {
+  const dirs = { base: join(tmp('base'), 'r'), again: join(tmp('again'), 'r'), next: join(tmp('next'), 'r') };
+  const ends: Record<string, { status: number | null; stderr: string }> = {};
+  beforeAll(async () => {
+    const bench = (key: keyof typeof dirs, env: NodeJS.ProcessEnv, extra: string[] = []) => {
+      const args = ['--engines', 'tape-padded', '--trials', '3', '--counts', ...JOB, ...extra];
+      const run = startScript('bench-all.ts', [...args, '--out', dirs[key], '--report', `${dirs[key]}.md`], {
+        MICROGPT_BENCH_ENGINES: PLUGIN,
+        ...env,
+      });
+      return run.done.then((r) => (ends[key] = r));
+    };
+    await Promise.all([
+      bench('base', {}, EXTERNALS),
+      bench('again', { MGB_EXTRA_STARTUP: '30000000' }),
+      bench('next', { MGB_EXTRA_WORK: EXTRA_WORK }),
+    ]);
+  }, 900_000);
+
+  const counted = (dir: string, engine = 'tape-padded') => {
+    const run = rawResults(dir).runs.find((r) => r.kind.endsWith('counts') && r.engine === engine);
+    expect(run, `${engine}'s count run in ${dir}`).toBeDefined();
+    return run;
+  };
+  const relDiff = (a: number, b: number) => Math.abs(a - b) / a;
+
+  it('finishes each bench', () => {
+    for (const [key, end] of Object.entries(ends)) expect(end.status, `${key}: ${end.stderr}`).toBe(0);
+  });
+
+  it('A/A: two count runs of one engine and job agree within 0.01%, a heavier start-up not leaking in', () => {
+    const [a, b] = [counted(dirs.base), counted(dirs.again)].map((r) => r.counts);
+    const instructions = relDiff(a.training.instructions, b.training.instructions);
+    const cycles = relDiff(a.training.estimatedCycles, b.training.estimatedCycles);
+    const apart = (x: number) => x.toExponential(1);
+    console.log(
+      `A/A: training instructions ${a.training.instructions} vs ${b.training.instructions} (${apart(instructions)}` +
+        ` apart), estimated cycles ${apart(cycles)} apart; whole ${a.whole.instructions} vs ${b.whole.instructions}`,
+    );
+    expect(instructions).toBeLessThan(1e-4);
+    expect(cycles).toBeLessThan(1e-4);
+    // The extra start-up is counted in the whole process (at least 3e7 elements' worth), not in the steps.
+    expect(b.whole.instructions - a.whole.instructions).toBeGreaterThan(3e7);
+    expect(a.training.instructions).toBeLessThan(a.whole.instructions / 2);
+  });
+
+  const compare = (base: string, next: string, ...flags: string[]) =>
+    runScript('compare.ts', [base, next, '--format', 'json', '--output', join(tmp('cmp'), 'c.json'), ...flags]);
+  const engineChange = (r: ReturnType<typeof compare>) => {
+    const path = r.stdout.trim().split('\n').at(-1)!;
+    return JSON.parse(readFileSync(path, 'utf8')).engines[0];
+  };
+
+  it('compare on counts: the identical engine is no change', () => {
+    const r = compare(dirs.base, dirs.again, '--threshold', '0.1', '--fail-on-regression');
+    expect(r.status, r.stderr).toBe(0);
+    expect(engineChange(r).counts.verdict).toBe('no change');
+    expect(r.stdout).toMatch(/Counts decide for tape-padded/);
+  });
+
+  it('compare on counts: 1% more work per step is slower, and --fail-on-regression exits 1', () => {
+    const r = compare(dirs.base, dirs.next, '--threshold', '0.5', '--fail-on-regression');
+    const change = engineChange(r);
+    console.log(`1% more work: estimated cycles ratio ${change.counts.ratio}`);
+    expect(change.counts.ratio).toBeGreaterThan(1.005);
+    expect(change.counts.ratio).toBeLessThan(1.02);
+    expect(change.counts.verdict).toBe('slower');
+    expect(change.regression).toBe(true);
+    expect(r.status).toBe(1);
+  });
+
+  it('the same pair on time alone, 3 trials each, is not slower', () => {
+    const timeOnly = (dir: string) => {
+      const copy = join(tmp('time-only'), 'r');
+      cpSync(dir, copy, { recursive: true });
+      const { runs, env } = rawResults(copy);
+      env.bench.counts = null;
+      writeFileSync(join(copy, 'env.json'), JSON.stringify(env));
+      const timed = runs.filter((r) => !r.kind.endsWith('counts'));
+      writeFileSync(join(copy, 'runs.jsonl'), timed.map((r) => JSON.stringify(r) + '\n').join(''));
+      return copy;
+    };
+    const r = compare(timeOnly(dirs.base), timeOnly(dirs.next), '--threshold', '0.5', '--fail-on-regression');
+    const change = engineChange(r);
+    expect(change.counts).toBeNull();
+    expect(change.verdict).not.toBe('slower');
+    expect(r.status, r.stdout).toBe(0);
+    expect(r.stdout).toMatch(/Time decides every verdict/);
+  });
+
+  it('counts external programs: a Python script and a /bin/sh loop; one killed under valgrind costs one row', () => {
+    for (const name of ['py', 'shloop']) {
+      const run = counted(dirs.base, name);
+      expect(run.status).toBe('ok');
+      expect(run.counts.training).toBeNull();
+      expect(run.counts.whole.instructions).toBeGreaterThan(1e5);
+      expect(run.counts.whole.estimatedCycles).toBeGreaterThan(run.counts.whole.instructions);
+    }
+    // The shell loop counts its 3000 rounds: more than the bare shell, which exits at once.
+    expect(counted(dirs.base, 'shloop').counts.whole.instructions).toBeGreaterThan(1e6);
+    const killed = rawResults(dirs.base).runs.filter((r) => r.kind === 'external-counts' && r.engine === 'killed');
+    expect(killed).toHaveLength(1);
+    expect(killed[0]).toMatchObject({ status: 'failed', reason: expect.stringMatching(/SIGKILL/) });
+    expect(counted(dirs.base).status).toBe('ok');
+  });
+
+  it('writes counts.csv and the report’s counts table', () => {
+    const rows = parse(readFileSync(join(dirs.base, 'counts.csv'), 'utf8'), { columns: true }) as Record<
+      string,
+      string
+    >[];
+    expect(rows.map((r) => r.name)).toEqual(['tape-padded', 'py', 'shloop', 'killed']);
+    const tape = rows[0];
+    const run = counted(dirs.base).counts;
+    expect(Number(tape.training_instructions)).toBe(run.training.instructions);
+    expect(Number(tape.instructions_per_step)).toBe(run.training.instructions / 20);
+    expect(rows[3].status).toBe('failed');
+    const report = readFileSync(`${dirs.base}.md`, 'utf8');
+    expect(report).toMatch(/## Instruction counts/);
+    expect(report).toMatch(/\| tape-padded \| engine \| 20 \| [\d,]+ \| [\d,]+ \|/);
+    expect(readFileSync(`${dirs.base}.html`, 'utf8')).toMatch(/<figure id="counts-chart"><svg/);
+  });
+});
