@@ -28,7 +28,7 @@ import type { Folders } from '../scenarios/output/export/exporter.ts';
 import { RESULTS_FORMATS, selectFormats, writeFormats } from '../scenarios/output/export/formats.ts';
 import { compareMarkdown } from '../scenarios/output/export/compare.ts';
 import { assertSameJob, compareFolders } from '../scenarios/compare/compare.ts';
-import { InputError } from '../workload/input-error.ts';
+import { InputError } from '../engines/input-error.ts';
 import { ioReason, writeFileAtomic } from '../scenarios/files.ts';
 import { RunProgress } from '../scenarios/output/progress.ts';
 import { loadDataset } from '../workload/dataset.ts';

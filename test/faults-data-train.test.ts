@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../workload/input-error.ts';
+import { InputError } from '../engines/input-error.ts';
 import { DATA_FILE_LIMIT_BYTES, loadDatasetFile } from '../workload/dataset.ts';
 import { ROOT, runScript, tempDirs } from './helpers.ts';
 

@@ -6,7 +6,7 @@
 import { appendFileSync, closeSync, existsSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { z } from 'zod';
-import { InputError } from '../../workload/input-error.ts';
+import { InputError } from '../../engines/input-error.ts';
 import { envSchema, type BenchEnv } from './env.ts';
 import type { RunKind, RunRecord } from './job-kind.ts';
 import { KINDS, type AnyKind } from './kinds/index.ts';

@@ -10,6 +10,7 @@ import type { ExternalSpec } from './external/spec.ts';
 import type { ExternalResult } from './kinds/external.ts';
 import { externalKind, gradcheckKind, trainKind } from './kinds/index.ts';
 import { runsOf, type ResultsFolder } from './results.ts';
+import { spread, type Spread } from './spread.ts';
 
 type TrainRun = RunRecord<TrainResult>;
 type Timed = RunRecord<TrainResult> | RunRecord<ExternalResult>;
@@ -17,12 +18,6 @@ type Faulted = Exclude<Timed, { status: 'ok' }>;
 
 /** The engine every speedup is measured against. */
 export const BASELINE = 'topo';
-
-export interface Spread {
-  readonly median: number;
-  readonly min: number;
-  readonly max: number;
-}
 
 /** Medians over the ok trials of what each whole process cost; null where nothing was measured. */
 export type CostMedians = { readonly [K in Exclude<keyof ProcessCost, 'wallMs'>]: number | null };
@@ -167,14 +162,6 @@ function costMedians(ok: readonly Timed[]): CostMedians {
     systemMs: median((r) => r.systemMs),
     maxRssBytes: median((r) => r.maxRssBytes),
   };
-}
-
-/** Median (the mean of the middle two for an even count), min and max; null for no values. */
-export function spread(xs: readonly number[]): Spread | null {
-  if (xs.length === 0) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return { median: s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2, min: s[0], max: s[s.length - 1] };
 }
 
 /** The engine's state in one phrase: "ok", "failed: …", "diverged at step 3 (…)", "2 of 3 trials (interrupted)". */

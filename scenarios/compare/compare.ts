@@ -10,8 +10,8 @@ import type { TrainResult } from '../train.ts';
 import type { RunRecord } from '../bench/job-kind.ts';
 import { gradcheckKind, trainKind } from '../bench/kinds/index.ts';
 import { runsOf, type ResultsFolder } from '../bench/results.ts';
-import { spread } from '../bench/summary.ts';
-import { InputError } from '../../workload/input-error.ts';
+import { spread } from '../bench/spread.ts';
+import { InputError } from '../../engines/input-error.ts';
 import { coefficientOfVariation, hodgesLehmann, mannWhitneyP, trialsNeeded } from './rank-stats.ts';
 
 export interface CompareOptions {
