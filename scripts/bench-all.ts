@@ -20,6 +20,7 @@ import {
   PLACEHOLDER_NAMES,
   usesData,
 } from '../scenarios/bench/external/spec.ts';
+import { prepareReference } from '../scenarios/bench/reference-run.ts';
 import { resourceMeter } from '../scenarios/bench/resource-meter.ts';
 import { buildWorker } from '../scenarios/bench/worker-build.ts';
 import { summarize } from '../scenarios/bench/summary.ts';
@@ -46,6 +47,8 @@ const DEFAULT_TIMEOUT_SECONDS = 600;
 const CSV_FORMATS = selectFormats(RESULTS_FORMATS, ['csv']);
 const REPORT_FORMATS = selectFormats(RESULTS_FORMATS, ['md', 'html']);
 const CSV_FILES = CSV_FORMATS.flatMap((f) => f.files.map((file) => file.suffix));
+/** The reference trajectories external programs are checked against, one file per job hash. */
+const REFERENCE_CACHE = join(RESULTS_DIR, '.reference');
 
 const help = (engines: EngineRegistry) => `Usage: npm run bench:all -- [options]
 
@@ -72,8 +75,10 @@ Options:
                        also time an external program that trains the job (repeatable): each trial
                        runs COMMAND (split as a shell would, run without one) in a process of its
                        own, round-robin with the engines' trials, and its printed losses are checked
-                       against topo's. Placeholders pass the job: {data} (the dataset file; the
-                       embedded list is written to dataset.txt in the results folder for it) and
+                       against the reference's (topo's trial, or tensor's run of the job when topo is
+                       not in --engines: its losses are topo's to 1e-12). Placeholders pass the job:
+                       {data} (the dataset file; the embedded list is written to dataset.txt in the
+                       results folder for it) and
                        ${wrapped(
                          PLACEHOLDER_NAMES.filter((n) => n !== 'data').map((n) => `{${n}}`),
                          55,
@@ -234,6 +239,7 @@ command({
     const s = benchSetup(values, registry);
     prepareResultsDir(s.outDir);
     startResults(s.outDir, captureEnv({ ...s, args: process.argv.slice(2) }));
+    if (s.externals.length > 0) prepareReference(s, REFERENCE_CACHE, s.outDir);
     const started = performance.now();
     const ended = await runJobs(s);
     const dir = displayPath(s.outDir);

@@ -4,11 +4,12 @@
  */
 import type { GradcheckResult } from '../gradcheck.ts';
 import type { TrainResult } from '../train.ts';
-import { externalVerdict, type ExternalVerdict, type Reference } from './external/verdict.ts';
+import { externalVerdict, type ExternalVerdict } from './external/verdict.ts';
 import type { ProcessCost, RunRecord } from './job-kind.ts';
 import type { ExternalSpec } from './external/spec.ts';
 import type { ExternalResult } from './kinds/external.ts';
 import { externalKind, gradcheckKind, trainKind } from './kinds/index.ts';
+import type { Reference } from './reference.ts';
 import { runsOf, type ResultsFolder } from './results.ts';
 import { spread, type Spread } from './spread.ts';
 
@@ -89,7 +90,7 @@ export function summarize(folder: ResultsFolder): EngineSummary[] {
     return { ...common, ...(spec ? externalFigures(ok as OkExternal[], spec) : engineFigures(ok as OkTrain[])) };
   });
   const base = rows.find((r) => r.engine === BASELINE);
-  const reference = base?.typical ? referenceOf(base.typical.result) : null;
+  const reference = base?.typical ? topoReference(base.typical) : folder.reference;
   return rows.map(({ external, ...r }) => {
     // Training time between engines; wall time once an external is involved, the only time both have.
     const [b, t] = external ? [base?.wallMs, r.wallMs] : [base?.timeMs, r.timeMs];
@@ -146,9 +147,14 @@ function externalFigures(ok: readonly OkExternal[], spec: ExternalSpec) {
   };
 }
 
-/** The baseline's typical run as the reference an external is checked against. */
-function referenceOf(result: TrainResult): Reference {
-  return { engine: result.engine, losses: result.losses, samples: result.samples };
+/** The baseline's typical trial, the reference itself, settles every printed digit. */
+function topoReference({ trial, result }: { trial: number; result: TrainResult }): Reference {
+  return {
+    against: `${result.engine}'s trial ${trial}`,
+    losses: result.losses,
+    samples: result.samples,
+    decimals: Infinity,
+  };
 }
 
 function costMedians(ok: readonly Timed[]): CostMedians {
