@@ -14,7 +14,7 @@ import type { ExternalResult } from '../scenarios/bench/kinds/external.ts';
 import { externalKind } from '../scenarios/bench/kinds/index.ts';
 import { parseTimeOutput } from '../scenarios/bench/resource-meter.ts';
 import { DEFAULT_CONFIG } from '../workload/config.ts';
-import { ROOT } from './helpers.ts';
+import { ROOT, SPAWN_GUARD_MS } from './helpers.ts';
 
 const MICROGPT_DEFAULTS: Patterns = { lossPattern: null, samplePattern: null, timePattern: null };
 
@@ -231,7 +231,7 @@ describe.skipIf(!hasPython)('the same lines from Python and from node', () => {
     const execute = externalExecutor({ specs, job: { dataPath: '-', config: DEFAULT_CONFIG }, meter: null });
     const [py, js] = await Promise.all(
       ['python', 'node'].map((engine) =>
-        execute({ kind: externalKind, engine, trial: 1, warmup: false }, { timeoutMs: 30_000 }),
+        execute({ kind: externalKind, engine, trial: 1, warmup: false }, { timeoutMs: SPAWN_GUARD_MS }),
       ),
     );
     const parsed = (r: typeof py) => (r.status === 'ok' ? { ...(r.result as ExternalResult), command: [] } : r);

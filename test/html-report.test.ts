@@ -136,7 +136,7 @@ describe.skipIf(!CHROMIUM)('the HTML report in a real browser', () => {
     } finally {
       await browser.close();
     }
-  }, 60_000);
+  });
 });
 
 describe('a chart row’s colour', () => {
