@@ -86,7 +86,7 @@ Options:
                        )}
   --config FILE        external programs from a JSON file: {"externals": [{"name", "command": [argv],
                        "cwd"?, "env"?, "lossPattern"?, "samplePattern"?, "timePattern"?, "fixedJob"?}]}
-                       (README: "Programs in the same table")
+                       (docs/commands.md: "External programs")
   --help               show this help
 ${JOB_HELP}
 
