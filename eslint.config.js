@@ -5,6 +5,16 @@ import js from '@eslint/js';
 import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
+/** Files under `folder` may import nothing from the `above` folders (at any depth of relative path). */
+function layer(folder, above) {
+  const group = above.map((f) => `**/${f}/**`);
+  const message = `${folder}/ is below ${above.join(', ')}: move what both need down to ${folder}/ or below`;
+  return {
+    files: [`${folder}/**/*.ts`],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group, message }] }] },
+  };
+}
+
 export default tseslint.config(
   // engines/wasm/assembly/ is AssemblyScript (decorators on functions, which TypeScript's parser rejects).
   {
@@ -29,6 +39,12 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  // The layers, bottom up: engines/ (the Engine interface and its implementations), workload/ (the model,
+  // data and Adam, written against the interface), scenarios/ (jobs on engines), scripts/ (CLIs). A
+  // folder imports only from the layers below it; a type both sides need lives in the lower one.
+  layer('engines', ['workload', 'scenarios', 'scripts']),
+  layer('workload', ['scenarios', 'scripts']),
+  layer('scenarios', ['scripts']),
   {
     files: ['scripts/**/*.ts', 'scenarios/**/*.ts'],
     rules: { 'max-lines-per-function': ['error', { max: 60, skipBlankLines: true, skipComments: true, IIFEs: true }] },

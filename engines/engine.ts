@@ -1,5 +1,3 @@
-import type { AdamConfig } from '../workload/adam.ts';
-
 /**
  * The one interface every autograd engine implements.
  *
@@ -25,6 +23,15 @@ export interface GraphStats {
   readonly vectorOps?: number;
   /** Floating-point operations of forward + backward, counted from the shapes (vector-level engines only). */
   readonly flops?: number;
+}
+
+/** Adam's hyperparameters and the schedule's length (the linear decay runs over `steps`). */
+export interface AdamConfig {
+  readonly learningRate: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly epsAdam: number;
+  readonly steps: number;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { InputError } from '../workload/input-error.ts';
+import { InputError } from './input-error.ts';
 import type { Engine } from './engine.ts';
 import { FusedEngine } from './fused.ts';
 import { FusedStackEngine } from './fused-stack.ts';

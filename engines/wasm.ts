@@ -1,6 +1,12 @@
-import type { AdamConfig } from '../workload/adam.ts';
-import { InputError } from '../workload/input-error.ts';
-import { attnScale, type Engine, type FusedAdam, type GraphStats, type ParamMatrix } from './engine.ts';
+import { InputError } from './input-error.ts';
+import {
+  type AdamConfig,
+  attnScale,
+  type Engine,
+  type FusedAdam,
+  type GraphStats,
+  type ParamMatrix,
+} from './engine.ts';
 
 /** The module's binary, built by `npm run build:wasm` (npm ci runs it); null until it has been. */
 const BINARY: string | null = await import('./wasm/build/kernels-binary.ts').then(

@@ -1,5 +1,6 @@
 import type { Engine } from '../engines/engine.ts';
-import { Adam, type AdamConfig } from '../workload/adam.ts';
+import type { AdamConfig } from '../engines/engine.ts';
+import { Adam } from '../workload/adam.ts';
 
 /**
  * The training step's update on one engine: the engine's own fused Adam if it has one, else the

@@ -30,6 +30,7 @@ import {
   usesData,
 } from '../scenarios/bench/external/spec.ts';
 import { fixedJobDifference } from '../scenarios/bench/external/verdict.ts';
+import { prepareReference } from '../scenarios/bench/reference-run.ts';
 import { resourceMeter } from '../scenarios/bench/resource-meter.ts';
 import { buildWorker } from '../scenarios/bench/worker-build.ts';
 import { summarize } from '../scenarios/bench/summary.ts';
@@ -38,7 +39,7 @@ import type { Folders } from '../scenarios/output/export/exporter.ts';
 import { RESULTS_FORMATS, selectFormats, writeFormats } from '../scenarios/output/export/formats.ts';
 import { compareMarkdown } from '../scenarios/output/export/compare.ts';
 import { assertSameJob, compareFolders } from '../scenarios/compare/compare.ts';
-import { InputError } from '../workload/input-error.ts';
+import { InputError } from '../engines/input-error.ts';
 import { ioReason, writeFileAtomic } from '../scenarios/files.ts';
 import { RunProgress } from '../scenarios/output/progress.ts';
 import { loadDataset } from '../workload/dataset.ts';
@@ -55,6 +56,8 @@ const EMBEDDED_DATA_FILE = 'dataset.txt';
 const CSV_FORMATS = selectFormats(RESULTS_FORMATS, ['csv']);
 const REPORT_FORMATS = selectFormats(RESULTS_FORMATS, ['md', 'html']);
 const CSV_FILES = CSV_FORMATS.flatMap((f) => f.files.map((file) => file.suffix));
+/** The reference trajectories external programs are checked against, one file per job hash. */
+const REFERENCE_CACHE = join(RESULTS_DIR, '.reference');
 
 const help = (engines: EngineRegistry) => `Usage: npm run bench:all -- [options]
 
@@ -80,8 +83,10 @@ ${runFlagsHelp(engines, '')}
                        also time an external program that trains the job (repeatable): each trial
                        runs COMMAND (split as a shell would, run without one) in a process of its
                        own, round-robin with the engines' trials, and its printed losses are checked
-                       against topo's. Placeholders pass the job: {data} (the dataset file; the
-                       embedded list is written to dataset.txt in the results folder for it) and
+                       against the reference's (topo's trial, or tensor's run of the job when topo is
+                       not in --engines: its losses are topo's to 1e-12). Placeholders pass the job:
+                       {data} (the dataset file; the embedded list is written to dataset.txt in the
+                       results folder for it) and
                        ${wrapped(
                          PLACEHOLDER_NAMES.filter((n) => n !== 'data').map((n) => `{${n}}`),
                          55,
@@ -89,7 +94,7 @@ ${runFlagsHelp(engines, '')}
                        )}
   --config FILE        external programs from a JSON file: {"externals": [{"name", "command": [argv],
                        "cwd"?, "env"?, "lossPattern"?, "samplePattern"?, "timePattern"?, "fixedJob"?}]}
-                       (README: "Programs in the same table")
+                       (docs/commands.md: "External programs")
   --help               show this help
 ${JOB_HELP}
 
@@ -241,6 +246,7 @@ command({
     const s = benchSetup(values, registry);
     prepareResultsDir(s.outDir);
     startResults(s.outDir, captureEnv({ ...s, args: process.argv.slice(2) }));
+    if (s.externals.length > 0) prepareReference(s, REFERENCE_CACHE, s.outDir);
     const started = performance.now();
     const ended = await runJobs(s);
     const dir = displayPath(s.outDir);

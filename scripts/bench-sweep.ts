@@ -21,7 +21,7 @@ import { Budget } from '../scenarios/sweep/budget.ts';
 import { mergeSweeps, readSweepFolder, SWEEP_FILE, type SweepFile } from '../scenarios/sweep/folder.ts';
 import { analyticFlopsPerStep, pointLabel, type Skips } from '../scenarios/sweep/points.ts';
 import { loadDataset } from '../workload/dataset.ts';
-import { InputError } from '../workload/input-error.ts';
+import { InputError } from '../engines/input-error.ts';
 import { command, numberFlag, stopOnSignals, type FlagValues } from './cli.ts';
 import { JOB_FLAGS, JOB_HELP } from './job-flags.ts';
 import { RUN_FLAGS, runFlags, runFlagsHelp } from './run-flags.ts';

@@ -1,6 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadEngines, type EngineRegistry } from '../engines/registry.ts';
-import { InputError } from '../workload/input-error.ts';
+import { InputError } from '../engines/input-error.ts';
 
 /** The environment variable naming a module of extra engines (see `loadEngines`). */
 export const ENGINES_MODULE_VAR = 'MICROGPT_BENCH_ENGINES';

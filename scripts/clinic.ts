@@ -1,6 +1,6 @@
 import type { EngineRegistry } from '../engines/registry.ts';
 import { join } from 'node:path';
-import { InputError } from '../workload/input-error.ts';
+import { InputError } from '../engines/input-error.ts';
 import { command } from './cli.ts';
 import { REPORTS_DIR } from './paths.ts';
 import { PROFILE_FLAGS, profileHelp, profileInFreshDir, profileJob, runProfilerCli } from './profiling.ts';

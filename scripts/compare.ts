@@ -4,7 +4,7 @@ import { compareFolders, type Comparison } from '../scenarios/compare/compare.ts
 import { readResultsFolder } from '../scenarios/bench/results.ts';
 import { COMPARE_FORMATS, formatNames, selectFormats, writeFormats } from '../scenarios/output/export/formats.ts';
 import { compareMarkdown } from '../scenarios/output/export/compare.ts';
-import { InputError } from '../workload/input-error.ts';
+import { InputError } from '../engines/input-error.ts';
 import { choiceListFlag, command, numberFlag } from './cli.ts';
 import { COMPARE_FLAGS, COMPARE_FLAGS_HELP, thresholdFlag } from './compare-flags.ts';
 import { displayPath, reportFilesFlag } from './output-paths.ts';

@@ -1,6 +1,6 @@
 import type { EngineInfo, EngineRegistry } from '../engines/registry.ts';
 import { DEFAULT_CONFIG, type TrainConfig } from '../workload/config.ts';
-import { InputError } from '../workload/input-error.ts';
+import { InputError } from '../engines/input-error.ts';
 import { choiceListFlag, intFlag, numberFlag } from './cli.ts';
 
 /** Flags for the training job's hyperparameters, shared by every command that runs the job. */

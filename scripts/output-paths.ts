@@ -2,7 +2,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { ioReason, makeDirs, probeDir, probeFile } from '../scenarios/files.ts';
-import { InputError } from '../workload/input-error.ts';
+import { InputError } from '../engines/input-error.ts';
 import type { Format } from '../scenarios/output/export/formats.ts';
 import { REPORTS_DIR } from './paths.ts';
 

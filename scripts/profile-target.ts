@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { train } from '../scenarios/train.ts';
 import { loadDataset } from '../workload/dataset.ts';
-import { InputError } from '../workload/input-error.ts';
+import { InputError } from '../engines/input-error.ts';
 import { command } from './cli.ts';
 import { JOB_FLAGS, configFromFlags, engineFlag } from './job-flags.ts';
 

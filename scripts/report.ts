@@ -1,7 +1,7 @@
 import { realpathSync } from 'node:fs';
 import { readResultsFolder } from '../scenarios/bench/results.ts';
 import { formatNames, RESULTS_FORMATS, selectFormats, writeFormats } from '../scenarios/output/export/formats.ts';
-import { InputError } from '../workload/input-error.ts';
+import { InputError } from '../engines/input-error.ts';
 import { choiceListFlag, command } from './cli.ts';
 import { displayPath, reportFileFlag, reportFilesFlag } from './output-paths.ts';
 import { writeFileAtomic } from '../scenarios/files.ts';

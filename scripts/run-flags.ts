@@ -1,7 +1,7 @@
 /** The flags bench:all and bench:sweep share: which engines, how many runs, their limit, and the count pass. */
 import type { EngineRegistry } from '../engines/registry.ts';
 import { valgrindVersion } from '../scenarios/bench/counts/callgrind.ts';
-import { InputError } from '../workload/input-error.ts';
+import { InputError } from '../engines/input-error.ts';
 import { intFlag, timeoutFlag, type FlagValues } from './cli.ts';
 import { enginesFlag } from './job-flags.ts';
 

@@ -4,7 +4,7 @@
  * (`sbatch --array=0-3`), Kubernetes' JOB_COMPLETION_INDEX (an Indexed Job, 0-based; the count is
  * the Job's `completions`, which the pod is not told, so it is given as `auto/n`).
  */
-import { InputError } from '../workload/input-error.ts';
+import { InputError } from '../engines/input-error.ts';
 
 export interface Shard {
   /** 1-based. */

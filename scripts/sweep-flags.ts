@@ -1,7 +1,7 @@
 /** bench:sweep's grid: `--vary KEY=V1,V2,…` axes, their cartesian product, each point a checked job. */
 import type { TrainConfig } from '../workload/config.ts';
 import { pointLabel, type Axis as SweepAxis } from '../scenarios/sweep/points.ts';
-import { InputError } from '../workload/input-error.ts';
+import { InputError } from '../engines/input-error.ts';
 import { configFromFlags, JOB_FLAGS } from './job-flags.ts';
 
 /** Any job flag but the dataset can vary. */

@@ -4,17 +4,22 @@ import { parse } from 'csv-parse/sync';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Budget } from '../scenarios/sweep/budget.ts';
 import { powerLawFit } from '../scenarios/sweep/fit.ts';
+import { CHROMIUM, inChromium } from './browser.ts';
 import { expectInputError, rawResults, runScript, tempDirs } from './helpers.ts';
 
 const tmp = tempDirs();
 
 describe('npm run bench:sweep', () => {
-  it('n-embd 8,16 × tape,tensor at 5 steps: 4 rows in points.csv with every column, a results folder per point', () => {
-    const dir = tmp('sweep');
-    const out = join(dir, 'out');
-    const report = join(dir, 'sweep.md');
+  const dir = tmp('sweep');
+  const out = join(dir, 'out');
+  const report = join(dir, 'sweep.md');
+  let r: ReturnType<typeof runScript>;
+  beforeAll(() => {
     const args = ['--vary', 'n-embd=8,16', '--engines', 'tape,tensor', '--steps', '5', '--trials', '1', '--check'];
-    const r = runScript('bench-sweep.ts', [...args, '--out', out, '--report', report]);
+    r = runScript('bench-sweep.ts', [...args, '--out', out, '--report', report]);
+  });
+
+  it('n-embd 8,16 × tape,tensor at 5 steps: 4 rows in points.csv with every column, a results folder per point', () => {
     expect(r.status, r.stderr).toBe(0);
     const rows: Record<string, string>[] = parse(readFileSync(join(out, 'points.csv'), 'utf8'), { columns: true });
     expect(rows.map((row) => `${row['n-embd']} ${row.engine}`)).toEqual(['8 tape', '8 tensor', '16 tape', '16 tensor']);
@@ -51,6 +56,24 @@ describe('npm run bench:sweep', () => {
     expect(md).toMatch(/\| tape \| -?\d\.\d\d \(R² \d\.\d{3}, 2 points\) \|/);
     expect(r.stdout).toMatch(/^ {2}tensor: time per step grows as parameters\^-?\d\.\d\d/m);
   });
+
+  it.skipIf(!CHROMIUM)(
+    'its page opens from file:// with no console error and no request, a mark per point',
+    async () => {
+      const page = join(dir, 'sweep.html');
+      expect(r.stdout).toContain(`Page:    ${page}`);
+      await inChromium(page, async (tab, { errors, requests, url }) => {
+        expect(errors).toEqual([]);
+        expect(requests).toEqual([url]);
+        const count = (selector: string) => tab.locator(`#scaling-chart ${selector}`).count();
+        // A line per engine through a point per n-embd.
+        expect(await count('g.mark-line.role-mark path')).toBe(2);
+        expect(await count('g.mark-symbol.role-mark path')).toBe(4);
+        expect((await tab.locator('#scaling-chart svg').boundingBox())!.width).toBeGreaterThan(300);
+        expect(await tab.locator('table').count()).toBe(2);
+      });
+    },
+  );
 
   it('--budget: an engine over it at a point sits out the larger points, recorded as skipped', () => {
     const out = join(tmp('sweep-budget'), 'out');

@@ -28,6 +28,8 @@ interface Variant {
   lossShift?: Record<string, { step: number; by: number }>;
   fails?: string[];
   env?: (env: any) => void;
+  /** External programs' trials from the fixture's: wall times, printed training times, printed losses. */
+  programs?: Record<string, { wall: number[]; printed?: number[]; losses?: string[] }>;
 }
 
 const tempDir = tempDirs();
@@ -58,8 +60,19 @@ function folder(name: string, v: Variant = {}): string {
       { ...check, result: { ...check.result, pass: !failing, verdict: failing ? 'FAIL: test' : 'pass' } },
     ];
   });
+  const programRuns = Object.entries(v.programs ?? {}).flatMap(([engine, p]) => {
+    const template = RAW.find((r) => r.kind === 'external' && r.engine === engine && r.status === 'ok');
+    const losses = p.losses?.map((loss, i) => ({ step: i + 1, loss })) ?? template.result.losses;
+    return p.wall.map((wallMs, i) => ({
+      ...template,
+      trial: i + 1,
+      warmup: false,
+      wallMs,
+      result: { ...template.result, losses, trainingMs: p.printed?.[i] ?? null },
+    }));
+  });
   writeFileSync(join(dir, 'env.json'), JSON.stringify(env));
-  writeFileSync(join(dir, 'runs.jsonl'), runs.map((r) => JSON.stringify(r) + '\n').join(''));
+  writeFileSync(join(dir, 'runs.jsonl'), [...runs, ...programRuns].map((r) => JSON.stringify(r) + '\n').join(''));
   return dir;
 }
 
@@ -141,6 +154,47 @@ describe('compare: what no timing tool checks', () => {
     const r = compare(base, folder('fails', { ...scaled('tape', 0.5), fails: ['tape'] }));
     expect(r.tape).toMatchObject({ verdict: 'faster', regression: true });
     expect(r.tape.gradient).toEqual({ base: 'pass', new: 'FAIL', regressed: true });
+  });
+});
+
+describe('compare: external programs', () => {
+  const WALL = [900, 902, 898, 905, 901];
+  const PRINTED = [400, 401, 399, 402, 400.5];
+  const times = (xs: number[], by: number) => xs.map((t) => t * by);
+  const base = folder('programs', { programs: { 'own-tensor': { wall: WALL } } });
+
+  it('on wall time when a side printed no training time: × 1.3 is slower', () => {
+    const r = compare(base, folder('slow-program', { programs: { 'own-tensor': { wall: times(WALL, 1.3) } } }));
+    expect(r['own-tensor']).toMatchObject({ basis: 'wall', verdict: 'slower', baseMedianMs: 901, regression: true });
+    expect(r['own-tensor'].gradient).toEqual({ base: 'reproduces', new: 'reproduces', regressed: false });
+    expect(r['own-tensor'].losses).toBeNull();
+    expect(r.tape).toMatchObject({ basis: 'training', verdict: 'no change' });
+  });
+
+  it('on the printed training time when every trial on both sides printed one', () => {
+    const printing = (wall: number[], printed: number[]) => ({ programs: { 'own-tensor': { wall, printed } } });
+    const before = folder('printing', printing(WALL, PRINTED));
+    // Start-up got slower, training faster: the printed time decides.
+    const r = compare(before, folder('printing-faster', printing(times(WALL, 1.3), times(PRINTED, 0.7))));
+    expect(r['own-tensor']).toMatchObject({ basis: 'training', verdict: 'faster', baseMedianMs: 400.5 });
+    // Printed on one side only: wall time.
+    expect(compare(base, before)['own-tensor']).toMatchObject({ basis: 'wall', verdict: 'no change' });
+  });
+
+  it('printed losses that changed, and no longer reproduce the reference, are a regression', () => {
+    const losses = ['3.3616', '3.6000', '3.2340', '3.2997', '3.3655'];
+    const r = compare(base, folder('wrong-program', { programs: { 'own-tensor': { wall: WALL, losses } } }));
+    expect(r['own-tensor']).toMatchObject({ verdict: 'no change', regression: true });
+    expect(r['own-tensor'].losses).toMatchObject({ firstStep: 2 });
+    expect(r['own-tensor'].gradient).toEqual({ base: 'reproduces', new: 'differs from step 2', regressed: true });
+  });
+
+  it('npm run compare shows the program, marked when on wall time', () => {
+    const r = runScript('compare.ts', [base, folder('same-programs', { programs: { 'own-tensor': { wall: WALL } } })]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(
+      /^\| own-tensor \(wall time\) \| 5 \/ 5 \| 901 \| 901 \| .* \| no change: .* \| identical \| reproduces \|$/m,
+    );
   });
 });
 

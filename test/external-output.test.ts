@@ -8,12 +8,13 @@ import { describe, expect, it } from 'vitest';
 import { externalExecutor } from '../scenarios/bench/external/executor.ts';
 import { emptyOutput, OutputReader, type Patterns } from '../scenarios/bench/external/output.ts';
 import { externalFlag, fillPlaceholders } from '../scenarios/bench/external/spec.ts';
-import { externalVerdict, type Reference } from '../scenarios/bench/external/verdict.ts';
+import { externalVerdict } from '../scenarios/bench/external/verdict.ts';
+import type { Reference } from '../scenarios/bench/reference.ts';
 import type { ExternalResult } from '../scenarios/bench/kinds/external.ts';
 import { externalKind } from '../scenarios/bench/kinds/index.ts';
 import { parseTimeOutput } from '../scenarios/bench/resource-meter.ts';
 import { DEFAULT_CONFIG } from '../workload/config.ts';
-import { ROOT } from './helpers.ts';
+import { ROOT, SPAWN_GUARD_MS } from './helpers.ts';
 
 const MICROGPT_DEFAULTS: Patterns = { lossPattern: null, samplePattern: null, timePattern: null };
 
@@ -71,10 +72,12 @@ describe('reading a program’s output', () => {
 
 describe('the verdict on a program’s printed losses', () => {
   const config = { ...DEFAULT_CONFIG, steps: 4 };
+  const AGAINST = "against topo's trial 1";
   const reference: Reference = {
-    engine: 'topo',
+    against: "topo's trial 1",
     losses: [3.36604, 3.42426, 3.17755, 2.91234],
     samples: ['ann', 'kamon'],
+    decimals: Infinity,
   };
   const run = (
     losses: [number, string][],
@@ -98,14 +101,14 @@ describe('the verdict on a program’s printed losses', () => {
 
   it('reproduces: every printed step equal at its printed precision, samples identical', () => {
     expect(verdict(run(all, ['ann', 'kamon']))).toBe(
-      'reproduces the reference (4/4 printed steps equal to 4 decimals, samples identical)',
+      `reproduces the reference (4/4 printed steps equal to 4 decimals, samples identical; ${AGAINST})`,
     );
     expect(externalVerdict(run(all), { config, fixedJob: false }, reference)).toEqual({
       reproduces: true,
-      text: 'reproduces the reference (4/4 printed steps equal to 4 decimals, no samples printed)',
+      text: `reproduces the reference (4/4 printed steps equal to 4 decimals, no samples printed; ${AGAINST})`,
     });
     expect(verdict(run([[2, '3.42']]))).toBe(
-      'reproduces the reference (1/1 printed steps equal to 2 decimals, no samples printed)',
+      `reproduces the reference (1/1 printed steps equal to 2 decimals, no samples printed; ${AGAINST})`,
     );
   });
 
@@ -125,7 +128,7 @@ describe('the verdict on a program’s printed losses', () => {
           [3, '3.1777'],
         ]),
       ),
-    ).toBe('differs from step 3 (printed 3.1777, reference 3.1776)');
+    ).toBe(`differs from step 3 (printed 3.1777, reference 3.1776; ${AGAINST})`);
   });
 
   it('differs from the first step that is off', () => {
@@ -137,8 +140,8 @@ describe('the verdict on a program’s printed losses', () => {
           [3, '3.1776'],
         ]),
       ),
-    ).toBe('differs from step 2 (printed 3.5357, reference 3.4243)');
-    expect(verdict(run([[1, 'nan']]))).toBe('differs from step 1 (printed nan, reference 3.3660)');
+    ).toBe(`differs from step 2 (printed 3.5357, reference 3.4243; ${AGAINST})`);
+    expect(verdict(run([[1, 'nan']]))).toBe(`differs from step 1 (printed nan, reference 3.3660; ${AGAINST})`);
   });
 
   it('losses right but samples not is no reproduction', () => {
@@ -147,9 +150,11 @@ describe('the verdict on a program’s printed losses', () => {
       reproduces: false,
       text:
         "reproduces the reference's losses (4/4 printed steps equal to 4 decimals) " +
-        "but not its samples (sample 2: printed 'emma', reference 'kamon')",
+        `but not its samples (sample 2: printed 'emma', reference 'kamon'; ${AGAINST})`,
     });
-    expect(verdict(run(all, ['ann']))).toMatch(/but not its samples \(printed 1 samples, reference 2\)$/);
+    expect(verdict(run(all, ['ann']))).toMatch(
+      /but not its samples \(printed 1 samples, reference 2; against topo's trial 1\)$/,
+    );
   });
 
   it('not comparable: another step count printed, a step beyond the job, or a fixed job', () => {
@@ -162,10 +167,25 @@ describe('the verdict on a program’s printed losses', () => {
     expect(verdict(run(all), { steps: 4, seed: 42 })).toMatch(/^reproduces the reference/);
   });
 
+  it("against topo's stand-in, at most the 6 decimals it settles: more printed are compared at 6", () => {
+    const standIn = { ...reference, against: "tensor, topo's stand-in", decimals: 6, losses: [3.366039251234567] };
+    const one = (loss: string) => externalVerdict(run([[1, loss]]), { config, fixedJob: false }, standIn).text;
+    expect(one('3.3660392512345671')).toBe(
+      'reproduces the reference (1/1 printed steps equal to 6 decimals, no samples printed; ' +
+        "against tensor, topo's stand-in)",
+    );
+    // Off in the 9th decimal: beyond what the stand-in settles, so still equal.
+    expect(one('3.3660392599999999')).toMatch(/^reproduces the reference \(1\/1 printed steps equal to 6 decimals/);
+    expect(one('3.3660400')).toBe(
+      "differs from step 1 (printed 3.3660400, reference 3.366039; against tensor, topo's stand-in)",
+    );
+    expect(one('3.3660')).toMatch(/equal to 4 decimals/);
+  });
+
   it('no loss lines, or nothing to compare with', () => {
     expect(verdict(run([], [], null))).toBe('no loss lines found');
     expect(externalVerdict(run(all), { config, fixedJob: false }, null).text).toBe(
-      'not checked: no successful topo trial in this folder to compare with',
+      'not checked: no reference for this job (its reference run diverged)',
     );
   });
 });
@@ -211,7 +231,7 @@ describe.skipIf(!hasPython)('the same lines from Python and from node', () => {
     const execute = externalExecutor({ specs, job: { dataPath: '-', config: DEFAULT_CONFIG }, meter: null });
     const [py, js] = await Promise.all(
       ['python', 'node'].map((engine) =>
-        execute({ kind: externalKind, engine, trial: 1, warmup: false }, { timeoutMs: 30_000 }),
+        execute({ kind: externalKind, engine, trial: 1, warmup: false }, { timeoutMs: SPAWN_GUARD_MS }),
       ),
     );
     const parsed = (r: typeof py) => (r.status === 'ok' ? { ...(r.result as ExternalResult), command: [] } : r);

@@ -7,8 +7,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { jobHash } from '../scenarios/bench/reference.ts';
 import { hasGnuTime } from '../scenarios/bench/resource-meter.ts';
-import { expectInputError, rawResults, runScript, tempDirs } from './helpers.ts';
+import { expectInputError, rawResults, ROOT, runScript, tempDirs } from './helpers.ts';
 
 const tmp = tempDirs();
 /** A small model, so that topo (the reference) and the gradient check take a few seconds. */
@@ -18,7 +19,8 @@ const JOB_PLACEHOLDERS =
   '--samples {samples} --data {data}';
 const trainCli = (engine: string, logEvery: number) =>
   `node --import tsx scripts/train.ts --engine ${engine} --log-every ${logEvery} ${JOB_PLACEHOLDERS}`;
-const TIMEOUT_SECONDS = 12;
+/** Past it `hangs` is killed; each other program's whole run takes about a second (15-fold margin at load 12). */
+const TIMEOUT_SECONDS = 30;
 
 const EXTERNALS = [
   `own-tensor=${trainCli('tensor', 1)}`,
@@ -36,14 +38,18 @@ describe('bench:all with external programs beside an engine', () => {
   beforeAll(() => {
     const externals = EXTERNALS.flatMap((e) => ['--external', e]);
     const timeout = ['--timeout', String(TIMEOUT_SECONDS), '--trials', '1'];
-    r = runScript(
-      'bench-all.ts',
-      ['--engines', 'topo', ...timeout, ...JOB, ...externals, '--out', out, '--report', report],
-      {
-        timeout: 240_000,
-      },
-    );
-  }, 250_000);
+    r = runScript('bench-all.ts', [
+      '--engines',
+      'topo',
+      ...timeout,
+      ...JOB,
+      ...externals,
+      '--out',
+      out,
+      '--report',
+      report,
+    ]);
+  });
   const external = (name: string) => rawResults(out).runs.find((x) => x.kind === 'external' && x.engine === name);
   const summaryRow = (name: string) =>
     (parse(readFileSync(join(out, 'summary.csv'), 'utf8'), { columns: true }) as Record<string, string>[]).find(
@@ -53,13 +59,13 @@ describe('bench:all with external programs beside an engine', () => {
   it('runs them and reports each with its verdict', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(summaryRow('own-tensor').loss_verdict).toBe(
-      'reproduces the reference (6/6 printed steps equal to 4 decimals, samples identical)',
+      "reproduces the reference (6/6 printed steps equal to 4 decimals, samples identical; against topo's trial 1)",
     );
     expect(summaryRow('own-stack').loss_verdict).toMatch(
-      /^differs from step 2 \(printed \d\.\d{4}, reference \d\.\d{4}\)$/,
+      /^differs from step 2 \(printed \d\.\d{4}, reference \d\.\d{4}; against topo's trial 1\)$/,
     );
     expect(summaryRow('every-3rd').loss_verdict).toBe(
-      'reproduces the reference (2/2 printed steps equal to 4 decimals, samples identical)',
+      "reproduces the reference (2/2 printed steps equal to 4 decimals, samples identical; against topo's trial 1)",
     );
     expect(summaryRow('silent').loss_verdict).toBe('no loss lines found');
     expect(r.stdout).toMatch(/^ {2}own-stack +[\d.]+ m?s wall {2}losses: differs from step 2 /m);
@@ -156,5 +162,41 @@ describe('bad external programs, before any run', () => {
       ['--config', path],
       /^error: --config .*: externals\[0\]: lossPattern needs the named group \(\?<step>…\) and \(\?<loss>…\)$/,
     );
+  });
+});
+
+describe('bench:all with no topo: the reference is at hand all the same', () => {
+  const out = join(tmp('no-topo'), 'results');
+  const cache = join(ROOT, 'results', '.reference');
+  let r: ReturnType<typeof runScript>;
+  beforeAll(() => {
+    const externals = [`self=${trainCli('tensor', 1)}`, `own-stack=${trainCli('stack', 1)}`];
+    const args = ['--engines', 'tensor', '--trials', '1', ...JOB, ...externals.flatMap((e) => ['--external', e])];
+    r = runScript('bench-all.ts', [...args, '--out', out, '--report', join(out, 'report.md')]);
+  });
+  const verdict = (name: string) =>
+    (parse(readFileSync(join(out, 'summary.csv'), 'utf8'), { columns: true }) as Record<string, string>[]).find(
+      (row) => row.engine === name,
+    )!.loss_verdict;
+
+  it('--engines tensor: a right program reproduces the reference, a wrong one differs from step 2, no topo run', () => {
+    expect(r.status, r.stderr).toBe(0);
+    expect(rawResults(out).runs.map((x) => x.engine)).not.toContain('topo');
+    expect(verdict('self')).toBe(
+      'reproduces the reference (6/6 printed steps equal to 4 decimals, samples identical; ' +
+        "against tensor, topo's stand-in)",
+    );
+    expect(verdict('own-stack')).toMatch(
+      /^differs from step 2 \(printed \d\.\d{4}, reference \d\.\d{4}; against tensor/,
+    );
+  });
+
+  it("keeps the job's reference in the folder, and in the cache under the job's hash", () => {
+    const { env } = rawResults(out);
+    const kept = JSON.parse(readFileSync(join(out, 'reference.json'), 'utf8'));
+    expect(kept).toMatchObject({ job: jobHash(env.dataset.sha256, env.config), engine: 'tensor', config: env.config });
+    expect(kept.losses).toHaveLength(6);
+    expect(kept.samples).toHaveLength(3);
+    expect(JSON.parse(readFileSync(join(cache, `${kept.job}.json`), 'utf8'))).toEqual(kept);
   });
 });

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../workload/input-error.ts';
+import { InputError } from '../engines/input-error.ts';
 import { DATA_FILE_LIMIT_BYTES, loadDatasetFile } from '../workload/dataset.ts';
 import { ROOT, runScript, tempDirs } from './helpers.ts';
 
@@ -19,14 +19,13 @@ function expectOneLine(stderr: string, message: RegExp) {
 }
 
 describe('npm run train: a data file with no end', () => {
-  it('--data /dev/zero stops at the 256 MiB limit: exit 2, one line, within seconds', () => {
-    // Before the fix this read /dev/zero until memory ran out; the timeout keeps a regression from doing so.
-    const t0 = Date.now();
+  it('--data /dev/zero stops at the 256 MiB limit: exit 2, one line', () => {
+    // Before the fix this read /dev/zero until memory ran out; the short limit (the work is a second's
+    // reading) keeps a regression from doing so.
     const r = runScript('train.ts', ['--data', '/dev/zero'], { timeout: 30_000 });
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
     expectOneLine(r.stderr, /^error: --data \/dev\/zero: larger than the 256 MiB limit$/);
-    expect(Date.now() - t0).toBeLessThan(20_000);
   });
 
   it('loadDatasetFile refuses a file over its limit, naming the file and the limit, and takes one at it', () => {

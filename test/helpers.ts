@@ -50,12 +50,20 @@ export function namesSkipReason(): string | undefined {
   return reason;
 }
 
+/**
+ * The limit on a process a test starts: a guard against a hang, never a verdict on speed (below
+ * vitest.config.ts's limit on a test, so that the process's output is still shown). The longest
+ * process, bench:micro over every engine and operation, takes about 40 s on a quiet 2-core machine
+ * and took 100 s at load average 12.
+ */
+export const SPAWN_GUARD_MS = 480_000;
+
 /** Runs one of the project's npm scripts' entry points with tsx, as `npm run` would. */
 export function runScript(script: string, args: string[], opts: { timeout?: number; env?: NodeJS.ProcessEnv } = {}) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', script), ...args], {
     cwd: ROOT,
     encoding: 'utf8',
-    timeout: opts.timeout ?? 120_000,
+    timeout: opts.timeout ?? SPAWN_GUARD_MS,
     env: { ...process.env, ...opts.env },
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };

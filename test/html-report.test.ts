@@ -3,9 +3,8 @@
  * SVG, small, self-contained, and checked where people open it: in a real browser from file://.
  * losses.csv, the curves' data for any other tool, round-trips to runs.jsonl.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import type { RunRecord } from '../scenarios/bench/job-kind.ts';
@@ -15,6 +14,7 @@ import { lossesCsv } from '../scenarios/output/export/csv.ts';
 import { htmlReport } from '../scenarios/output/export/html.ts';
 import { verdictOf } from '../scenarios/output/charts/specs.ts';
 import { summarize } from '../scenarios/bench/summary.ts';
+import { CHROMIUM, inChromium } from './browser.ts';
 import { rawResults, runScript, syncText, tempDirs } from './helpers.ts';
 
 const COMPLETE = 'test/fixtures/bench-results/complete';
@@ -94,29 +94,12 @@ describe('losses.csv', () => {
   });
 });
 
-/** Debian's chromium, or $CHROMIUM; undefined when neither is there. */
-const CHROMIUM = [process.env.CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find(
-  (p): p is string => p !== undefined && existsSync(p),
-);
-if (!CHROMIUM)
-  console.warn('[skip] no Chromium found (apt-get install chromium, or set CHROMIUM): skipping the browser test');
-
 describe.skipIf(!CHROMIUM)('the HTML report in a real browser', () => {
   it('opens from file:// with no console error and no request, every chart with its marks', async () => {
     const dir = tmp('browser');
     const page = join(dir, 'report.html');
     writeFileSync(page, await htmlReport.serialize([readResultsFolder(COMPLETE)]));
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-    try {
-      const tab = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-      const errors: string[] = [];
-      const requests: string[] = [];
-      tab.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-      tab.on('pageerror', (e) => errors.push(e.message));
-      tab.on('request', (req) => requests.push(req.url()));
-      const url = pathToFileURL(page).href;
-      await tab.goto(url);
+    await inChromium(page, async (tab, { errors, requests, url }) => {
       expect(errors).toEqual([]);
       expect(requests).toEqual([url]);
       const count = (selector: string) => tab.locator(selector).count();
@@ -133,10 +116,8 @@ describe.skipIf(!CHROMIUM)('the HTML report in a real browser', () => {
       await tab.screenshot({ path: screenshot, fullPage: true });
       expect(readFileSync(screenshot).subarray(1, 4).toString()).toBe('PNG');
       console.log(`screenshot: ${screenshot}`);
-    } finally {
-      await browser.close();
-    }
-  }, 60_000);
+    });
+  });
 });
 
 describe('a chart row’s colour', () => {

@@ -10,7 +10,7 @@ import { prepareJob, train } from '../scenarios/train.ts';
 import { DEFAULT_CONFIG, type TrainConfig } from '../workload/config.ts';
 import { loadDatasetFile } from '../workload/dataset.ts';
 import { documentLoss } from '../workload/model.ts';
-import { expectMicrogptPyLosses, MICROGPT_PY, NAMES_PATH, namesSkipReason, ROOT } from './helpers.ts';
+import { expectMicrogptPyLosses, MICROGPT_PY, NAMES_PATH, namesSkipReason, ROOT, SPAWN_GUARD_MS } from './helpers.ts';
 
 const dataset = { source: 'test', docs: ['emma', 'olivia', 'ava', 'isabella', 'christopherjohnson', 'x'], sha256: '' };
 
@@ -140,7 +140,7 @@ describe.each(VECTOR_ENGINES)('%s memory', (name) => {
       {
         cwd: ROOT,
         encoding: 'utf8',
-        timeout: 60_000,
+        timeout: SPAWN_GUARD_MS,
       },
     );
     expect(probe.status, probe.stderr).toBe(0);

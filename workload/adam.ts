@@ -1,6 +1,4 @@
-import type { TrainConfig } from './config.ts';
-
-export type AdamConfig = Pick<TrainConfig, 'learningRate' | 'beta1' | 'beta2' | 'epsAdam' | 'steps'>;
+import type { AdamConfig } from '../engines/engine.ts';
 
 /**
  * microgpt.py's Adam with bias correction and linear learning-rate decay, float operation for

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { InputError } from './input-error.ts';
+import { InputError } from '../engines/input-error.ts';
 
 /** The documents the job trains on, and where they came from. */
 export interface Dataset {

@@ -6,11 +6,12 @@
 import { appendFileSync, closeSync, existsSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { z } from 'zod';
-import { InputError } from '../../workload/input-error.ts';
+import { InputError } from '../../engines/input-error.ts';
 import { envSchema, type BenchEnv } from './env.ts';
 import type { RunKind, RunRecord } from './job-kind.ts';
 import { KINDS, type AnyKind } from './kinds/index.ts';
 import { ioReason, makeDirs, writeFileAtomic } from '../files.ts';
+import { readReference, type Reference } from './reference.ts';
 import { firstIssue, processCountsSchema } from './schemas.ts';
 
 export const RUNS_FILE = 'runs.jsonl';
@@ -23,6 +24,8 @@ export interface ResultsFolder {
   readonly env: BenchEnv;
   /** Every record checked against its kind's schema as it was read. */
   readonly runs: readonly RunRecord[];
+  /** The job's reference trajectory (reference.json), which bench:all leaves when it times external programs. */
+  readonly reference: Reference | null;
 }
 
 /**
@@ -83,7 +86,14 @@ export function readResultsFolder(dir: string, kinds: readonly AnyKind[] = KINDS
   }
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) throw new InputError(`${envPath}: not a bench:all env.json (${firstIssue(parsed.error)})`);
-  return { dir, name: basename(dir), env: parsed.data, runs: parseRuns(read(RUNS_FILE), join(dir, RUNS_FILE), kinds) };
+  const { dataset, config } = parsed.data;
+  return {
+    dir,
+    name: basename(dir),
+    env: parsed.data,
+    runs: parseRuns(read(RUNS_FILE), join(dir, RUNS_FILE), kinds),
+    reference: readReference(dir, dataset.sha256, config),
+  };
 }
 
 /** The runs of one kind, typed by it (their results were checked against its schema when read). */

@@ -4,12 +4,14 @@
  */
 import type { GradcheckResult } from '../gradcheck.ts';
 import type { TrainResult } from '../train.ts';
-import { externalVerdict, type ExternalVerdict, type Reference } from './external/verdict.ts';
+import { externalVerdict, type ExternalVerdict } from './external/verdict.ts';
 import type { ProcessCost, RunRecord } from './job-kind.ts';
 import type { ExternalSpec } from './external/spec.ts';
 import type { ExternalResult } from './kinds/external.ts';
 import { externalKind, gradcheckKind, trainKind } from './kinds/index.ts';
+import type { Reference } from './reference.ts';
 import { runsOf, type ResultsFolder } from './results.ts';
+import { spread, type Spread } from './spread.ts';
 
 type TrainRun = RunRecord<TrainResult>;
 type Timed = RunRecord<TrainResult> | RunRecord<ExternalResult>;
@@ -17,12 +19,6 @@ type Faulted = Exclude<Timed, { status: 'ok' }>;
 
 /** The engine every speedup is measured against. */
 export const BASELINE = 'topo';
-
-export interface Spread {
-  readonly median: number;
-  readonly min: number;
-  readonly max: number;
-}
 
 /** Medians over the ok trials of what each whole process cost; null where nothing was measured. */
 export type CostMedians = { readonly [K in Exclude<keyof ProcessCost, 'wallMs' | 'counts'>]: number | null };
@@ -94,7 +90,7 @@ export function summarize(folder: ResultsFolder): EngineSummary[] {
     return { ...common, ...(spec ? externalFigures(ok as OkExternal[], spec) : engineFigures(ok as OkTrain[])) };
   });
   const base = rows.find((r) => r.engine === BASELINE);
-  const reference = base?.typical ? referenceOf(base.typical.result) : null;
+  const reference = base?.typical ? topoReference(base.typical) : folder.reference;
   return rows.map(({ external, ...r }) => {
     // Training time between engines; wall time once an external is involved, the only time both have.
     const [b, t] = external ? [base?.wallMs, r.wallMs] : [base?.timeMs, r.timeMs];
@@ -151,9 +147,14 @@ function externalFigures(ok: readonly OkExternal[], spec: ExternalSpec) {
   };
 }
 
-/** The baseline's typical run as the reference an external is checked against. */
-function referenceOf(result: TrainResult): Reference {
-  return { engine: result.engine, losses: result.losses, samples: result.samples };
+/** The baseline's typical trial, the reference itself, settles every printed digit. */
+function topoReference({ trial, result }: { trial: number; result: TrainResult }): Reference {
+  return {
+    against: `${result.engine}'s trial ${trial}`,
+    losses: result.losses,
+    samples: result.samples,
+    decimals: Infinity,
+  };
 }
 
 function costMedians(ok: readonly Timed[]): CostMedians {
@@ -167,14 +168,6 @@ function costMedians(ok: readonly Timed[]): CostMedians {
     systemMs: median((r) => r.systemMs),
     maxRssBytes: median((r) => r.maxRssBytes),
   };
-}
-
-/** Median (the mean of the middle two for an even count), min and max; null for no values. */
-export function spread(xs: readonly number[]): Spread | null {
-  if (xs.length === 0) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return { median: s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2, min: s[0], max: s[s.length - 1] };
 }
 
 /** The engine's state in one phrase: "ok", "failed: …", "diverged at step 3 (…)", "2 of 3 trials (interrupted)". */

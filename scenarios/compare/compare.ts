@@ -6,12 +6,12 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { TrainConfig } from '../../workload/config.ts';
 import type { GradcheckResult } from '../gradcheck.ts';
-import type { TrainResult } from '../train.ts';
-import type { RunRecord } from '../bench/job-kind.ts';
-import { gradcheckKind, trainKind } from '../bench/kinds/index.ts';
+import type { RunKind, RunRecord } from '../bench/job-kind.ts';
+import { externalKind, gradcheckKind, trainKind } from '../bench/kinds/index.ts';
 import { runsOf, type ResultsFolder } from '../bench/results.ts';
-import { spread } from '../bench/summary.ts';
-import { InputError } from '../../workload/input-error.ts';
+import { spread } from '../bench/spread.ts';
+import { summarize } from '../bench/summary.ts';
+import { InputError } from '../../engines/input-error.ts';
 import { countsChange, countsSetupText, type CountsChange } from './counts.ts';
 import { coefficientOfVariation, hodgesLehmann, mannWhitneyP, trialsNeeded } from './rank-stats.ts';
 
@@ -33,7 +33,13 @@ export function unstableWarning(what: string, cv: number): string {
 }
 
 export interface EngineChange {
+  /** An engine's name, or an external program's. */
   readonly engine: string;
+  /**
+   * The times compared: training time between engines; for a program, the training time it printed
+   * when every trial on both sides printed one, its wall time otherwise.
+   */
+  readonly basis: 'training' | 'wall';
   readonly baseTrials: number;
   readonly newTrials: number;
   readonly baseMedianMs: number | null;
@@ -46,8 +52,12 @@ export interface EngineChange {
   readonly verdict: TimeVerdict;
   /** Why the verdict, in a phrase ("need 4 trials on each side for a 95% interval"). */
   readonly note: string;
-  /** The largest |new loss − base loss| over the steps, and the first step that differs; null when equal. */
+  /**
+   * The largest |new loss − base loss| over the steps, and the first step that differs; null when
+   * equal. A program's losses are those it printed, compared as printed.
+   */
   readonly losses: { readonly maxDiff: number; readonly firstStep: number } | null;
+  /** The gradient check's verdict (pass, FAIL, not checked); a program's loss verdict (reproduces, differs, …). */
   readonly gradient: { readonly base: string; readonly new: string; readonly regressed: boolean };
   readonly cv: { readonly base: number | null; readonly new: number | null };
   /** The change of the counts, when both folders counted the engine alike; it then decides. */
@@ -99,9 +109,10 @@ function environmentWarnings(base: ResultsFolder, next: ResultsFolder): string[]
 
 export function compareFolders(base: ResultsFolder, next: ResultsFolder, options: CompareOptions): Comparison {
   assertSameJob(base, next);
-  const names = (f: ResultsFolder) => new Set(runsOf(f, trainKind).map((r) => r.engine));
-  const inBoth = [...names(base)].filter((e) => names(next).has(e));
-  const engines = inBoth.map((engine) => compareEngine(engine, base, next, options));
+  const engines = [
+    ...inBoth(base, next, trainKind).map((engine) => compareEngine(engine, base, next, options)),
+    ...inBoth(base, next, externalKind).map((program) => compareProgram(program, base, next, options)),
+  ];
   const unstable = engines.flatMap((e) =>
     (['base', 'new'] as const).flatMap((side) => {
       const cv = e.cv[side];
@@ -118,23 +129,54 @@ export function compareFolders(base: ResultsFolder, next: ResultsFolder, options
   };
 }
 
-type OkTrain = Extract<RunRecord<TrainResult>, { status: 'ok' }>;
+/** The engines (or programs) both folders ran, in BASE's order. */
+function inBoth<R>(base: ResultsFolder, next: ResultsFolder, kind: RunKind<R>): string[] {
+  const names = (f: ResultsFolder) => new Set(runsOf(f, kind).map((r) => r.engine));
+  return [...names(base)].filter((e) => names(next).has(e));
+}
 
-function okTrials(folder: ResultsFolder, engine: string): OkTrain[] {
-  return runsOf(folder, trainKind).filter((r): r is OkTrain => r.engine === engine && !r.warmup && r.status === 'ok');
+type Ok<R> = Extract<RunRecord<R>, { status: 'ok' }>;
+
+function okTrials<R>(folder: ResultsFolder, kind: RunKind<R>, engine: string): Ok<R>[] {
+  return runsOf(folder, kind).filter((r): r is Ok<R> => r.engine === engine && !r.warmup && r.status === 'ok');
 }
 
 function compareEngine(engine: string, base: ResultsFolder, next: ResultsFolder, o: CompareOptions): EngineChange {
-  const [b, n] = [okTrials(base, engine), okTrials(next, engine)];
+  const [b, n] = [okTrials(base, trainKind, engine), okTrials(next, trainKind, engine)];
   const [bt, nt] = [b, n].map((trials) => trials.map((r) => r.result.timingMs.total));
-  const time = timeChange(nt, bt, o);
   const losses = lossChange(b[0]?.result.losses, n[0]?.result.losses);
   const gradient = gradientChange(verdictOf(base, engine), verdictOf(next, engine));
+  return change(engine, 'training', bt, nt, losses, gradient, countsChange(engine, base, next, o.threshold), o);
+}
+
+/** A program: its printed training times when both sides have them all, else its wall times; its printed losses. */
+function compareProgram(program: string, base: ResultsFolder, next: ResultsFolder, o: CompareOptions): EngineChange {
+  const [b, n] = [okTrials(base, externalKind, program), okTrials(next, externalKind, program)];
+  const printed = [...b, ...n].every((r) => r.result.trainingMs !== null);
+  const times = (trials: typeof b) => trials.map((r) => (printed ? r.result.trainingMs! : r.wallMs));
+  const asNumbers = (trials: typeof b) => trials[0]?.result.losses.map((l) => Number(l.loss));
+  const losses = lossChange(asNumbers(b), asNumbers(n));
+  const gradient = programVerdictChange(base, next, program);
+  const counts = countsChange(program, base, next, o.threshold);
+  return change(program, printed ? 'training' : 'wall', times(b), times(n), losses, gradient, counts, o);
+}
+
+function change(
+  engine: string,
+  basis: EngineChange['basis'],
+  bt: number[],
+  nt: number[],
+  losses: EngineChange['losses'],
+  gradient: EngineChange['gradient'],
+  counts: CountsChange | null,
+  o: CompareOptions,
+): EngineChange {
+  const time = timeChange(nt, bt, o);
   const cv = (xs: number[]) => (xs.length >= 2 ? coefficientOfVariation(xs) : null);
-  const counts = countsChange(engine, base, next, o.threshold);
   const slower = counts ? counts.verdict === 'slower' : time.verdict === 'slower';
   return {
     engine,
+    basis,
     baseTrials: bt.length,
     newTrials: nt.length,
     baseMedianMs: spread(bt)?.median ?? null,
@@ -200,6 +242,16 @@ function verdictOf(folder: ResultsFolder, engine: string): string {
   const r = runsOf(folder, gradcheckKind).find((x) => x.engine === engine) as RunRecord<GradcheckResult> | undefined;
   if (!r) return 'not checked';
   return r.status === 'ok' ? (r.result.pass ? 'pass' : 'FAIL') : 'not checked';
+}
+
+/** A program's loss verdict on each side: reproducing the reference and then not is a regression. */
+function programVerdictChange(base: ResultsFolder, next: ResultsFolder, program: string): EngineChange['gradient'] {
+  const of = (folder: ResultsFolder) => {
+    const v = summarize(folder).find((s) => s.engine === program)?.external?.verdict;
+    return v ? (v.reproduces ? 'reproduces' : v.text.split(' (')[0]) : 'not checked';
+  };
+  const [b, n] = [of(base), of(next)];
+  return { base: b, new: n, regressed: b === 'reproduces' && n !== 'reproduces' };
 }
 
 function gradientChange(base: string, next: string): EngineChange['gradient'] {

@@ -3,7 +3,7 @@
  * people (reports, tables, terminal). CSV and JSON keep full precision instead.
  */
 import { basename } from 'node:path';
-import type { Spread } from '../bench/summary.ts';
+import type { Spread } from '../bench/spread.ts';
 
 /** Decimals for about four significant digits: 83.2, 1.31, 0.0421. */
 export function digits(v: number): number {

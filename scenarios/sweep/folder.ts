@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { InputError } from '../../workload/input-error.ts';
+import { InputError } from '../../engines/input-error.ts';
 import { jobKey } from '../bench/jobs.ts';
 import { readResultsFolder, type ResultsFolder } from '../bench/results.ts';
 import { firstIssue } from '../bench/schemas.ts';

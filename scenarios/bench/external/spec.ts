@@ -8,7 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseShellWords } from 'shell-quote';
 import { z } from 'zod';
 import type { TrainConfig } from '../../../workload/config.ts';
-import { InputError } from '../../../workload/input-error.ts';
+import { InputError } from '../../../engines/input-error.ts';
 import { firstIssue, partialConfigSchema } from '../schemas.ts';
 
 export type FixedJob = boolean | Partial<TrainConfig>;

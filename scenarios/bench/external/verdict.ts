@@ -5,14 +5,8 @@
  */
 import type { TrainConfig } from '../../../workload/config.ts';
 import type { ExternalResult } from '../kinds/external.ts';
+import type { Reference } from '../reference.ts';
 import type { FixedJob } from './spec.ts';
-
-/** The reference run's figures the verdict needs. */
-export interface Reference {
-  readonly engine: string;
-  readonly losses: readonly number[];
-  readonly samples: readonly string[];
-}
 
 export interface ExternalVerdict {
   /** The printed losses (and samples, if printed) equal the reference's. */
@@ -36,31 +30,36 @@ export function externalVerdict(
     return verdict(false, `not comparable: different job (it printed ${run.printedSteps} steps, the job has ${steps})`);
   const beyond = losses.find((l) => l.step < 1 || l.step > steps);
   if (beyond) return verdict(false, `not comparable: different job (it printed step ${beyond.step} of ${steps})`);
-  if (!reference) return verdict(false, 'not checked: no successful topo trial in this folder to compare with');
+  if (!reference) return verdict(false, 'not checked: no reference for this job (its reference run diverged)');
+  const against = `against ${reference.against}`;
   let decimals = Infinity;
   for (const { step, loss } of losses) {
     // "nan" or "inf" printed: shown against the reference at microgpt.py's 4 decimals.
-    const d = Number.isFinite(Number(loss)) ? decimalsOf(loss) : 4;
+    const d = Math.min(Number.isFinite(Number(loss)) ? decimalsOf(loss) : 4, reference.decimals);
     decimals = Math.min(decimals, d);
     const expected = reference.losses[step - 1];
     // Rounded as the program rounded its own: equal when the reference prints the same at that precision.
-    const shown = Number.isFinite(d) ? expected.toFixed(d) : String(expected);
-    if (Number(shown) !== Number(loss))
-      return verdict(false, `differs from step ${step} (printed ${loss}, reference ${shown})`);
+    const [shown, printed] = Number.isFinite(d)
+      ? [expected.toFixed(d), decimalsOf(loss) > d ? Number(loss).toFixed(d) : loss]
+      : [String(expected), loss];
+    if (Number(shown) !== Number(printed))
+      return verdict(false, `differs from step ${step} (printed ${loss}, reference ${shown}; ${against})`);
   }
   const n = losses.length;
   const precision = Number.isFinite(decimals) ? `${decimals} decimals` : 'full precision';
   const equal = `${n}/${n} printed steps equal to ${precision}`;
-  if (run.samples.length === 0) return verdict(true, `reproduces the reference (${equal}, no samples printed)`);
+  const checked = (what: string) => `${what}; ${against}`;
+  if (run.samples.length === 0)
+    return verdict(true, `reproduces the reference (${checked(`${equal}, no samples printed`)})`);
   const differing = run.samples.findIndex((s, i) => s !== reference.samples[i]);
   if (differing < 0 && run.samples.length === reference.samples.length)
-    return verdict(true, `reproduces the reference (${equal}, samples identical)`);
+    return verdict(true, `reproduces the reference (${checked(`${equal}, samples identical`)})`);
   const where =
     differing < 0
       ? `printed ${run.samples.length} samples, reference ${reference.samples.length}`
       : `sample ${differing + 1}: printed '${run.samples[differing]}', ` +
         `reference '${reference.samples[differing] ?? ''}'`;
-  return verdict(false, `reproduces the reference's losses (${equal}) but not its samples (${where})`);
+  return verdict(false, `reproduces the reference's losses (${equal}) but not its samples (${checked(where)})`);
 }
 
 /** How a program's own job differs from the bench's, or null when it runs the same one. */

@@ -42,7 +42,7 @@ export const compareMarkdown: Exporter<Comparison> = {
   serialize(c) {
     const pct = `${Math.round(100 * c.options.confidence)}%`;
     const rows = c.engines.map((e) => [
-      e.engine,
+      e.basis === 'wall' ? `${e.engine} (wall time)` : e.engine,
       `${e.baseTrials} / ${e.newTrials}`,
       ms(e.baseMedianMs),
       ms(e.newMedianMs),
@@ -78,7 +78,8 @@ export const compareMarkdown: Exporter<Comparison> = {
       ),
       '',
       'The change is the Hodges–Lehmann estimate of NEW / BASE over the training times, its interval the',
-      "exact one from the Mann–Whitney U distribution, p that test's two-sided exact p-value.",
+      "exact one from the Mann–Whitney U distribution, p that test's two-sided exact p-value. A program is",
+      'compared on the training time it printed, or on its wall time where a trial printed none.',
       decidedBy(c),
       ...(c.warnings.length ? ['', ...c.warnings.map((w) => `- warning: ${w}`)] : []),
       '',

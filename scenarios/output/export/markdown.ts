@@ -4,6 +4,7 @@
  * state), so regenerating it from the same folders gives the same bytes.
  */
 import type { ResultsFolder } from '../../bench/results.ts';
+import { STAND_IN } from '../../bench/reference.ts';
 import { BASELINE, statusText, summarize, verdictText, type EngineSummary } from '../../bench/summary.ts';
 import { datasetLabel, formatCount, formatLoss, formatMiB, formatNumber, formatSpeedup, formatTime } from '../units.ts';
 import { oneLine, markdownTable as table } from '../table.ts';
@@ -155,9 +156,10 @@ const EXTERNALS_NOTE = [
   "Each program ran as a process of its own, round-robin with the engines' trials. Time is the wall time of",
   `the whole process; vs ${BASELINE} divides ${BASELINE}'s median wall time by the program's (not training`,
   "times: a program's start-up is in its figure, and an engine's is in its own). Training time is what the",
-  `program printed, where it prints one. Losses: its printed losses against ${BASELINE}'s on the same job, at`,
-  'the precision it printed them, and its samples; a program that runs a job of its own whatever it is given',
-  'is not comparable.',
+  `program printed, where it prints one. Losses: its printed losses against the reference's on the same job`,
+  `(${BASELINE}'s trial, or ${STAND_IN}'s run of the job, ${BASELINE}'s stand-in, when ${BASELINE} did not run: the`,
+  'verdict says which), at the precision it printed them, and its samples; a program that runs a job of its',
+  'own whatever it is given is not comparable.',
 ].join(' ');
 
 /** The external programs' table, after the engines'; nothing when there are none. */

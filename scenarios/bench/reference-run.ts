@@ -1,0 +1,39 @@
+/** The job's reference trajectory computed on the stand-in, once per job: a cache by the job's hash. */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { findEngine } from '../../engines/registry.ts';
+import type { TrainConfig } from '../../workload/config.ts';
+import type { Dataset } from '../../workload/dataset.ts';
+import { writeFileAtomic } from '../files.ts';
+import { DivergedError, train } from '../train.ts';
+import { jobHash, parseReference, REFERENCE_FILE, STAND_IN, type ReferenceFile } from './reference.ts';
+
+/**
+ * The job's reference from `cacheDir` (computing and caching it on a miss), copied into the results
+ * folder `outDir`. A run that diverges leaves no reference: the verdicts then say the job has none.
+ */
+export function prepareReference(job: { config: TrainConfig; dataset: Dataset }, cacheDir: string, outDir: string) {
+  const hash = jobHash(job.dataset.sha256, job.config);
+  const cached = join(cacheDir, `${hash}.json`);
+  let file = existsSync(cached) ? parseReference(readFileSync(cached, 'utf8'), hash) : null;
+  if (!file) {
+    file = computeReference(job, hash);
+    try {
+      if (file) writeFileAtomic(cached, JSON.stringify(file) + '\n');
+    } catch {
+      // A cache that cannot be written costs the next bench of this job a second of recomputing.
+    }
+  }
+  if (file) writeFileAtomic(join(outDir, REFERENCE_FILE), JSON.stringify(file) + '\n');
+}
+
+function computeReference(job: { config: TrainConfig; dataset: Dataset }, hash: string): ReferenceFile | null {
+  try {
+    const engine = findEngine(STAND_IN)!.create();
+    const r = train({ engineName: STAND_IN, engine, ...job, phaseTimers: false, graphStats: false });
+    return { job: hash, engine: STAND_IN, config: job.config, losses: r.losses, samples: r.samples };
+  } catch (err) {
+    if (err instanceof DivergedError) return null;
+    throw err;
+  }
+}
