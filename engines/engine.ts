@@ -46,6 +46,21 @@ export interface FusedAdam {
   readParams(out: Float64Array): void;
 }
 
+/**
+ * A training step recorded once and then run by the engine itself, for one whose per-operation calls
+ * cost more than the operations: keyed by the document's length in tokens, which fixes every operation
+ * of the step; the token ids are what a replay takes. While `record` runs the model, `row` and
+ * `crossEntropy` receive placeholders for the tokens: ~j (−1 − j, never a token id) for token j.
+ */
+export interface StepCapture<V = unknown> {
+  /** Whether a step of documents of `length` tokens is recorded (`init` forgets every recording). */
+  has(length: number): boolean;
+  /** Records the step `run` builds: the model's loss over placeholder tokens ~0 … ~(length − 1). */
+  record(length: number, run: () => V): void;
+  /** The recorded step's forward pass over `tokens`: its loss, for `read` and `backward` as usual. */
+  replay(tokens: readonly number[]): V;
+}
+
 export interface Engine<V = unknown> {
   /** Copies in the initial parameter values; the engine owns its storage from then on. */
   init(params: Float64Array): void;
@@ -91,6 +106,8 @@ export interface Engine<V = unknown> {
    * each step, and `readParams` after the last; other engines leave it out and take that default path.
    */
   readonly fusedAdam?: FusedAdam;
+  /** Optional. Given, the scenarios take each step's loss through it (workload/model.ts's `stepLoss`). */
+  readonly capture?: StepCapture<V>;
 }
 
 /**

@@ -10,6 +10,7 @@ import { TapeEngine } from './tape.ts';
 import { TensorEngine } from './tensor.ts';
 import { TopoEngine } from './topo.ts';
 import { WasmEngine } from './wasm.ts';
+import { WasmCapturedEngine } from './wasm-captured.ts';
 
 export interface EngineInfo {
   readonly name: string;
@@ -81,6 +82,13 @@ export const ENGINES: readonly EngineInfo[] = [
     study: 'not in the study: vector-level tape in WebAssembly',
     expected: 'correct',
     create: () => new WasmEngine(),
+  },
+  {
+    name: 'wasm-captured',
+    description: 'wasm with step capture: the model recorded once per document length, the module replays each step',
+    study: 'not in the study: vector-level tape in WebAssembly, replayed',
+    expected: 'correct',
+    create: () => new WasmCapturedEngine(),
   },
 ];
 

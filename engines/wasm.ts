@@ -30,7 +30,7 @@ const BINARY: string | null = await import('./wasm/build/kernels-binary.ts').the
  */
 
 /** The module's exports, as the class calls them. */
-interface Kernels {
+export interface Kernels {
   memory: WebAssembly.Memory;
   init(numParams: number): void;
   reset(): void;
@@ -47,11 +47,16 @@ interface Kernels {
   sum(x: number): number;
   mean(list: number, count: number): number;
   backward(loss: number): void;
+  replay(ops: number, nodes: number, slots: number, edges: number, flops: number): void;
   adam(learningRate: number, steps: number, step: number, beta1: number, beta2: number, eps: number): void;
   reserveLists(entries: number): void;
   valAddress(): number;
   gradAddress(): number;
   listsAddress(): number;
+  tapeAddress(): number;
+  nodeOffsetsAddress(): number;
+  nodeLengthsAddress(): number;
+  stepTop(): number;
   listCapacity(): number;
   vectorOffset(h: number): number;
   vectorLength(h: number): number;
@@ -71,17 +76,17 @@ function kernelsModule(): WebAssembly.Module {
 }
 
 export class WasmEngine implements Engine<number> {
-  private readonly k: Kernels;
+  protected readonly k: Kernels;
   /** Views of the module's memory, rebuilt whenever the module lays it out afresh (`moved`). */
   private f64 = new Float64Array(0);
-  private i32 = new Int32Array(0);
+  protected i32 = new Int32Array(0);
   /** Element indices of the arena's values and gradients and of the handle lists in those views. */
   private val = 0;
   private grad = 0;
-  private lists = 0;
+  protected lists = 0;
   private listCap = 0;
   /** Handle-list entries used this step: the driver writes the lists, the module reads them. */
-  private listTop = 0;
+  protected listTop = 0;
   private numParams = 0;
   private readonly stats = { nodes: 0, edges: 0, vectorOps: 0, flops: 0 };
 

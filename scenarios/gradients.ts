@@ -1,12 +1,12 @@
 import type { Engine } from '../engines/engine.ts';
 import type { TrainConfig } from '../workload/config.ts';
-import { documentLoss, type ModelLayout } from '../workload/model.ts';
+import { stepLoss, type ModelLayout } from '../workload/model.ts';
 
 /** One document's loss at the engine's current parameters (a forward pass only). */
 function lossOf(engine: Engine, layout: ModelLayout, cfg: TrainConfig, tokens: readonly number[]): number {
   const out = new Float64Array(1);
   engine.reset();
-  engine.read(documentLoss(engine, layout, cfg, tokens, null), out);
+  engine.read(stepLoss(engine, layout, cfg, tokens, null), out);
   return out[0];
 }
 
@@ -20,7 +20,7 @@ export function gradientsOf(
 ): { loss: number; grads: Float64Array } {
   engine.writeParams(params);
   engine.reset();
-  const loss = documentLoss(engine, layout, cfg, tokens, null);
+  const loss = stepLoss(engine, layout, cfg, tokens, null);
   const out = new Float64Array(1);
   engine.read(loss, out);
   engine.backward(loss);

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Engine, ParamMatrix } from '../engines/engine.ts';
 import type { TrainConfig } from '../workload/config.ts';
 import type { Dataset } from '../workload/dataset.ts';
-import { documentLoss } from '../workload/model.ts';
+import { stepLoss } from '../workload/model.ts';
 import { PyRandom } from '../workload/pyrandom.ts';
 import { prepareJob } from './train.ts';
 import { EngineUpdate } from './update.ts';
@@ -104,7 +104,7 @@ export function microTask(
     let step = 0;
     return () => {
       engine.reset();
-      engine.backward(documentLoss(engine, job.layout, config, tokens, null));
+      engine.backward(stepLoss(engine, job.layout, config, tokens, null));
       updater.update(step);
       step = (step + 1) % config.steps;
     };

@@ -1,7 +1,7 @@
 import type { Engine, GraphStats } from '../engines/engine.ts';
 import type { TrainConfig } from '../workload/config.ts';
 import { Tokenizer, type Dataset } from '../workload/dataset.ts';
-import { documentLoss, initParams, modelLayout, NonFiniteLogits, sampleTokens } from '../workload/model.ts';
+import { initParams, modelLayout, NonFiniteLogits, sampleTokens, stepLoss } from '../workload/model.ts';
 import { PhaseTimer } from '../workload/phase-timer.ts';
 import { PyRandom } from '../workload/pyrandom.ts';
 import { EngineUpdate } from './update.ts';
@@ -169,7 +169,7 @@ function runSteps(opts: TrainOptions, job: Job, steps: number, softmax: PhaseTim
     const tokens = tokenizer.encodeDocument(docs[step % docs.length]);
     const t0 = performance.now();
     engine.reset();
-    const loss = documentLoss(engine, layout, config, tokens, softmax);
+    const loss = stepLoss(engine, layout, config, tokens, softmax);
     engine.read(loss, lossOut);
     const t1 = timers ? performance.now() : 0;
     engine.backward(loss);

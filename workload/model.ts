@@ -1,4 +1,4 @@
-import type { Engine, ParamMatrix } from '../engines/engine.ts';
+import type { Engine, ParamMatrix, StepCapture } from '../engines/engine.ts';
 import type { TrainConfig } from './config.ts';
 import type { PyRandom } from './pyrandom.ts';
 import type { PhaseTimer } from './phase-timer.ts';
@@ -124,6 +124,35 @@ export function documentLoss<V>(
     softmaxTimer?.stop();
   }
   return engine.mean(losses);
+}
+
+/**
+ * documentLoss through the engine's step capture when it has one: the step for a new document length
+ * is recorded once over placeholder tokens, then every step of that length is replayed with its own.
+ */
+export function stepLoss<V>(
+  engine: Engine<V>,
+  layout: ModelLayout,
+  cfg: TrainConfig,
+  tokens: readonly number[],
+  softmaxTimer: PhaseTimer | null,
+): V {
+  const capture = engine.capture;
+  if (capture === undefined) return documentLoss(engine, layout, cfg, tokens, softmaxTimer);
+  if (!capture.has(tokens.length)) recordStep(engine, capture, layout, cfg, tokens.length);
+  return capture.replay(tokens);
+}
+
+/** Apart from stepLoss: the closure's context would otherwise be allocated on every step. */
+function recordStep<V>(
+  engine: Engine<V>,
+  capture: StepCapture<V>,
+  layout: ModelLayout,
+  cfg: TrainConfig,
+  length: number,
+) {
+  const placeholders = Array.from({ length }, (_, j) => ~j);
+  capture.record(length, () => documentLoss(engine, layout, cfg, placeholders, null));
 }
 
 /**

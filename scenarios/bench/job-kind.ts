@@ -52,11 +52,18 @@ export interface RunKind<R> {
 
 /** A kind whose runs are this project's code on an engine, in a worker process. */
 export interface JobKind<R> extends RunKind<R> {
-  /** The defining module's URL: the worker process imports it and runs its default export. */
+  /**
+   * The URL of the module the worker process imports and whose default export's `run` it calls: the
+   * kind's own, or one holding the run alone (`defineRun`), which keeps the kind's schemas and zod,
+   * a tenth of a second to load, out of every run's start-up.
+   */
   readonly module: string;
   /** Runs in the worker process. */
   run(input: JobInput, progress: JobProgress): R | Promise<R>;
 }
+
+/** A kind's run alone, as the default export of the module its `module` names. */
+export type KindRun<R> = Pick<JobKind<R>, 'run'>;
 
 /** How a run ended, as a discriminated union (tinybench's TaskResult style): only `ok` has a result. */
 export type RunOutcome<R> =
@@ -91,6 +98,11 @@ export type RunRecord<R = unknown> = {
 
 export function runsInWorker<R>(kind: RunKind<R>): kind is JobKind<R> {
   return 'module' in kind;
+}
+
+/** Identity, typed: lets a run's module declare it with its result type inferred. */
+export function defineRun<R>(run: KindRun<R>): KindRun<R> {
+  return run;
 }
 
 /** Identity, typed: lets a kind's file declare its object with its result type inferred. */

@@ -5,7 +5,7 @@
 import { loadEngines } from '../../engines/registry.ts';
 import { loadDataset } from '../../workload/dataset.ts';
 import { DivergedError } from '../train.ts';
-import type { JobKind, JobProgress } from './job-kind.ts';
+import type { JobProgress, KindRun } from './job-kind.ts';
 import type { ChildJob, WorkerMessage } from './protocol.ts';
 
 /** Progress goes out at most this often, so fast engines do not spend their steps on IPC. */
@@ -45,7 +45,7 @@ async function run(job: ChildJob): Promise<WorkerMessage> {
   const engines = await loadEngines(job.enginesModule);
   const engine = engines.find(job.engine);
   if (!engine) throw new Error(`unknown engine '${job.engine}'`);
-  const kind = (await import(job.kindModule)).default as JobKind<unknown>;
+  const kind = (await import(job.kindModule)).default as KindRun<unknown>;
   const dataset = loadDataset(job.dataPath ?? undefined);
   return {
     type: 'result',

@@ -11,10 +11,66 @@
 // afresh with the larger capacity and moved up in place; `moved` then tells JavaScript to rebuild its
 // views of the memory.
 
-@external("env", "exp") declare function exp(x: f64): f64;
 @external("env", "log") declare function log(x: f64): f64;
 @external("env", "pow") declare function pow(x: f64, y: f64): f64;
 @external("env", "moved") declare function moved(): void;
+
+// V8's Math.exp is fdlibm's __ieee754_exp (V8's src/base/ieee754.cc, which returns Math.E for exp(1));
+// the same float operations here give its results bit for bit (test/wasm.test.ts compares them) without a call out to JavaScript.
+const EXP_HUGE: f64 = 1.0e300;
+const EXP_TWOM1000: f64 = 9.33263618503218878990e-302;
+const EXP_O_THRESHOLD: f64 = 7.09782712893383973096e2;
+const EXP_U_THRESHOLD: f64 = -7.45133219101941108420e2;
+const LN2_HI: f64 = 6.93147180369123816490e-1;
+const LN2_LO: f64 = 1.90821492927058770002e-10;
+const INV_LN2: f64 = 1.44269504088896338700;
+const P1: f64 = 1.66666666666666019037e-1;
+const P2: f64 = -2.77777777770155933842e-3;
+const P3: f64 = 6.61375632143793436117e-5;
+const P4: f64 = -1.65339022054652515390e-6;
+const P5: f64 = 4.13813679705723846039e-8;
+
+/** fdlibm's exp, statement for statement. */
+export function exp(x: f64): f64 {
+  const bits = reinterpret<u64>(x);
+  let hx = <u32>(bits >> 32);
+  const xsb = <i32>(hx >> 31);
+  hx &= 0x7fffffff;
+  if (hx >= 0x40862e42) {
+    if (hx >= 0x7ff00000) {
+      if (((hx & 0xfffff) | <u32>bits) != 0) return x + x;
+      return xsb == 0 ? x : 0.0;
+    }
+    if (x > EXP_O_THRESHOLD) return EXP_HUGE * EXP_HUGE;
+    if (x < EXP_U_THRESHOLD) return EXP_TWOM1000 * EXP_TWOM1000;
+  }
+  let hi: f64 = 0;
+  let lo: f64 = 0;
+  let k: i32 = 0;
+  if (hx > 0x3fd62e42) {
+    if (hx < 0x3ff0a2b2) {
+      // V8's one change to fdlibm: exp(1) is Math.E, the correctly rounded e.
+      if (x == 1.0) return 2.718281828459045;
+      hi = xsb == 0 ? x - LN2_HI : x - -LN2_HI;
+      lo = xsb == 0 ? LN2_LO : -LN2_LO;
+      k = 1 - xsb - xsb;
+    } else {
+      k = <i32>(INV_LN2 * x + (xsb == 0 ? 0.5 : -0.5));
+      const t = <f64>k;
+      hi = x - t * LN2_HI;
+      lo = t * LN2_LO;
+    }
+    x = hi - lo;
+  } else if (hx < 0x3e300000) {
+    if (EXP_HUGE + x > 1.0) return 1.0 + x;
+  }
+  const t = x * x;
+  const c = x - t * (P1 + t * (P2 + t * (P3 + t * (P4 + t * P5))));
+  if (k == 0) return 1.0 - ((x * c) / (c - 2.0) - x);
+  const y = 1.0 - (lo - (x * c) / (2.0 - c) - hi);
+  if (k >= -1021) return reinterpret<f64>(reinterpret<u64>(y) + (<u64>(<i64>k << 52)));
+  return reinterpret<f64>(reinterpret<u64>(y) + (<u64>(<i64>(k + 1000) << 52))) * EXP_TWOM1000;
+}
 
 // Initial capacities, as tensor's: each holds the reference job's longest step at least twice over.
 const INITIAL_STEP_SLOTS: i32 = 16384;
@@ -37,6 +93,8 @@ const ROWS: i32 = 9;
 const COLS: i32 = 10;
 const TARGET: i32 = 11;
 const RECORD: i32 = 12;
+// rmsnorm's eps and scores' scale, an f64 in fields 8 and 9 (neither op uses WEIGHTS or ROWS).
+const CONSTANT: i32 = 8;
 
 const ADD: i32 = 0;
 const RMSNORM: i32 = 1;
@@ -92,6 +150,12 @@ let flops: f64 = 0;
 }
 @inline function setField(r: i32, k: i32, x: i32): void {
   store<i32>(TAPE + (<usize>(r + k) << 2), x);
+}
+@inline function constant(r: i32): f64 {
+  return load<f64>(TAPE + (<usize>(r + CONSTANT) << 2));
+}
+@inline function setConstant(r: i32, x: f64): void {
+  store<f64>(TAPE + (<usize>(r + CONSTANT) << 2), x);
 }
 @inline function listed(i: i32): i32 {
   return load<i32>(LISTS + (<usize>i << 2));
@@ -187,6 +251,18 @@ export function gradAddress(): usize {
 export function listsAddress(): usize {
   return LISTS;
 }
+export function tapeAddress(): usize {
+  return TAPE;
+}
+export function nodeOffsetsAddress(): usize {
+  return NODE_OFF;
+}
+export function nodeLengthsAddress(): usize {
+  return NODE_LEN;
+}
+export function stepTop(): i32 {
+  return top;
+}
 export function listCapacity(): i32 {
   return listCap;
 }
@@ -272,16 +348,22 @@ function record(op: i32, out: i32, inputs: i32, forwardFlops: i32, backwardFlops
 export function add(a: i32, b: i32): i32 {
   const n = lengthOf(a);
   const out = alloc(n, 0);
-  const ap = vp(offsetOf(a));
-  const bp = vp(offsetOf(b));
+  const r = record(ADD, out, 2, 2 * n, 2 * n);
+  setField(r, X, a);
+  setField(r, Y, b);
+  addForward(r);
+  return out;
+}
+
+function addForward(r: i32): void {
+  const out = field(r, OUT);
+  const n = lengthOf(out);
+  const ap = vp(offsetOf(field(r, X)));
+  const bp = vp(offsetOf(field(r, Y)));
   const op = vp(offsetOf(out));
   let i = 0;
   for (; i + 1 < n; i += 2) v128.store(at(op, i), f64x2.add(v128.load(at(ap, i)), v128.load(at(bp, i))));
   for (; i < n; i++) store<f64>(at(op, i), load<f64>(at(ap, i)) + load<f64>(at(bp, i)));
-  const r = record(ADD, out, 2, 2 * n, 2 * n);
-  setField(r, X, a);
-  setField(r, Y, b);
-  return out;
 }
 
 function addBackward(r: i32): void {
@@ -307,7 +389,18 @@ function addBackward(r: i32): void {
 export function rmsnorm(x: i32, eps: f64): i32 {
   const n = lengthOf(x);
   const out = alloc(n, 1);
-  const xp = vp(offsetOf(x));
+  const r = record(RMSNORM, out, 1, 3 * n + 4, 6 * n + 4);
+  setField(r, X, x);
+  setConstant(r, eps);
+  rmsnormForward(r);
+  return out;
+}
+
+function rmsnormForward(r: i32): void {
+  const out = field(r, OUT);
+  const n = lengthOf(out);
+  const eps = constant(r);
+  const xp = vp(offsetOf(field(r, X)));
   const op = vp(offsetOf(out));
   let acc: f64 = 0;
   for (let i = 0; i < n; i++) {
@@ -320,8 +413,6 @@ export function rmsnorm(x: i32, eps: f64): i32 {
   for (; i + 1 < n; i += 2) v128.store(at(op, i), f64x2.mul(v128.load(at(xp, i)), s));
   for (; i < n; i++) store<f64>(at(op, i), load<f64>(at(xp, i)) * scale);
   store<f64>(at(op, n), scale);
-  setField(record(RMSNORM, out, 1, 3 * n + 4, 6 * n + 4), X, x);
-  return out;
 }
 
 /** dx = s·dy − (s³/n)(dy·x)·x. */
@@ -351,9 +442,21 @@ function rmsnormBackward(r: i32): void {
 export function linear(x: i32, wo: i32, rows: i32, cols: i32): i32 {
   if (rows > liveCap) layout(arenaCap, handleCap, recordCap, listCap, rows, true);
   const out = alloc(rows, 0);
-  const wp = vp(wo);
-  const xp = vp(offsetOf(x));
-  const op = vp(offsetOf(out));
+  const rec = record(LINEAR, out, 2, 2 * rows * cols, 4 * rows * cols);
+  setField(rec, X, x);
+  setField(rec, WEIGHTS, wo);
+  setField(rec, ROWS, rows);
+  setField(rec, COLS, cols);
+  linearForward(rec);
+  return out;
+}
+
+function linearForward(rec: i32): void {
+  const rows = field(rec, ROWS);
+  const cols = field(rec, COLS);
+  const wp = vp(field(rec, WEIGHTS));
+  const xp = vp(offsetOf(field(rec, X)));
+  const op = vp(offsetOf(field(rec, OUT)));
   const stride = <usize>cols << 3;
   let r = 0;
   for (; r + 3 < rows; r += 4) {
@@ -377,12 +480,6 @@ export function linear(x: i32, wo: i32, rows: i32, cols: i32): i32 {
     for (let i = 0; i < cols; i++) acc += load<f64>(at(b, i)) * load<f64>(at(xp, i));
     store<f64>(at(op, r), acc);
   }
-  const rec = record(LINEAR, out, 2, 2 * rows * cols, 4 * rows * cols);
-  setField(rec, X, x);
-  setField(rec, WEIGHTS, wo);
-  setField(rec, ROWS, rows);
-  setField(rec, COLS, cols);
-  return out;
 }
 
 /**
@@ -482,11 +579,17 @@ function linearBackward(rec: i32): void {
 export function relu(x: i32): i32 {
   const n = lengthOf(x);
   const out = alloc(n, 0);
-  const xp = vp(offsetOf(x));
-  const op = vp(offsetOf(out));
-  for (let i = 0; i < n; i++) store<f64>(at(op, i), max<f64>(0, load<f64>(at(xp, i))));
-  setField(record(RELU, out, 1, n, n), X, x);
+  const r = record(RELU, out, 1, n, n);
+  setField(r, X, x);
+  reluForward(r);
   return out;
+}
+
+function reluForward(r: i32): void {
+  const out = field(r, OUT);
+  const xp = vp(offsetOf(field(r, X)));
+  const op = vp(offsetOf(out));
+  for (let i = 0, n = lengthOf(out); i < n; i++) store<f64>(at(op, i), max<f64>(0, load<f64>(at(xp, i))));
 }
 
 function reluBackward(r: i32): void {
@@ -506,8 +609,25 @@ function reluBackward(r: i32): void {
  */
 export function scores(q: i32, list: i32, count: i32, offset: i32, size: i32, scale: f64): i32 {
   const out = alloc(count, 1);
-  const qp = vp(offsetOf(q) + offset);
-  const op = vp(offsetOf(out));
+  const r = record(SCORES, out, count + 1, count * (2 * size + 1) + 2, count * (4 * size + 1) + 2);
+  setField(r, X, q);
+  setField(r, LIST, list);
+  setField(r, COUNT, count);
+  setField(r, OFFSET, offset);
+  setField(r, SIZE, size);
+  setConstant(r, scale);
+  scoresForward(r);
+  return out;
+}
+
+function scoresForward(r: i32): void {
+  const offset = field(r, OFFSET);
+  const size = field(r, SIZE);
+  const count = field(r, COUNT);
+  const list = field(r, LIST);
+  const scale = constant(r);
+  const qp = vp(offsetOf(field(r, X)) + offset);
+  const op = vp(offsetOf(field(r, OUT)));
   for (let s = 0; s < count; s++) {
     const kp = vp(offsetOf(listed(list + s)) + offset);
     let acc: f64 = 0;
@@ -515,13 +635,6 @@ export function scores(q: i32, list: i32, count: i32, offset: i32, size: i32, sc
     store<f64>(at(op, s), acc * scale);
   }
   store<f64>(at(op, count), scale);
-  const r = record(SCORES, out, count + 1, count * (2 * size + 1) + 2, count * (4 * size + 1) + 2);
-  setField(r, X, q);
-  setField(r, LIST, list);
-  setField(r, COUNT, count);
-  setField(r, OFFSET, offset);
-  setField(r, SIZE, size);
-  return out;
 }
 
 function scoresBackward(r: i32): void {
@@ -550,9 +663,15 @@ function scoresBackward(r: i32): void {
 export function softmax(x: i32): i32 {
   const n = lengthOf(x);
   const out = alloc(n, 0);
-  softmaxInto(offsetOf(x), offsetOf(out), n);
-  setField(record(SOFTMAX, out, 1, 5 * n + 1, 5 * n), X, x);
+  const r = record(SOFTMAX, out, 1, 5 * n + 1, 5 * n);
+  setField(r, X, x);
+  softmaxForward(r);
   return out;
+}
+
+function softmaxForward(r: i32): void {
+  const out = field(r, OUT);
+  softmaxInto(offsetOf(field(r, X)), offsetOf(out), lengthOf(out));
 }
 
 /** softmax of arena slots [xo, xo + n) into [oo, oo + n), as the scalar graph computes it. */
@@ -589,8 +708,23 @@ function softmaxBackward(r: i32): void {
 /** One head's output Σ_s w_s · v_s over the `count` values listed from `list`. */
 export function mix(weights: i32, list: i32, count: i32, offset: i32, size: i32): i32 {
   const out = alloc(size, 0);
-  const wp = vp(offsetOf(weights));
-  const op = vp(offsetOf(out));
+  const r = record(MIX, out, count + 1, 2 * count * size, 4 * count * size + count);
+  setField(r, X, weights);
+  setField(r, LIST, list);
+  setField(r, COUNT, count);
+  setField(r, OFFSET, offset);
+  setField(r, SIZE, size);
+  mixForward(r);
+  return out;
+}
+
+function mixForward(r: i32): void {
+  const offset = field(r, OFFSET);
+  const size = field(r, SIZE);
+  const count = field(r, COUNT);
+  const list = field(r, LIST);
+  const wp = vp(offsetOf(field(r, X)));
+  const op = vp(offsetOf(field(r, OUT)));
   memory.fill(op, 0, <usize>size << 3);
   for (let s = 0; s < count; s++) {
     const w = load<f64>(at(wp, s));
@@ -602,13 +736,6 @@ export function mix(weights: i32, list: i32, count: i32, offset: i32, size: i32)
     }
     for (; j < size; j++) store<f64>(at(op, j), load<f64>(at(op, j)) + w * load<f64>(at(src, j)));
   }
-  const r = record(MIX, out, count + 1, 2 * count * size, 4 * count * size + count);
-  setField(r, X, weights);
-  setField(r, LIST, list);
-  setField(r, COUNT, count);
-  setField(r, OFFSET, offset);
-  setField(r, SIZE, size);
-  return out;
 }
 
 function mixBackward(r: i32): void {
@@ -639,17 +766,23 @@ export function concat(list: i32, count: i32): i32 {
   let n = 0;
   for (let p = 0; p < count; p++) n += lengthOf(listed(list + p));
   const out = alloc(n, 0);
-  let o = vp(offsetOf(out));
+  const r = record(CONCAT, out, count, 0, n);
+  setField(r, LIST, list);
+  setField(r, COUNT, count);
+  concatForward(r);
+  return out;
+}
+
+function concatForward(r: i32): void {
+  const list = field(r, LIST);
+  const count = field(r, COUNT);
+  let o = vp(offsetOf(field(r, OUT)));
   for (let p = 0; p < count; p++) {
     const part = listed(list + p);
     const bytes = <usize>lengthOf(part) << 3;
     memory.copy(o, vp(offsetOf(part)), bytes);
     o += bytes;
   }
-  const r = record(CONCAT, out, count, 0, n);
-  setField(r, LIST, list);
-  setField(r, COUNT, count);
-  return out;
 }
 
 function concatBackward(r: i32): void {
@@ -669,13 +802,18 @@ function concatBackward(r: i32): void {
 export function crossEntropy(logits: i32, target: i32): i32 {
   const n = lengthOf(logits);
   const out = alloc(1, n);
-  const oo = offsetOf(out);
-  softmaxInto(offsetOf(logits), oo + 1, n);
-  store<f64>(vp(oo), -log(load<f64>(vp(oo + 1 + target))));
   const r = record(CROSS_ENTROPY, out, 1, 5 * n + 3, 3 * n);
   setField(r, X, logits);
   setField(r, TARGET, target);
+  crossEntropyForward(r);
   return out;
+}
+
+function crossEntropyForward(r: i32): void {
+  const x = field(r, X);
+  const oo = offsetOf(field(r, OUT));
+  softmaxInto(offsetOf(x), oo + 1, lengthOf(x));
+  store<f64>(vp(oo), -log(load<f64>(vp(oo + 1 + field(r, TARGET)))));
 }
 
 /** dx = g·(p − onehot(target)). */
@@ -695,12 +833,18 @@ function crossEntropyBackward(r: i32): void {
 export function sum(x: i32): i32 {
   const n = lengthOf(x);
   const out = alloc(1, 0);
+  const r = record(SUM, out, 1, n, n);
+  setField(r, X, x);
+  sumForward(r);
+  return out;
+}
+
+function sumForward(r: i32): void {
+  const x = field(r, X);
   const xp = vp(offsetOf(x));
   let acc: f64 = 0;
-  for (let i = 0; i < n; i++) acc += load<f64>(at(xp, i));
-  store<f64>(vp(offsetOf(out)), acc);
-  setField(record(SUM, out, 1, n, n), X, x);
-  return out;
+  for (let i = 0, n = lengthOf(x); i < n; i++) acc += load<f64>(at(xp, i));
+  store<f64>(vp(offsetOf(field(r, OUT))), acc);
 }
 
 function sumBackward(r: i32): void {
@@ -713,13 +857,19 @@ function sumBackward(r: i32): void {
 /** (Σ x_i) · (1/k) over the k scalars listed from `list`. */
 export function mean(list: i32, count: i32): i32 {
   const out = alloc(1, 0);
-  let acc: f64 = 0;
-  for (let i = 0; i < count; i++) acc += load<f64>(vp(offsetOf(listed(list + i))));
-  store<f64>(vp(offsetOf(out)), acc * (1.0 / <f64>count));
   const r = record(MEAN, out, count, count + 2, count + 2);
   setField(r, LIST, list);
   setField(r, COUNT, count);
+  meanForward(r);
   return out;
+}
+
+function meanForward(r: i32): void {
+  const list = field(r, LIST);
+  const count = field(r, COUNT);
+  let acc: f64 = 0;
+  for (let i = 0; i < count; i++) acc += load<f64>(vp(offsetOf(listed(list + i))));
+  store<f64>(vp(offsetOf(field(r, OUT))), acc * (1.0 / <f64>count));
 }
 
 function meanBackward(r: i32): void {
@@ -729,6 +879,57 @@ function meanBackward(r: i32): void {
   for (let i = 0; i < count; i++) {
     const g = gp(offsetOf(listed(list + i)));
     store<f64>(g, load<f64>(g) + d);
+  }
+}
+
+/**
+ * Runs a recorded step's forward pass again, every operation in the tape's order into the vectors it
+ * wrote before: JavaScript has put back the step's tape, handles and lists (with the new step's token
+ * rows and targets) and passes its counts. The regions hold them: capacities only grow until `init`.
+ */
+export function replay(opCount: i32, nodeCount: i32, slots: i32, edgeCount: i32, flopCount: f64): void {
+  reset();
+  top = slots;
+  nodes = nodeCount;
+  ops = opCount;
+  edges = edgeCount;
+  flops = flopCount;
+  for (let r = 0, end = ops * RECORD; r < end; r += RECORD) {
+    switch (field(r, OP)) {
+      case ADD:
+        addForward(r);
+        break;
+      case RMSNORM:
+        rmsnormForward(r);
+        break;
+      case LINEAR:
+        linearForward(r);
+        break;
+      case RELU:
+        reluForward(r);
+        break;
+      case SCORES:
+        scoresForward(r);
+        break;
+      case SOFTMAX:
+        softmaxForward(r);
+        break;
+      case MIX:
+        mixForward(r);
+        break;
+      case CONCAT:
+        concatForward(r);
+        break;
+      case CROSS_ENTROPY:
+        crossEntropyForward(r);
+        break;
+      case SUM:
+        sumForward(r);
+        break;
+      case MEAN:
+        meanForward(r);
+        break;
+    }
   }
 }
 

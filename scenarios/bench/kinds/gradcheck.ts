@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { GradcheckResult } from '../../gradcheck.ts';
 import { defineKind } from '../job-kind.ts';
 import { unbounded } from '../schemas.ts';
+import gradcheckRun from './gradcheck-run.ts';
 
 const gradcheckResult: z.ZodType<GradcheckResult> = z.object({
   engine: z.string(),
@@ -21,14 +22,10 @@ const gradcheckResult: z.ZodType<GradcheckResult> = z.object({
 export default defineKind<GradcheckResult>({
   name: 'gradcheck',
   runLabel: 'gradient check',
-  module: import.meta.url,
+  module: new URL('./gradcheck-run.ts', import.meta.url).href,
   result: gradcheckResult,
   // One check per engine: the check is deterministic, and untimed.
   rounds: () => ({ warmup: 0, trials: 1 }),
-  run: async (input) => {
-    // Loaded only here, so a training run's process holds nothing but the job and its engine.
-    const { gradcheck } = await import('../../gradcheck.ts');
-    return gradcheck(input);
-  },
+  run: gradcheckRun.run,
   describe: (r) => r.verdict,
 });

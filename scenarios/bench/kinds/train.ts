@@ -1,9 +1,10 @@
 /** The training job, timed: microgpt.py's training loop and its samples on one engine. */
 import { z } from 'zod';
-import { train, type TrainResult } from '../../train.ts';
+import type { TrainResult } from '../../train.ts';
 import { defineKind, type RunRecord } from '../job-kind.ts';
 import { formatLoss, formatSeconds } from '../../output/units.ts';
 import { configSchema, datasetSchema } from '../schemas.ts';
+import trainRun from './train-run.ts';
 
 const meanMax = z.object({ mean: z.number(), max: z.number() });
 const nullableNumber = z.number().nullable();
@@ -40,18 +41,10 @@ const ok = (r: RunRecord<TrainResult>) => (r.status === 'ok' ? r.result : undefi
 export default defineKind<TrainResult>({
   name: 'train',
   runLabel: 'trial',
-  module: import.meta.url,
+  module: new URL('./train-run.ts', import.meta.url).href,
   result: trainResult,
   rounds: (plan) => plan,
-  run: ({ engine, dataset, config }, progress) =>
-    train({
-      engineName: engine.name,
-      engine: engine.create(),
-      config,
-      dataset,
-      onStart: () => progress.start(config.steps),
-      onStep: (step, loss) => progress.step(step, loss),
-    }),
+  run: trainRun.run,
   describe: (r) => `${formatSeconds(r.timingMs.total)} training, loss ${formatLoss(r.finalLoss)}`,
   csv: {
     file: 'runs.csv',
