@@ -29,7 +29,6 @@ import {
   PLACEHOLDER_NAMES,
   usesData,
 } from '../scenarios/bench/external/spec.ts';
-import { fixedJobDifference } from '../scenarios/bench/external/verdict.ts';
 import { prepareReference } from '../scenarios/bench/reference-run.ts';
 import { resourceMeter } from '../scenarios/bench/resource-meter.ts';
 import { buildWorker } from '../scenarios/bench/worker-build.ts';
@@ -210,10 +209,8 @@ async function runJobs(s: BenchSetup): Promise<'completed' | { interrupted: numb
   let ended = await schedule(timedPlan, timed, hooks, interrupt.signal);
   if (ended === 'completed' && s.countSteps !== null) {
     const config = countJob(s.config, s.countSteps);
-    // A program that always runs a job of its own would be counted on another job: left out.
-    const externals = s.externals.filter((e) => fixedJobDifference(e.fixedJob, config) === null);
-    const counter = countExecutor({ ...s, config, externals, externalDataPath: dataPath }, worker);
-    const names = externals.map((e) => e.name);
+    const counter = countExecutor({ ...s, config, externalDataPath: dataPath }, worker);
+    const names = s.externals.map((e) => e.name);
     const countPlan = plan([countsKind], [{ with: countsKind, kind: externalCountsKind, names }]);
     ended = await schedule(countPlan, counter.execute, hooks, interrupt.signal);
     counter.dispose();

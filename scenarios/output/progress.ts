@@ -34,7 +34,7 @@ export class RunProgress implements Required<ScheduleHooks> {
   onRunEnd(task: Task<unknown>, run: RunRecord): void {
     this.stop();
     const outcome = run.status === 'ok' ? task.kind.describe(run.result) : `${run.status}: ${run.reason}`;
-    const c = run.counts;
+    const c = run.status === 'ok' ? run.counts : null;
     const counted = c
       ? `, ${formatCount((c.training ?? c.whole).instructions)} instructions${c.training ? ' training' : ''}`
       : '';

@@ -1,12 +1,14 @@
 /**
  * A folder's count runs, one row per engine or program: the figures the report, the CSVs and compare
- * show. Per step means per training step of the count job: the marked training steps for an engine,
- * the whole process for a program (which marks nothing, so its start-up is in its figure).
+ * show. Per step means per training step: of the count job's marked steps for an engine; for a
+ * program (which marks nothing), of its whole process over the steps it printed (a program with a
+ * job of its own runs that one), else over the count job's steps.
  */
 import type { RunRecord } from '../job-kind.ts';
 import { countsKind, externalCountsKind } from '../kinds/index.ts';
 import { runsOf, type ResultsFolder } from '../results.ts';
 import type { CacheCounts, ProcessCounts } from './callgrind.ts';
+import type { ExternalResult } from '../kinds/external.ts';
 
 export interface CountsRow {
   readonly engine: string;
@@ -27,12 +29,19 @@ export interface CountsRow {
 export function countsRows(folder: ResultsFolder): CountsRow[] {
   const steps = folder.env.bench.counts?.steps ?? 0;
   const runs: RunRecord[] = [...runsOf(folder, countsKind), ...runsOf(folder, externalCountsKind)];
-  return runs.map((r) => countsRow(r, steps));
+  return runs.map((r) => countsRow(r, printedSteps(r) ?? steps));
 }
 
 /** The count row of one engine or program, or null if it has no count run. */
 export function countsRowOf(folder: ResultsFolder, engine: string): CountsRow | null {
   return countsRows(folder).find((r) => r.engine === engine) ?? null;
+}
+
+/** The steps an external program said it ran (`step 5 / 20`, or its last loss line's step). */
+function printedSteps(run: RunRecord): number | null {
+  if (run.kind !== externalCountsKind.name || run.status !== 'ok') return null;
+  const r = run.result as ExternalResult;
+  return r.printedSteps ?? r.losses.at(-1)?.step ?? null;
 }
 
 function countsRow(run: RunRecord, steps: number): CountsRow {

@@ -63,7 +63,7 @@ export function externalVerdict(
 }
 
 /** How a program's own job differs from the bench's, or null when it runs the same one. */
-export function fixedJobDifference(fixedJob: FixedJob, config: TrainConfig): string | null {
+function fixedJobDifference(fixedJob: FixedJob, config: TrainConfig): string | null {
   if (fixedJob === true) return 'declared fixedJob: it ignores the job given';
   if (fixedJob === false) return null;
   const key = (Object.keys(fixedJob) as (keyof TrainConfig)[]).find((k) => fixedJob[k] !== config[k]);
