@@ -211,7 +211,10 @@ async function runJobs(s: BenchSetup): Promise<'completed' | { interrupted: numb
     const config = countJob(s.config, s.countSteps);
     const counter = countExecutor({ ...s, config, externalDataPath: dataPath }, worker);
     const names = s.externals.map((e) => e.name);
-    const countPlan = plan([countsKind], [{ with: countsKind, kind: externalCountsKind, names }]);
+    const countPlan = {
+      ...plan([countsKind], [{ with: countsKind, kind: externalCountsKind, names }]),
+      concurrency: s.countJobs,
+    };
     ended = await schedule(countPlan, counter.execute, hooks, interrupt.signal);
     counter.dispose();
   }

@@ -8,8 +8,7 @@ import { countExecutor } from '../scenarios/bench/counts/executor.ts';
 import { processExecutor } from '../scenarios/bench/process-executor.ts';
 import { appendRun, prepareResultsDir, readResultsFolder, startResults } from '../scenarios/bench/results.ts';
 import { resourceMeter } from '../scenarios/bench/resource-meter.ts';
-import { roundsOf, schedule, type Executor, type Task } from '../scenarios/bench/scheduler.ts';
-import type { AnyKind } from '../scenarios/bench/kinds/index.ts';
+import { roundsOf, schedule, type Task } from '../scenarios/bench/scheduler.ts';
 import type { RunRecord } from '../scenarios/bench/job-kind.ts';
 import { summarize } from '../scenarios/bench/summary.ts';
 import { buildWorker } from '../scenarios/bench/worker-build.ts';
@@ -203,7 +202,7 @@ async function runPoints(s: SweepSetup, dirs: readonly string[], skips: Record<n
     const progress = new RunProgress({ trials: s.trials, warmup: 0 });
     const plan = {
       engines: engines.map((e) => e.name),
-      kinds: kindsOf(s),
+      kinds: kindsOf(s).filter((k) => k !== countsKind),
       trials: s.trials,
       warmup: 0,
       timeoutMs: s.timeoutSeconds * 1000,
@@ -217,17 +216,18 @@ async function runPoints(s: SweepSetup, dirs: readonly string[], skips: Record<n
       },
     };
     const job = { dataPath: s.dataPath, config: point.config, enginesModule: s.enginesModule };
-    const timed = processExecutor(job, { worker, meter });
+    ended = await schedule(plan, processExecutor(job, { worker, meter }), hooks, interrupt.signal);
     const counter =
-      s.countSteps === null
+      s.countSteps === null || ended === 'interrupted'
         ? null
         : countExecutor(
             { ...job, config: countJob(point.config, s.countSteps), externals: [], externalDataPath: '' },
             worker,
           );
-    const execute: Executor = (task, opts) =>
-      counter && (task.kind as AnyKind) === countsKind ? counter.execute(task, opts) : timed(task, opts);
-    ended = await schedule(plan, execute, hooks, interrupt.signal);
+    if (counter) {
+      const countPlan = { ...plan, kinds: [countsKind], concurrency: s.countJobs };
+      ended = await schedule(countPlan, counter.execute, hooks, interrupt.signal);
+    }
     counter?.dispose();
     progress.stop();
     if (ended === 'interrupted') break;

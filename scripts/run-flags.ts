@@ -1,4 +1,5 @@
 /** The flags bench:all and bench:sweep share: which engines, how many runs, their limit, and the count pass. */
+import { availableParallelism } from 'node:os';
 import type { EngineRegistry } from '../engines/registry.ts';
 import { valgrindVersion } from '../scenarios/bench/counts/callgrind.ts';
 import { InputError } from '../engines/input-error.ts';
@@ -19,17 +20,22 @@ export const RUN_FLAGS = {
   timeout: { type: 'string' },
   counts: { type: 'boolean' },
   'count-steps': { type: 'string' },
+  'count-jobs': { type: 'string' },
 } as const;
+
+/** Count runs at once: one per core (counts do not change with the machine's load). */
+const DEFAULT_COUNT_JOBS = availableParallelism();
 
 export const runFlagsHelp = (engines: EngineRegistry, per: string) =>
   `  --engines a,b        engines to run (default all: ${engines.names().join(',')})
   --trials N           timed trials per engine${per} (default ${DEFAULT_TRIALS})
-  --timeout SECONDS    limit per run, count runs too; the process is killed past it (default ${DEFAULT_TIMEOUT_SECONDS})
+  --timeout SECONDS    limit per run, count runs too: killed past it (default ${DEFAULT_TIMEOUT_SECONDS})
   --counts             after the timed runs, count each engine's job${per} once under valgrind
                        (callgrind, fixed cache sizes, V8 made deterministic): instructions, cache
                        misses and estimated cycles, for the whole process and the training steps alone
   --count-steps N      the count job's steps (default ${DEFAULT_COUNT_STEPS}, or the job's if fewer): under
-                       valgrind a step takes about 50x as long`;
+                       valgrind a step takes about 50x as long
+  --count-jobs N       count runs at once (default ${DEFAULT_COUNT_JOBS}, one per core): load changes no count`;
 
 export function runFlags(values: FlagValues<typeof RUN_FLAGS>, registry: EngineRegistry) {
   return {
@@ -37,6 +43,7 @@ export function runFlags(values: FlagValues<typeof RUN_FLAGS>, registry: EngineR
     trials: intFlag('trials', values.trials, DEFAULT_TRIALS),
     timeoutSeconds: timeoutFlag(values.timeout, DEFAULT_TIMEOUT_SECONDS),
     countSteps: countStepsFlag(values),
+    countJobs: intFlag('count-jobs', values['count-jobs'], DEFAULT_COUNT_JOBS),
   };
 }
 
@@ -44,7 +51,8 @@ export function runFlags(values: FlagValues<typeof RUN_FLAGS>, registry: EngineR
 function countStepsFlag(values: FlagValues<typeof RUN_FLAGS>): number | null {
   const raw = values['count-steps'];
   if (values.counts !== true) {
-    if (raw !== undefined) throw new InputError('--count-steps needs --counts');
+    for (const flag of ['count-steps', 'count-jobs'] as const)
+      if (values[flag] !== undefined) throw new InputError(`--${flag} needs --counts`);
     return null;
   }
   const steps = intFlag('count-steps', raw, DEFAULT_COUNT_STEPS);

@@ -55,7 +55,30 @@ describe('the scheduler, with a job kind defined in one file and a fake executor
       userMs: null,
       systemMs: null,
       maxRssBytes: null,
+      counts: null,
     });
+  });
+
+  it('carries out a round’s runs `concurrency` at a time, never two rounds at once', async () => {
+    let inFlight = 0;
+    const seen: number[] = [];
+    const started: string[] = [];
+    const execute: Executor = async <R>(task: Task<R>) => {
+      started.push(`${task.engine} t${task.trial}`);
+      seen.push(++inFlight);
+      await new Promise((done) => setTimeout(done, 20));
+      inFlight--;
+      return okOutcome(task as Task<unknown>) as Executed<R>;
+    };
+    const records: string[] = [];
+    const ended = await schedule(plan({ concurrency: 2 }), execute, {
+      onRunEnd: (t) => records.push(`${t.engine} t${t.trial}`),
+    });
+    expect(ended).toBe('completed');
+    expect(started).toEqual(['a t1', 'b t1', 'c t1', 'a t2', 'b t2', 'c t2']);
+    expect(Math.max(...seen)).toBe(2);
+    // Round 2 starts only once round 1 has ended.
+    expect(records.slice(0, 3).sort()).toEqual(['a t1', 'b t1', 'c t1']);
   });
 
   it('carries out only the runs `include` accepts (a sweep shard), in the same order', async () => {

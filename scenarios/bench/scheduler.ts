@@ -54,6 +54,11 @@ export interface SchedulePlan extends Rounds {
   readonly timeoutMs: number;
   /** Which runs this process carries out (default all): a sweep's shard takes its share. */
   readonly include?: (task: Task<unknown>) => boolean;
+  /**
+   * Runs of one round carried out at once (default 1). Only for runs whose figures the machine's load
+   * cannot change (counts); a round's runs never depend on each other, as sit-outs act from the next.
+   */
+  readonly concurrency?: number;
 }
 
 export interface ScheduleHooks {
@@ -81,24 +86,45 @@ export async function schedule(
     const lanes = [{ kind, names: plan.engines }, ...(plan.alongside ?? []).filter((a) => a.with === kind)];
     const sittingOut = new Set<string>();
     for (const { trial, warmup } of roundsOf(kind, plan)) {
-      for (const lane of lanes) {
-        for (const engine of lane.names) {
-          if (sittingOut.has(engine)) continue;
-          const task: Task<unknown> = { kind: lane.kind, engine, trial, warmup };
-          if (plan.include && !plan.include(task)) continue;
-          if (signal?.aborted) return 'interrupted';
-          const outcome = await execute(task, {
-            timeoutMs: plan.timeoutMs,
-            signal,
-            onProgress: (p) => hooks.onProgress?.(task, p),
-          });
-          if (outcome.status === 'interrupted') return 'interrupted';
-          const record: RunRecord = { kind: lane.kind.name, engine, trial, warmup, ...UNKNOWN_COST, ...outcome };
-          hooks.onRunEnd?.(task, record);
-          if (record.status !== 'ok') sittingOut.add(engine);
-        }
-      }
+      const round = lanes.flatMap((lane) =>
+        lane.names
+          .filter((engine) => !sittingOut.has(engine))
+          .map((engine): Task<unknown> => ({ kind: lane.kind, engine, trial, warmup }))
+          .filter((task) => !plan.include || plan.include(task)),
+      );
+      const run = async (task: Task<unknown>): Promise<boolean> => {
+        if (signal?.aborted) return false;
+        const outcome = await execute(task, {
+          timeoutMs: plan.timeoutMs,
+          signal,
+          onProgress: (p) => hooks.onProgress?.(task, p),
+        });
+        if (outcome.status === 'interrupted') return false;
+        const record: RunRecord = {
+          kind: task.kind.name,
+          engine: task.engine,
+          trial,
+          warmup,
+          ...UNKNOWN_COST,
+          ...outcome,
+        };
+        hooks.onRunEnd?.(task, record);
+        if (record.status !== 'ok') sittingOut.add(task.engine);
+        return true;
+      };
+      if (!(await inPool(round, plan.concurrency ?? 1, run))) return 'interrupted';
     }
   }
   return 'completed';
+}
+
+/** `run` over the tasks in order, at most `width` at once; false once a run was stopped (the rest are not started). */
+async function inPool<T>(tasks: readonly T[], width: number, run: (task: T) => Promise<boolean>): Promise<boolean> {
+  let next = 0;
+  let completed = true;
+  const lane = async () => {
+    while (completed && next < tasks.length) completed = (await run(tasks[next++])) && completed;
+  };
+  await Promise.all(Array.from({ length: Math.min(width, tasks.length) }, lane));
+  return completed;
 }

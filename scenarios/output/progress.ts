@@ -1,6 +1,6 @@
 /**
- * bench:all's progress on stderr: a bar per run (cli-progress draws only on a terminal), and a line as
- * each run ends.
+ * bench:all's progress on stderr: a bar per run in progress (several at once when a round's runs go
+ * in parallel, as count runs do; cli-progress draws only on a terminal), and a line as each run ends.
  */
 import cliProgress from 'cli-progress';
 import type { Rounds, RunRecord } from '../bench/job-kind.ts';
@@ -8,7 +8,7 @@ import type { Progress, ScheduleHooks, Task } from '../bench/scheduler.ts';
 import { formatCount, formatSeconds } from './units.ts';
 
 export class RunProgress implements Required<ScheduleHooks> {
-  private readonly bar = new cliProgress.SingleBar(
+  private readonly bars = new cliProgress.MultiBar(
     {
       stream: process.stderr,
       format: '{label} [{bar}] step {value}/{total} | loss {loss} | {duration_formatted}',
@@ -17,33 +17,38 @@ export class RunProgress implements Required<ScheduleHooks> {
     },
     cliProgress.Presets.shades_classic,
   );
-  private active = false;
+  private readonly active = new Map<Task<unknown>, cliProgress.SingleBar>();
 
   /** `plan`: bench:all's --warmup and --trials, from which each kind's run counts follow. */
   constructor(private readonly plan: Rounds) {}
 
   onProgress(task: Task<unknown>, p: Progress): void {
     if (p.type === 'start') {
-      this.bar.start(p.steps, 0, { label: this.name(task), loss: '-' });
-      this.active = true;
+      this.active.get(task)?.stop();
+      this.active.set(task, this.bars.create(p.steps, 0, { label: this.name(task), loss: '-' }));
     } else {
-      this.bar.update(p.step, { loss: p.loss.toFixed(4) });
+      this.active.get(task)?.update(p.step, { loss: p.loss.toFixed(4) });
     }
   }
 
   onRunEnd(task: Task<unknown>, run: RunRecord): void {
-    this.stop();
+    const bar = this.active.get(task);
+    if (bar) this.bars.remove(bar);
+    this.active.delete(task);
     const outcome = run.status === 'ok' ? task.kind.describe(run.result) : `${run.status}: ${run.reason}`;
     const c = run.status === 'ok' ? run.counts : null;
     const counted = c
       ? `, ${formatCount((c.training ?? c.whole).instructions)} instructions${c.training ? ' training' : ''}`
       : '';
-    process.stderr.write(`${this.name(task)}: ${outcome}${counted} (${formatSeconds(run.wallMs, 1)} wall)\n`);
+    const line = `${this.name(task)}: ${outcome}${counted} (${formatSeconds(run.wallMs, 1)} wall)\n`;
+    // Above the bars on a terminal; written as it is elsewhere, where no bar is drawn.
+    if (process.stderr.isTTY && this.active.size > 0) this.bars.log(line);
+    else process.stderr.write(line);
   }
 
   stop(): void {
-    if (this.active) this.bar.stop();
-    this.active = false;
+    this.bars.stop();
+    this.active.clear();
   }
 
   /** "tape trial 2/3", "tape warmup 1/1"; a kind with one run per engine: "tape gradient check". */
