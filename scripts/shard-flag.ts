@@ -25,7 +25,8 @@ export function shardFlag(raw: string, env: NodeJS.ProcessEnv = process.env): Sh
   if (!auto && !given) fail('expected i/n with 1 ≤ i ≤ n (e.g. 1/2), auto, or auto/n');
   const shard = auto ? fromEnvironment(env, auto[1] === undefined ? null : Number(auto[1]), fail) : null;
   const [index, count] = shard ? [shard.index, shard.count] : [Number(given![1]), Number(given![2])];
-  if (!(index >= 1 && index <= count)) fail(`shard ${index} of ${count}: expected 1 ≤ i ≤ n`);
+  if (!(index >= 1 && index <= count))
+    fail(shard ? `the environment gives shard ${index} of ${count}` : 'expected i/n with 1 ≤ i ≤ n, e.g. 1/2');
   return { index, count };
 }
 

@@ -6,8 +6,12 @@ import { Budget } from '../scenarios/sweep/budget.ts';
 import { powerLawFit } from '../scenarios/sweep/fit.ts';
 import { CHROMIUM, inChromium } from './browser.ts';
 import { expectInputError, rawResults, runScript, tempDirs } from './helpers.ts';
+import { valgrindVersion } from '../scenarios/bench/counts/callgrind.ts';
 
 const tmp = tempDirs();
+/** With valgrind, the sweep counts its points too, and the exponents are fitted on the counts. */
+const COUNTED = valgrindVersion() !== null;
+if (!COUNTED) console.warn('[skip] valgrind is not installed: the sweep runs without --counts');
 
 describe('npm run bench:sweep', () => {
   const dir = tmp('sweep');
@@ -16,15 +20,20 @@ describe('npm run bench:sweep', () => {
   let r: ReturnType<typeof runScript>;
   beforeAll(() => {
     const args = ['--vary', 'n-embd=8,16', '--engines', 'tape,tensor', '--steps', '5', '--trials', '1', '--check'];
-    r = runScript('bench-sweep.ts', [...args, '--out', out, '--report', report]);
-  });
+    const counts = COUNTED ? ['--counts', '--count-steps', '2'] : [];
+    r = runScript('bench-sweep.ts', [...args, ...counts, '--out', out, '--report', report], { timeout: 400_000 });
+  }, 410_000);
 
   it('n-embd 8,16 × tape,tensor at 5 steps: 4 rows in points.csv with every column, a results folder per point', () => {
     expect(r.status, r.stderr).toBe(0);
     const rows: Record<string, string>[] = parse(readFileSync(join(out, 'points.csv'), 'utf8'), { columns: true });
     expect(rows.map((row) => `${row['n-embd']} ${row.engine}`)).toEqual(['8 tape', '8 tensor', '16 tape', '16 tensor']);
     for (const row of rows) {
-      for (const [column, value] of Object.entries(row)) expect(value, `${row.engine} ${column}`).not.toBe('');
+      for (const [column, value] of Object.entries(row)) {
+        const counted = column === 'instructions_per_step' || column === 'est_cycles_per_step';
+        if (counted && !COUNTED) expect(value, `${row.engine} ${column}`).toBe('');
+        else expect(value, `${row.engine} ${column}`).not.toBe('');
+      }
       expect(row).toMatchObject({ status: 'ok', verdict: 'pass' });
       expect(Number(row.ms_per_step)).toBeCloseTo(Number(row.median_ms) / 5, 9);
     }
@@ -38,11 +47,13 @@ describe('npm run bench:sweep', () => {
       const folder = rawResults(join(out, 'points', String(i + 1).padStart(3, '0')));
       expect(folder.env.config).toMatchObject({ nEmbd: width, steps: 5 });
       expect(folder.runs.map((run) => `${run.kind} ${run.engine}`).sort()).toEqual([
+        ...(COUNTED ? ['counts tape', 'counts tensor'] : []),
         'gradcheck tape',
         'gradcheck tensor',
         'train tape',
         'train tensor',
       ]);
+      if (COUNTED) expect(folder.env.bench.counts).toMatchObject({ steps: 2 });
       // The analytic flops leave out softmax, norms and the like: a little under what tensor counts.
       const counted = folder.runs.find((run) => run.kind === 'train' && run.engine === 'tensor').result.flopsPerStep;
       const ratio = Number(rows[2 * i + 1].flops_per_step) / counted;
@@ -53,8 +64,11 @@ describe('npm run bench:sweep', () => {
     const md = readFileSync(report, 'utf8');
     expect(md).toContain('## Training time by n-embd');
     expect(md).toMatch(/\| tensor \| [\d.]+ ms \| [\d.]+ ms \|/);
-    expect(md).toMatch(/\| tape \| -?\d\.\d\d \(R² \d\.\d{3}, 2 points\) \|/);
-    expect(r.stdout).toMatch(/^ {2}tensor: time per step grows as parameters\^-?\d\.\d\d/m);
+    // Fitted on the counts when there are counts: the same on any machine, so shards from several merge.
+    const measure = COUNTED ? 'est. cycles/step' : 'ms/step';
+    expect(md).toMatch(new RegExp(`\\| tape \\| ${measure} \\| -?\\d\\.\\d\\d \\(R² \\d\\.\\d{3}, 2 points\\) \\|`));
+    const what = COUNTED ? 'estimated cycles' : 'time';
+    expect(r.stdout).toMatch(new RegExp(`^ {2}tensor: ${what} per step grows as parameters\\^-?\\d\\.\\d\\d`, 'm'));
   });
 
   it.skipIf(!CHROMIUM)(

@@ -209,7 +209,7 @@ describe('npm run compare', () => {
       /^\| tape \| 5 \/ 5 \| 100 \| 130 \| \+30\.0% \(\+\d+\.\d% … \+\d+\.\d%\) \| 0\.008 \| \*\*slower\*\*/m,
     );
     expect(r.stdout).toMatch(
-      /^\| topo \| 5 \/ 5 \| .* \| no change: the 95% interval is within ±2% \| identical \| pass \|$/m,
+      /^\| topo \| 5 \/ 5 \| .* \| no change: the 95% interval is within ±2% \| — \| — \| identical \| pass \|$/m,
     );
     expect(runScript('compare.ts', [base, slow, '--fail-on-regression']).status).toBe(1);
     expect(runScript('compare.ts', [base, folder('same'), '--fail-on-regression']).status).toBe(0);

@@ -149,7 +149,7 @@ describe('--shard auto', () => {
   it('refuses what does not make a shard', () => {
     expect(() => shardFlag('auto', {})).toThrow(/no job-array index in the environment/);
     expect(() => shardFlag('auto', { JOB_COMPLETION_INDEX: '1' })).toThrow(/say the count, --shard auto\/N/);
-    expect(() => shardFlag('auto/2', { JOB_COMPLETION_INDEX: '2' })).toThrow(/shard 3 of 2/);
+    expect(() => shardFlag('auto/2', { JOB_COMPLETION_INDEX: '2' })).toThrow(/the environment gives shard 3 of 2/);
     expect(() => shardFlag('auto', { SLURM_ARRAY_TASK_ID: 'x' })).toThrow(
       /SLURM_ARRAY_TASK_ID=x is not a whole number/,
     );

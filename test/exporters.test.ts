@@ -28,10 +28,10 @@ const INPUTS = { complete: [complete], merged: [complete, interrupted] };
 const golden = (name: string, suffix: string) => readFileSync(join(FIXTURES, `${name}.expected.${suffix}`), 'utf8');
 
 describe('results exporters, against golden files', () => {
-  it('the registry has md, csv (runs, external-runs, summary and losses), json and html', () =>
+  it('the registry has md, csv (runs, external-runs, summary, losses and counts), json and html', () =>
     expect(RESULTS_FORMATS.map((f) => `${f.name}: ${f.files.map((file) => file.suffix).join(' ')}`)).toEqual([
       'md: md',
-      'csv: runs.csv external-runs.csv summary.csv losses.csv',
+      'csv: runs.csv external-runs.csv summary.csv losses.csv counts.csv',
       'json: json',
       'html: html',
     ]));
@@ -80,6 +80,7 @@ describe('the format registry', () => {
       'out/bench.external-runs.csv',
       'out/bench.summary.csv',
       'out/bench.losses.csv',
+      'out/bench.counts.csv',
       'out/bench.json',
     ]);
   });
@@ -92,7 +93,7 @@ describe('the format registry', () => {
       registry.map((f) => `${f.name}: ${f.files.map((file) => `${file.suffix} ${typeof file.exporter.serialize}`)}`);
     expect(shape(fresh.RESULTS_FORMATS)).toEqual([
       'md: md function',
-      'csv: runs.csv function,external-runs.csv function,summary.csv function,losses.csv function',
+      'csv: runs.csv function,external-runs.csv function,summary.csv function,losses.csv function,counts.csv function',
       'json: json function',
       'html: html function',
     ]);

@@ -252,6 +252,7 @@ describe('GNU time’s report', () => {
       userMs: 1250,
       systemMs: 500,
       maxRssBytes: 43720 * 1024,
+      counts: null,
       signal: null,
     });
     expect(parseTimeOutput('Command exited with non-zero status 3\n0.00 0.01 1596\n')).toMatchObject({

@@ -31,11 +31,12 @@ function countsText(e: EngineChange): string {
   return `${formatCount(c.baseCyclesPerStep)} → ${formatCount(c.newCyclesPerStep)} (${change})`;
 }
 
-/** The verdict that decides a regression, marked; the other one plain. */
+/** A verdict, its word marked when it is the one that decides a regression; the other one plain. */
 function verdictCell(e: EngineChange, which: 'time' | 'counts'): string {
-  const text = which === 'time' ? `${e.verdict}: ${e.note}` : (e.counts?.verdict ?? '—');
+  const verdict = which === 'time' ? e.verdict : (e.counts?.verdict ?? '—');
   const decides = (which === 'counts') === (e.counts !== null);
-  return decides && e.regression ? `**${text}**` : text;
+  const word = decides && e.regression ? `**${verdict}**` : verdict;
+  return which === 'time' ? `${word}: ${e.note}` : word;
 }
 
 export const compareMarkdown: Exporter<Comparison> = {
