@@ -54,4 +54,10 @@ describe('dataset', () => {
     expect(tok.encodeDocument('cab')).toEqual([3, 2, 0, 1, 3]);
     expect(tok.decode([2, 0, 1])).toBe('cab');
   });
+
+  it('takes a character past U+FFFF as one token, a document of them anywhere in the list', () => {
+    const tok = new Tokenizer(['b\u{1F600}a', 'zé', '\u{1F600}\u{10000}', 'a']);
+    expect(tok.chars).toEqual(['a', 'b', 'z', 'é', '\u{10000}', '\u{1F600}']);
+    expect(tok.encodeDocument('a\u{1F600}')).toEqual([6, 0, 5, 6]);
+  });
 });

@@ -96,7 +96,9 @@ describe('2: a worker killed by SIGINT', () => {
   it('sent from outside mid-run: a failed row; the bench completes with its CSVs and report, exit 0', async () => {
     const out = join(tmp, 'sigint-outside');
     const report = join(tmp, 'sigint-outside.md');
-    const args = ['--engines', 'hangs-at-3,tensor', '--trials', '1', '--timeout', '8', ...TINY_JOB];
+    // The SIGINT comes 1.5 s after the worker starts, well inside the limit; the limit then ends the
+    // hanging engine's gradient check.
+    const args = ['--engines', 'hangs-at-3,tensor', '--trials', '1', '--timeout', '15', ...TINY_JOB];
     const bench = startScript('bench-all.ts', [...args, '--out', out, '--report', report], FAULTY);
     const worker = await workerOf(bench.child.pid!);
     await sleep(1500);
@@ -427,7 +429,8 @@ describe('5: bench:micro whose output folder is gone when it ends', () => {
       [...args, '--reports-dir', reports, '--results-dir', join(tmp, 'micro')],
       FAULTY,
     );
-    await sleep(2500);
+    // bench:micro makes the folder before its first measurement, which then hangs for --timeout.
+    while (!existsSync(reports)) await sleep(50);
     rmSync(reports, { recursive: true });
     writeFileSync(reports, 'not a folder any more\n');
     const r = await bench.done;

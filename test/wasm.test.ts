@@ -8,7 +8,6 @@ import { KERNELS_WASM_BASE64 } from '../engines/wasm/build/kernels-binary.ts';
 import { prepareJob } from '../scenarios/train.ts';
 import { EngineUpdate } from '../scenarios/update.ts';
 import { Adam } from '../workload/adam.ts';
-import { PyRandom } from '../workload/pyrandom.ts';
 import { DEFAULT_CONFIG, type TrainConfig } from '../workload/config.ts';
 import { documentLoss } from '../workload/model.ts';
 import { MICROGPT_PY, NAMES_PATH, namesSkipReason, runScript } from './helpers.ts';
@@ -23,34 +22,9 @@ describe('the wasm module', () => {
     expect(readFileSync(join(BUILD_DIR, 'kernels.wasm')).equals(Buffer.from(fresh))).toBe(true);
   });
 
-  it("imports V8's log and pow, so its forward values are topo's", () => {
+  it("imports V8's exp, log and pow, so its forward values are topo's", () => {
     const imports = WebAssembly.Module.imports(new WebAssembly.Module(Buffer.from(KERNELS_WASM_BASE64, 'base64')));
-    expect(imports.map((i) => `${i.module}.${i.name}`).sort()).toEqual(['env.log', 'env.moved', 'env.pow']);
-  });
-
-  it("computes exp as V8's Math.exp does, bit for bit (fdlibm's, and Math.E at 1)", () => {
-    const module = new WebAssembly.Module(Buffer.from(KERNELS_WASM_BASE64, 'base64'));
-    const env = { log: Math.log, pow: Math.pow, moved: () => {} };
-    const exp = new WebAssembly.Instance(module, { env }).exports.exp as (x: number) => number;
-    const rng = new PyRandom(3);
-    const bits = new Float64Array(1);
-    const words = new Uint32Array(bits.buffer);
-    const inputs = [
-      // softmax's arguments (x − max), where AssemblyScript's own exp differs from V8's 1 time in 10
-      ...Array.from({ length: 300_000 }, () => -30 * rng.random()),
-      // every branch: |x| < 2⁻²⁸, up to 1.5 ln 2, the general reduction, the subnormal results
-      ...Array.from({ length: 100_000 }, () => (rng.random() - 0.5) * 2 ** (-40 * rng.random())),
-      ...Array.from({ length: 100_000 }, () => -750 + 1460 * rng.random()),
-      // any double
-      ...Array.from(
-        { length: 100_000 },
-        () => ((words[0] = rng.getrandbits(32)), (words[1] = rng.getrandbits(32)), bits[0]),
-      ),
-      ...[0, -0, 1, -1, 0.5 * Math.LN2, 1.5 * Math.LN2, 2 ** -28, -(2 ** -29), -1021.5 * Math.LN2, -745.2, 709.79],
-      ...[Infinity, -Infinity, NaN],
-    ];
-    const differing = inputs.filter((x) => !Object.is(exp(x), Math.exp(x)));
-    expect(differing.slice(0, 5)).toEqual([]);
+    expect(imports.map((i) => `${i.module}.${i.name}`).sort()).toEqual(['env.exp', 'env.log', 'env.moved', 'env.pow']);
   });
 });
 

@@ -11,66 +11,10 @@
 // afresh with the larger capacity and moved up in place; `moved` then tells JavaScript to rebuild its
 // views of the memory.
 
+@external("env", "exp") declare function exp(x: f64): f64;
 @external("env", "log") declare function log(x: f64): f64;
 @external("env", "pow") declare function pow(x: f64, y: f64): f64;
 @external("env", "moved") declare function moved(): void;
-
-// V8's Math.exp is fdlibm's __ieee754_exp (V8's src/base/ieee754.cc, which returns Math.E for exp(1));
-// the same float operations here give its results bit for bit (test/wasm.test.ts compares them) without a call out to JavaScript.
-const EXP_HUGE: f64 = 1.0e300;
-const EXP_TWOM1000: f64 = 9.33263618503218878990e-302;
-const EXP_O_THRESHOLD: f64 = 7.09782712893383973096e2;
-const EXP_U_THRESHOLD: f64 = -7.45133219101941108420e2;
-const LN2_HI: f64 = 6.93147180369123816490e-1;
-const LN2_LO: f64 = 1.90821492927058770002e-10;
-const INV_LN2: f64 = 1.44269504088896338700;
-const P1: f64 = 1.66666666666666019037e-1;
-const P2: f64 = -2.77777777770155933842e-3;
-const P3: f64 = 6.61375632143793436117e-5;
-const P4: f64 = -1.65339022054652515390e-6;
-const P5: f64 = 4.13813679705723846039e-8;
-
-/** fdlibm's exp, statement for statement. */
-export function exp(x: f64): f64 {
-  const bits = reinterpret<u64>(x);
-  let hx = <u32>(bits >> 32);
-  const xsb = <i32>(hx >> 31);
-  hx &= 0x7fffffff;
-  if (hx >= 0x40862e42) {
-    if (hx >= 0x7ff00000) {
-      if (((hx & 0xfffff) | <u32>bits) != 0) return x + x;
-      return xsb == 0 ? x : 0.0;
-    }
-    if (x > EXP_O_THRESHOLD) return EXP_HUGE * EXP_HUGE;
-    if (x < EXP_U_THRESHOLD) return EXP_TWOM1000 * EXP_TWOM1000;
-  }
-  let hi: f64 = 0;
-  let lo: f64 = 0;
-  let k: i32 = 0;
-  if (hx > 0x3fd62e42) {
-    if (hx < 0x3ff0a2b2) {
-      // V8's one change to fdlibm: exp(1) is Math.E, the correctly rounded e.
-      if (x == 1.0) return 2.718281828459045;
-      hi = xsb == 0 ? x - LN2_HI : x - -LN2_HI;
-      lo = xsb == 0 ? LN2_LO : -LN2_LO;
-      k = 1 - xsb - xsb;
-    } else {
-      k = <i32>(INV_LN2 * x + (xsb == 0 ? 0.5 : -0.5));
-      const t = <f64>k;
-      hi = x - t * LN2_HI;
-      lo = t * LN2_LO;
-    }
-    x = hi - lo;
-  } else if (hx < 0x3e300000) {
-    if (EXP_HUGE + x > 1.0) return 1.0 + x;
-  }
-  const t = x * x;
-  const c = x - t * (P1 + t * (P2 + t * (P3 + t * (P4 + t * P5))));
-  if (k == 0) return 1.0 - ((x * c) / (c - 2.0) - x);
-  const y = 1.0 - (lo - (x * c) / (2.0 - c) - hi);
-  if (k >= -1021) return reinterpret<f64>(reinterpret<u64>(y) + (<u64>(<i64>k << 52)));
-  return reinterpret<f64>(reinterpret<u64>(y) + (<u64>(<i64>(k + 1000) << 52))) * EXP_TWOM1000;
-}
 
 // Initial capacities, as tensor's: each holds the reference job's longest step at least twice over.
 const INITIAL_STEP_SLOTS: i32 = 16384;
