@@ -41,6 +41,7 @@ import { assertSameJob, compareFolders } from '../scenarios/compare/compare.ts';
 import { InputError } from '../engines/input-error.ts';
 import { ioReason, writeFileAtomic } from '../scenarios/files.ts';
 import { RunProgress } from '../scenarios/output/progress.ts';
+import { formatElapsed } from '../scenarios/output/units.ts';
 import { loadDataset } from '../workload/dataset.ts';
 import { command, CommandError, intFlag, stopOnSignals, type FlagValues } from './cli.ts';
 import { JOB_FLAGS, JOB_HELP, configFromFlags } from './job-flags.ts';
@@ -215,8 +216,13 @@ async function runJobs(s: BenchSetup): Promise<'completed' | { interrupted: numb
       ...plan([countsKind], [{ with: countsKind, kind: externalCountsKind, names }]),
       concurrency: s.countJobs,
     };
+    const countStarted = performance.now();
     ended = await schedule(countPlan, counter.execute, hooks, interrupt.signal);
     counter.dispose();
+    const runs = s.engines.length + names.length;
+    const elapsed = formatElapsed(performance.now() - countStarted);
+    progress.stop();
+    process.stderr.write(`count pass: ${runs} count runs, up to ${s.countJobs} at once, in ${elapsed}\n`);
   }
   progress.stop();
   interrupt.dispose();
