@@ -23,6 +23,8 @@ export class RunProgress implements Required<ScheduleHooks> {
   constructor(private readonly plan: Rounds) {}
 
   onProgress(task: Task<unknown>, p: Progress): void {
+    // MultiBar's bars draw even off a terminal once updated (a SingleBar would not): none there.
+    if (!process.stderr.isTTY) return;
     if (p.type === 'start') {
       this.active.get(task)?.stop();
       this.active.set(task, this.bars.create(p.steps, 0, { label: this.name(task), loss: '-' }));
@@ -41,8 +43,8 @@ export class RunProgress implements Required<ScheduleHooks> {
       ? `, ${formatCount((c.training ?? c.whole).instructions)} instructions${c.training ? ' training' : ''}`
       : '';
     const line = `${this.name(task)}: ${outcome}${counted} (${formatSeconds(run.wallMs, 1)} wall)\n`;
-    // Above the bars on a terminal; written as it is elsewhere, where no bar is drawn.
-    if (process.stderr.isTTY && this.active.size > 0) this.bars.log(line);
+    // Above the bars while some are drawn.
+    if (this.active.size > 0) this.bars.log(line);
     else process.stderr.write(line);
   }
 
