@@ -50,7 +50,7 @@ describe('npm run report', () => {
     const base = join(tmp, 'all-formats');
     const r = runScript('report.ts', [COMPLETE, '--format', 'md,csv,json', '--output', `${base}.md`]);
     expect(r.status, r.stderr).toBe(0);
-    const suffixes = ['md', 'runs.csv', 'external-runs.csv', 'summary.csv', 'losses.csv', 'json'];
+    const suffixes = ['md', 'runs.csv', 'external-runs.csv', 'summary.csv', 'losses.csv', 'counts.csv', 'json'];
     expect(r.stdout).toBe(suffixes.map((s) => `${base}.${s}\n`).join(''));
     for (const s of suffixes) {
       expect(readFileSync(`${base}.${s}`, 'utf8'), s).toBe(
