@@ -9,9 +9,9 @@ import { expectInputError, rawResults, runScript, tempDirs } from './helpers.ts'
 import { valgrindVersion } from '../scenarios/bench/counts/callgrind.ts';
 
 const tmp = tempDirs();
-/** With valgrind, the sweep counts its points too, and the exponents are fitted on the counts. */
-const COUNTED = valgrindVersion() !== null;
-if (!COUNTED) console.warn('[skip] valgrind is not installed: the sweep runs without --counts');
+/** The main sweep runs without counts; a second, small one counts (with valgrind). */
+const VALGRIND = valgrindVersion() !== null;
+if (!VALGRIND) console.warn('[skip] valgrind is not installed: skipping bench:sweep --counts');
 
 describe('npm run bench:sweep', () => {
   const dir = tmp('sweep');
@@ -20,9 +20,8 @@ describe('npm run bench:sweep', () => {
   let r: ReturnType<typeof runScript>;
   beforeAll(() => {
     const args = ['--vary', 'n-embd=8,16', '--engines', 'tape,tensor', '--steps', '5', '--trials', '1', '--check'];
-    const counts = COUNTED ? ['--counts', '--count-steps', '2'] : [];
-    r = runScript('bench-sweep.ts', [...args, ...counts, '--out', out, '--report', report], { timeout: 400_000 });
-  }, 410_000);
+    r = runScript('bench-sweep.ts', [...args, '--out', out, '--report', report]);
+  });
 
   it('n-embd 8,16 × tape,tensor at 5 steps: 4 rows in points.csv with every column, a results folder per point', () => {
     expect(r.status, r.stderr).toBe(0);
@@ -31,7 +30,7 @@ describe('npm run bench:sweep', () => {
     for (const row of rows) {
       for (const [column, value] of Object.entries(row)) {
         const counted = column === 'instructions_per_step' || column === 'est_cycles_per_step';
-        if (counted && !COUNTED) expect(value, `${row.engine} ${column}`).toBe('');
+        if (counted) expect(value, `${row.engine} ${column}`).toBe('');
         else expect(value, `${row.engine} ${column}`).not.toBe('');
       }
       expect(row).toMatchObject({ status: 'ok', verdict: 'pass' });
@@ -47,13 +46,12 @@ describe('npm run bench:sweep', () => {
       const folder = rawResults(join(out, 'points', String(i + 1).padStart(3, '0')));
       expect(folder.env.config).toMatchObject({ nEmbd: width, steps: 5 });
       expect(folder.runs.map((run) => `${run.kind} ${run.engine}`).sort()).toEqual([
-        ...(COUNTED ? ['counts tape', 'counts tensor'] : []),
         'gradcheck tape',
         'gradcheck tensor',
         'train tape',
         'train tensor',
       ]);
-      if (COUNTED) expect(folder.env.bench.counts).toMatchObject({ steps: 2 });
+      expect(folder.env.bench.counts).toBeNull();
       // The analytic flops leave out softmax, norms and the like: a little under what tensor counts.
       const counted = folder.runs.find((run) => run.kind === 'train' && run.engine === 'tensor').result.flopsPerStep;
       const ratio = Number(rows[2 * i + 1].flops_per_step) / counted;
@@ -64,11 +62,9 @@ describe('npm run bench:sweep', () => {
     const md = readFileSync(report, 'utf8');
     expect(md).toContain('## Training time by n-embd');
     expect(md).toMatch(/\| tensor \| [\d.]+ ms \| [\d.]+ ms \|/);
-    // Fitted on the counts when there are counts: the same on any machine, so shards from several merge.
-    const measure = COUNTED ? 'est. cycles/step' : 'ms/step';
-    expect(md).toMatch(new RegExp(`\\| tape \\| ${measure} \\| -?\\d\\.\\d\\d \\(R² \\d\\.\\d{3}, 2 points\\) \\|`));
-    const what = COUNTED ? 'estimated cycles' : 'time';
-    expect(r.stdout).toMatch(new RegExp(`^ {2}tensor: ${what} per step grows as parameters\\^-?\\d\\.\\d\\d`, 'm'));
+    // Without counts the exponents are fitted on time, and say so.
+    expect(md).toMatch(/\| tape \| ms\/step \| -?\d\.\d\d \(R² \d\.\d{3}, 2 points\) \|/);
+    expect(r.stdout).toMatch(/^ {2}tensor: time per step grows as parameters\^-?\d\.\d\d/m);
   });
 
   it.skipIf(!CHROMIUM)(
@@ -270,5 +266,33 @@ describe('the power-law fit', () => {
         { x: 2, y: 1 },
       ]),
     ).toBeNull();
+  });
+});
+
+describe.skipIf(!VALGRIND)('npm run bench:sweep --counts', () => {
+  const dir = tmp('sweep-counts');
+  const out = join(dir, 'out');
+  const report = join(dir, 'sweep.md');
+  let r: ReturnType<typeof runScript>;
+  beforeAll(() => {
+    const args = ['--vary', 'n-embd=8,16', '--engines', 'tensor', '--steps', '3', '--trials', '1'];
+    r = runScript('bench-sweep.ts', [...args, '--counts', '--count-steps', '1', '--out', out, '--report', report]);
+  });
+
+  it('counts every point and fits the exponents on estimated cycles, saying so', () => {
+    expect(r.status, r.stderr).toBe(0);
+    const rows: Record<string, string>[] = parse(readFileSync(join(out, 'points.csv'), 'utf8'), { columns: true });
+    expect(rows).toHaveLength(2);
+    for (const row of rows) {
+      expect(Number(row.instructions_per_step)).toBeGreaterThan(0);
+      expect(Number(row.est_cycles_per_step)).toBeGreaterThan(Number(row.instructions_per_step));
+    }
+    // The wider model costs more per step.
+    expect(Number(rows[1].est_cycles_per_step)).toBeGreaterThan(Number(rows[0].est_cycles_per_step));
+    const point = rawResults(join(out, 'points', '001'));
+    expect(point.env.bench.counts).toMatchObject({ steps: 1 });
+    expect(point.runs.map((run) => run.kind).sort()).toEqual(['counts', 'train']);
+    expect(readFileSync(report, 'utf8')).toMatch(/\| tensor \| est\. cycles\/step \| -?\d\.\d\d \(R² /);
+    expect(r.stdout).toMatch(/^ {2}tensor: estimated cycles per step grows as parameters\^/m);
   });
 });
