@@ -88,10 +88,10 @@ describe.skipIf(skip)('bench:all --counts', () => {
         ` (${apart(moved)} apart)`,
     );
     // 3e7 elements summed: at least 3e7 instructions more, all of them before the first step. What
-    // reaches the steps is only V8's state after a different start-up, three orders of magnitude less.
+    // reaches the steps is only V8's state after another start-up (under tsx: 1.5e-5 to 1.1e-3 of
+    // them seen), under a 500th of what start-up added.
     expect(added).toBeGreaterThan(3e7);
-    expect(moved * a.training.instructions).toBeLessThan(added / 100);
-    expect(moved).toBeLessThan(1e-3);
+    expect(moved * a.training.instructions).toBeLessThan(added / 500);
   });
 
   const compare = (base: string, next: string, ...flags: string[]) =>
