@@ -287,7 +287,9 @@ describe('bench:all --baseline', () => {
     const r = runScript('bench-all.ts', [
       ...small,
       ...['--out', join(dir, 'second'), '--report', join(dir, 'second.md')],
-      ...['--baseline', first, '--fail-on-regression', '--threshold', '99'],
+      // No --fail-on-regression: two 5-step runs' times can differ 2x on a busy machine, and this
+      // test is of the table's place, not of a time verdict (those are tested on fixed times above).
+      ...['--baseline', first],
     ]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^# Comparison$/m);
