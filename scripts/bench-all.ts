@@ -226,7 +226,6 @@ async function runJobs(s: BenchSetup): Promise<'completed' | { interrupted: numb
   }
   progress.stop();
   interrupt.dispose();
-  worker?.dispose();
   meter?.dispose();
   return ended === 'completed' ? ended : { interrupted: interrupt.exitCode() };
 }

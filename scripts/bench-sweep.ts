@@ -235,7 +235,6 @@ async function runPoints(s: SweepSetup, dirs: readonly string[], skips: Record<n
       budget?.record(row.engine, point.values, row.timeMs?.median ?? null);
   }
   interrupt.dispose();
-  worker?.dispose();
   meter?.dispose();
   return ended === 'completed' ? ended : interrupt.exitCode();
 }

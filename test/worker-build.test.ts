@@ -19,18 +19,21 @@ function importedPackages(outdir: string): string[] {
 describe("bench:all's compiled worker", () => {
   it("loads no package but Node's own: the kinds' schemas (zod, 0.1 s to load) stay out of every run", async () => {
     const build = await buildWorker();
-    try {
-      const outdir = dirname(dirname(dirname(build.script)));
-      expect(importedPackages(outdir).filter((p) => !p.startsWith('node:'))).toEqual([]);
-      // Each worker kind's module is compiled, and holds its run.
-      for (const kind of WORKER_KINDS) {
-        const compiled = build.kindModules.get(kind.module)!;
-        const run = (await import(compiled)).default;
-        expect(typeof run.run, kind.name).toBe('function');
-        expect(readFileSync(fileURLToPath(compiled), 'utf8')).not.toContain('zod');
-      }
-    } finally {
-      build.dispose();
+    const outdir = dirname(dirname(dirname(build.script)));
+    expect(importedPackages(outdir).filter((p) => !p.startsWith('node:'))).toEqual([]);
+    // Each worker kind's module is compiled, and holds its run.
+    for (const kind of WORKER_KINDS) {
+      const compiled = build.kindModules.get(kind.module)!;
+      const run = (await import(compiled)).default;
+      expect(typeof run.run, kind.name).toBe('function');
+      expect(readFileSync(fileURLToPath(compiled), 'utf8')).not.toContain('zod');
     }
+  });
+
+  it('lands at one path per content: two benches of one harness run one script (counts depend on its path)', async () => {
+    const [a, b] = await Promise.all([buildWorker(), buildWorker()]);
+    expect(a.script).toBe(b.script);
+    expect(a.script).toMatch(/worker-[0-9a-f]{16}\//);
+    expect(readFileSync(a.script, 'utf8').length).toBeGreaterThan(0);
   });
 });
