@@ -30,7 +30,7 @@ describe("bench:all's compiled worker", () => {
     }
   });
 
-  it('lands at one path per content: two benches of one harness run one script (counts depend on its path)', async () => {
+  it('lands at one path per content: two benches run one script (counts depend on its path)', async () => {
     const [a, b] = await Promise.all([buildWorker(), buildWorker()]);
     expect(a.script).toBe(b.script);
     expect(a.script).toMatch(/worker-[0-9a-f]{16}\//);
