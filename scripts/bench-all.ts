@@ -31,7 +31,7 @@ import {
 } from '../scenarios/bench/external/spec.ts';
 import { prepareReference } from '../scenarios/bench/reference-run.ts';
 import { resourceMeter } from '../scenarios/bench/resource-meter.ts';
-import { buildWorker } from '../scenarios/bench/worker-build.ts';
+import { workerFor } from '../scenarios/bench/worker-build.ts';
 import { summarize } from '../scenarios/bench/summary.ts';
 import { benchSummaryLines } from '../scenarios/output/bench-summary.ts';
 import type { Folders } from '../scenarios/output/export/exporter.ts';
@@ -188,8 +188,7 @@ async function runJobs(s: BenchSetup): Promise<'completed' | { interrupted: numb
       progress.onRunEnd(task, record);
     },
   };
-  // A plugin engines module may be TypeScript, which only the loader can import.
-  const worker = s.enginesModule ? null : await buildWorker();
+  const worker = await workerFor(s.enginesModule);
   const meter = resourceMeter();
   const dataPath = externalDataPath(s);
   const inWorker = processExecutor(

@@ -11,7 +11,7 @@ import { resourceMeter } from '../scenarios/bench/resource-meter.ts';
 import { roundsOf, schedule, type Task } from '../scenarios/bench/scheduler.ts';
 import type { RunRecord } from '../scenarios/bench/job-kind.ts';
 import { summarize } from '../scenarios/bench/summary.ts';
-import { buildWorker } from '../scenarios/bench/worker-build.ts';
+import { workerFor } from '../scenarios/bench/worker-build.ts';
 import { fitLines, sweepReport } from '../scenarios/output/export/sweep.ts';
 import { RunProgress } from '../scenarios/output/progress.ts';
 import { formatElapsed } from '../scenarios/output/units.ts';
@@ -188,7 +188,7 @@ function sitOut(s: SweepSetup, point: Point, budget: Budget | null, skips: Recor
 /** Every point's runs (this shard's), point after point, each saved as it ends; a signal stops the sweep. */
 async function runPoints(s: SweepSetup, dirs: readonly string[], skips: Record<number, Record<string, string>>) {
   const interrupt = stopOnSignals();
-  const worker = s.enginesModule ? null : await buildWorker();
+  const worker = await workerFor(s.enginesModule);
   const meter = resourceMeter();
   const budget = s.budgetMs === null ? null : new Budget(s.axes, s.budgetMs);
   const share = shardShare(s);

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { buildWorker } from '../scenarios/bench/worker-build.ts';
+import { buildWorker, workerFor } from '../scenarios/bench/worker-build.ts';
 import { WORKER_KINDS } from '../scenarios/bench/kinds/index.ts';
 
 /** Every compiled file of a build, and the packages they import. */
@@ -35,5 +35,14 @@ describe("bench:all's compiled worker", () => {
     expect(a.script).toBe(b.script);
     expect(a.script).toMatch(/worker-[0-9a-f]{16}\//);
     expect(readFileSync(a.script, 'utf8').length).toBeGreaterThan(0);
+  });
+});
+
+describe('the worker a bench runs', () => {
+  it('is compiled for the built-in engines and a JavaScript plugin, and tsx (null) for a TypeScript one', async () => {
+    expect((await workerFor(null))?.script).toMatch(/worker-[0-9a-f]{16}\//);
+    expect((await workerFor('/plugins/engines.mjs'))?.script).toMatch(/worker-[0-9a-f]{16}\//);
+    expect(await workerFor('/plugins/engines.ts')).toBeNull();
+    expect(await workerFor('/plugins/engines.mts')).toBeNull();
   });
 });

@@ -24,6 +24,18 @@ export interface WorkerBuild {
   readonly kindModules: ReadonlyMap<string, string>;
 }
 
+/**
+ * The worker for a bench: compiled, unless the plugin engines module is TypeScript, which only tsx
+ * can import (a JavaScript plugin, e.g. one bundled to .mjs, runs from the compiled worker).
+ */
+export async function workerFor(enginesModule: string | null): Promise<WorkerBuild | null> {
+  return enginesModule !== null && isTypeScript(enginesModule) ? null : buildWorker();
+}
+
+function isTypeScript(module: string): boolean {
+  return /\.[cm]?tsx?$/.test(module);
+}
+
 export async function buildWorker(): Promise<WorkerBuild> {
   const { build } = await import('esbuild');
   mkdirSync(CACHE, { recursive: true });
