@@ -2,7 +2,12 @@
 import { getPriority } from 'node:os';
 import { train } from '../../train.ts';
 import { defineRun } from '../job-kind.ts';
-import type { CountsResult } from './counts.ts';
+
+/** What a count run returns (the counts are the meter's, not the run's). */
+export interface CountsResult {
+  readonly steps: number;
+  readonly finalLoss: number;
+}
 
 /** Calls uv_os_getpriority, before which callgrind dumps its counters (MARKER_FUNCTION). */
 const mark = () => void getPriority();

@@ -6,12 +6,7 @@
 import { z } from 'zod';
 import { defineKind } from '../job-kind.ts';
 import { formatLoss } from '../../output/units.ts';
-import countsRun from './counts-run.ts';
-
-export interface CountsResult {
-  readonly steps: number;
-  readonly finalLoss: number;
-}
+import countsRun, { type CountsResult } from './counts-run.ts';
 
 const countsResult: z.ZodType<CountsResult> = z.object({ steps: z.number(), finalLoss: z.number() });
 
