@@ -2,7 +2,7 @@
  * Supervising a child process that runs one measurement: the tail of its stderr kept to explain a
  * crash, SIGKILL past its time limit or when the caller stops, and how it ended in one phrase.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { ChildProcess, spawn, type SpawnOptions } from 'node:child_process';
 
 /** How long past its timeout a child may outlive a bench that can no longer kill it. */
 const REAPER_GRACE_SECONDS = 5;
@@ -18,6 +18,21 @@ export interface ChildExit {
   interrupted: boolean;
   stderr: string;
   spawnError?: Error;
+}
+
+/**
+ * Node's spawn, except that a start it refuses at once (E2BIG: an argument past the kernel's limit)
+ * is reported as ENOENT is, by an 'error' event on a child with no pid, so watchChild makes it one
+ * failed run (`could not start: …`) and not an exception out of the bench.
+ */
+export function startChild(file: string, args: readonly string[], options: SpawnOptions): ChildProcess {
+  try {
+    return spawn(file, args, options);
+  } catch (err) {
+    const unstarted = new ChildProcess();
+    process.nextTick(() => unstarted.emit('error', err));
+    return unstarted;
+  }
 }
 
 /**

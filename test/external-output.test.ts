@@ -244,6 +244,15 @@ describe.skipIf(!hasPython)('the same lines from Python and from node', () => {
     });
     expect(parsed(js)).toEqual(parsed(py));
   });
+  it('a program the kernel refuses to start (an argument over 128 KiB) is a failed run, not a throw', async () => {
+    const spec = { ...externalFlag('long=true'), command: ['/bin/echo', 'x'.repeat(200_000)] };
+    const execute = externalExecutor({ specs: [spec], job: { dataPath: '-', config: DEFAULT_CONFIG }, meter: null });
+    const run = await execute(
+      { kind: externalKind, engine: 'long', trial: 1, warmup: false },
+      { timeoutMs: SPAWN_GUARD_MS },
+    );
+    expect(run).toMatchObject({ status: 'failed', reason: 'could not start: spawn E2BIG' });
+  });
 });
 
 describe('GNU time’s report', () => {

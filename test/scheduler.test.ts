@@ -206,4 +206,13 @@ describe('the same kind through the process executor', () => {
     expect(fused.result.loss).toBe(topo.result.loss);
     expect(fused.result.nodes).toBeLessThan(topo.result.nodes / 3);
   });
+
+  it('a worker the kernel refuses to start (its job over 128 KiB) is a failed run, not a throw', async () => {
+    const execute = processExecutor(
+      { dataPath: null, config: DEFAULT_CONFIG, enginesModule: `/${'x'.repeat(200_000)}.mjs` },
+      { worker: null, meter: null },
+    );
+    const run = await execute({ kind: graphSize, engine: 'topo', trial: 1, warmup: false }, { timeoutMs: 60_000 });
+    expect(run).toMatchObject({ status: 'failed', reason: 'could not start: spawn E2BIG' });
+  });
 });

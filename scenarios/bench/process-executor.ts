@@ -4,13 +4,12 @@
  * schema, a divergence, or a failure with its reason. A fault in the child never escapes as an
  * exception here.
  */
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { TrainConfig } from '../../workload/config.ts';
 import { runsInWorker, type JobKind } from './job-kind.ts';
 import type { ChildJob, WorkerMessage } from './protocol.ts';
 import type { Executed, Executor } from './scheduler.ts';
-import { crashReason, startReaper, watchChild, type ChildExit } from '../child-process.ts';
+import { crashReason, startChild, startReaper, watchChild, type ChildExit } from '../child-process.ts';
 import { firstIssue } from './schemas.ts';
 import { meteredEnd, type ResourceMeter } from './resource-meter.ts';
 import type { WorkerBuild } from './worker-build.ts';
@@ -58,7 +57,7 @@ export function processExecutor(setup: JobSetup, { worker, meter }: ProcessOptio
     return new Promise((resolve) => {
       const started = performance.now();
       let startupMs: number | null = null;
-      const child = spawn(file, args, {
+      const child = startChild(file, args, {
         stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
         env: { ...process.env, ...meter?.env },
         // A process group of its own: ^C in the terminal reaches the bench, which then stops its worker;

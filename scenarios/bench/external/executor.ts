@@ -3,10 +3,9 @@
  * its own (so a timeout ends the whole tree), measured as the engines' workers are, its output read
  * as it comes. A program that exits non-zero, dies by a signal or passes the timeout is a failed run.
  */
-import { spawn } from 'node:child_process';
 import type { ExternalResult } from '../kinds/external.ts';
 import type { Executed, Executor } from '../scheduler.ts';
-import { crashReason, startReaper, watchChild } from '../../child-process.ts';
+import { crashReason, startChild, startReaper, watchChild } from '../../child-process.ts';
 import { meteredEnd, type ResourceMeter } from '../resource-meter.ts';
 import { emptyOutput, OutputReader } from './output.ts';
 import { fillPlaceholders, type ExternalSpec, type PlaceholderJob } from './spec.ts';
@@ -30,7 +29,7 @@ export function externalExecutor({ specs, job, meter }: ExternalSetup): Executor
     const [file, ...args] = metered?.argv ?? command;
     return new Promise((resolve) => {
       const started = performance.now();
-      const child = spawn(file, args, {
+      const child = startChild(file, args, {
         cwd: spec.cwd ?? undefined,
         env: { ...process.env, ...meter?.env, ...spec.env },
         stdio: ['ignore', 'pipe', 'pipe'],
