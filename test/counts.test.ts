@@ -19,7 +19,7 @@ const PLUGIN_SOURCE = join(ROOT, 'test/fixtures/counted-engines.ts');
 /**
  * The count job: the default model, 40 steps. What is left of the counts' spread does not grow with
  * the steps (seen: 4 to 3.3e4 instructions of 436M at 20 steps), so more steps keep it further under
- * 0.01%; the process's start-up (about 900M instructions, Node's own 500M) costs more than the steps.
+ * the test's bounds; the process's start-up (about 900M instructions, Node's own 500M) costs more than the steps.
  */
 const STEPS = 40;
 const JOB = ['--steps', `${STEPS}`, '--count-steps', `${STEPS}`, '--samples', '2'];
@@ -81,7 +81,14 @@ describe.skipIf(skip)('bench:all --counts', () => {
 
   const apart = (x: number) => x.toExponential(1);
 
-  it('A/A: two count runs of one engine and job agree within 0.01%', () => {
+  /**
+   * Most pairs agree within 1e-4 (1e-8 to 3.6e-5 seen), but one count of four identical benches run
+   * in pairs came 8.3e-4 below the others (V8 swept more pages in the other's steps: RawSweep took 336K
+   * of its 496K more instructions), so two counts may be that far apart; a 1% change is 12 times more.
+   */
+  const AA_SPREAD = 2e-3;
+
+  it('A/A: two count runs of one engine and job agree within 0.2%', () => {
     const [a, b] = [counted(dirs.base), counted(dirs.same)].map((r) => r.counts);
     const instructions = relDiff(a.training.instructions, b.training.instructions);
     const cycles = relDiff(a.training.estimatedCycles, b.training.estimatedCycles);
@@ -89,9 +96,9 @@ describe.skipIf(skip)('bench:all --counts', () => {
       `A/A: training instructions ${a.training.instructions} vs ${b.training.instructions} (${apart(instructions)}` +
         ` apart), estimated cycles ${apart(cycles)} apart; whole ${a.whole.instructions} vs ${b.whole.instructions}`,
     );
-    expect(instructions).toBeLessThan(1e-4);
-    expect(cycles).toBeLessThan(1e-4);
-    expect(relDiff(a.whole.instructions, b.whole.instructions)).toBeLessThan(1e-4);
+    expect(instructions).toBeLessThan(AA_SPREAD);
+    expect(cycles).toBeLessThan(AA_SPREAD);
+    expect(relDiff(a.whole.instructions, b.whole.instructions)).toBeLessThan(AA_SPREAD);
   });
 
   it('start-up is counted in the whole process, not in the training steps', () => {
