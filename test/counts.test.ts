@@ -82,9 +82,9 @@ describe.skipIf(skip)('bench:all --counts', () => {
   const apart = (x: number) => x.toExponential(1);
 
   /**
-   * Most pairs agree within 1e-4 (1e-8 to 3.6e-5 seen), but one count of four identical benches run
-   * in pairs came 8.3e-4 below the others (V8 swept more pages in the other's steps: RawSweep took 336K
-   * of its 496K more instructions), so two counts may be that far apart; a 1% change is 12 times more.
+   * Most pairs agree within 1e-4 (1e-8 to 3.6e-5 seen), but one count of ten (five pairs of identical
+   * benches) came 8.3e-4 below the others (V8 swept more pages in the others' steps: RawSweep took 336K
+   * of their 496K more instructions), so two counts may be that far apart; a 1% change is 12 times more.
    */
   const AA_SPREAD = 2e-3;
 
