@@ -45,7 +45,7 @@ import { formatElapsed } from '../scenarios/output/units.ts';
 import { loadDataset } from '../workload/dataset.ts';
 import { command, CommandError, intFlag, stopOnSignals, type FlagValues } from './cli.ts';
 import { JOB_FLAGS, JOB_HELP, configFromFlags } from './job-flags.ts';
-import { RUN_FLAGS, runFlags, runFlagsHelp } from './run-flags.ts';
+import { checkCountSkip, RUN_FLAGS, runFlags, runFlagsHelp } from './run-flags.ts';
 import { COMPARE_FLAGS, thresholdFlag } from './compare-flags.ts';
 import { displayPath, pageBesideFlag, reportFileFlag } from './output-paths.ts';
 import { RESULTS_DIR, timestamp } from './paths.ts';
@@ -146,6 +146,7 @@ function benchSetup(values: FlagValues<typeof FLAGS>, registry: EngineRegistry) 
     enginesModule: registry.pluginModule,
     outDir: resolve(values.out ?? join(RESULTS_DIR, timestamp())),
   };
+  if (setup.countSteps !== null) checkCountSkip(setup.countSkip, setup.config.steps);
   const baseline = baselineFlag(values, setup);
   const reportFile = reportFileFlag('report', values.report, [setup.outDir]);
   const htmlFile = pageBesideFlag('report', reportFile);
@@ -208,8 +209,8 @@ async function runJobs(s: BenchSetup): Promise<'completed' | { interrupted: numb
   const timedPlan = plan(TIMED_KINDS, [{ with: trainKind, kind: externalKind, names: s.externals.map((e) => e.name) }]);
   let ended = await schedule(timedPlan, timed, hooks, interrupt.signal);
   if (ended === 'completed' && s.countSteps !== null) {
-    const config = countJob(s.config, s.countSteps);
-    const counter = countExecutor({ ...s, config, externalDataPath: dataPath }, worker);
+    const config = countJob(s.config, s.countSteps, s.countSkip);
+    const counter = countExecutor({ ...s, config, countSkip: s.countSkip, externalDataPath: dataPath }, worker);
     const names = s.externals.map((e) => e.name);
     const countPlan = {
       ...plan([countsKind], [{ with: countsKind, kind: externalCountsKind, names }]),

@@ -23,7 +23,7 @@ import { loadDataset } from '../workload/dataset.ts';
 import { InputError } from '../engines/input-error.ts';
 import { command, numberFlag, stopOnSignals, type FlagValues } from './cli.ts';
 import { JOB_FLAGS, JOB_HELP } from './job-flags.ts';
-import { RUN_FLAGS, runFlags, runFlagsHelp } from './run-flags.ts';
+import { checkCountSkip, RUN_FLAGS, runFlags, runFlagsHelp } from './run-flags.ts';
 import { displayPath, outputDir, pageBesideFlag, reportFileFlag } from './output-paths.ts';
 import { RESULTS_DIR, timestamp } from './paths.ts';
 import { parseVary, sweepGrid, VARY_KEYS } from './sweep-flags.ts';
@@ -88,10 +88,12 @@ function sweepSetup(values: FlagValues<typeof FLAGS>, registry: EngineRegistry) 
   const dataset = loadDataset(values.data);
   const outDir = resolve(values.out ?? join(RESULTS_DIR, `sweep-${timestamp()}`));
   const reportFile = reportFileFlag('report', values.report, [outDir]);
+  const run = runFlags(values, registry);
+  if (run.countSteps !== null) for (const p of grid) checkCountSkip(run.countSkip, p.config.steps);
   return {
     axes,
     points: grid.map((p) => ({ ...p, ...analyticFlopsPerStep(p.config, dataset) })),
-    ...runFlags(values, registry),
+    ...run,
     check: values.check === true,
     budgetMs:
       values.budget === undefined ? null : 1000 * numberFlag('budget', values.budget, 0, (n) => n > 0, 'seconds > 0'),
@@ -221,7 +223,13 @@ async function runPoints(s: SweepSetup, dirs: readonly string[], skips: Record<n
       s.countSteps === null || ended === 'interrupted'
         ? null
         : countExecutor(
-            { ...job, config: countJob(point.config, s.countSteps), externals: [], externalDataPath: '' },
+            {
+              ...job,
+              config: countJob(point.config, s.countSteps, s.countSkip),
+              countSkip: s.countSkip,
+              externals: [],
+              externalDataPath: '',
+            },
             worker,
           );
     if (counter) {

@@ -20,6 +20,7 @@ export const RUN_FLAGS = {
   timeout: { type: 'string' },
   counts: { type: 'boolean' },
   'count-steps': { type: 'string' },
+  'count-skip': { type: 'string' },
   'count-jobs': { type: 'string' },
 } as const;
 
@@ -35,6 +36,9 @@ export const runFlagsHelp = (engines: EngineRegistry, per: string) =>
                        misses and estimated cycles, for the whole process and the training steps alone
   --count-steps N      the count job's steps (default ${DEFAULT_COUNT_STEPS}, or the job's if fewer): under
                        valgrind a step takes about 50x as long
+  --count-skip N       steps an engine runs before the counted ones (default 0: steps 1 to N are counted,
+                       warm-up and recordings included); --count-skip 100 --count-steps 200 counts steps
+                       101-300, the steady state. An external program, counted whole, runs all N + skip steps
   --count-jobs N       count runs at once (default ${DEFAULT_COUNT_JOBS}, one per core): load changes no count`;
 
 export function runFlags(values: FlagValues<typeof RUN_FLAGS>, registry: EngineRegistry) {
@@ -43,6 +47,7 @@ export function runFlags(values: FlagValues<typeof RUN_FLAGS>, registry: EngineR
     trials: intFlag('trials', values.trials, DEFAULT_TRIALS),
     timeoutSeconds: timeoutFlag(values.timeout, DEFAULT_TIMEOUT_SECONDS),
     countSteps: countStepsFlag(values),
+    countSkip: intFlag('count-skip', values['count-skip'], 0, 0),
     countJobs: intFlag('count-jobs', values['count-jobs'], DEFAULT_COUNT_JOBS),
   };
 }
@@ -51,7 +56,7 @@ export function runFlags(values: FlagValues<typeof RUN_FLAGS>, registry: EngineR
 function countStepsFlag(values: FlagValues<typeof RUN_FLAGS>): number | null {
   const raw = values['count-steps'];
   if (values.counts !== true) {
-    for (const flag of ['count-steps', 'count-jobs'] as const)
+    for (const flag of ['count-steps', 'count-skip', 'count-jobs'] as const)
       if (values[flag] !== undefined) throw new InputError(`--${flag} needs --counts`);
     return null;
   }
@@ -59,4 +64,10 @@ function countStepsFlag(values: FlagValues<typeof RUN_FLAGS>): number | null {
   if (valgrindVersion() === null)
     throw new InputError('--counts needs valgrind, which is not installed (Debian: apt-get install valgrind)');
   return steps;
+}
+
+/** --count-skip must leave a step to count in a job of `steps` steps. */
+export function checkCountSkip(countSkip: number, steps: number): void {
+  if (countSkip >= steps)
+    throw new InputError(`--count-skip ${countSkip} leaves no step to count: the job has ${steps} steps`);
 }

@@ -6,7 +6,8 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { estimatedCycles, readCounts } from '../scenarios/bench/counts/callgrind.ts';
+import { countedSteps, countJob, estimatedCycles, readCounts } from '../scenarios/bench/counts/callgrind.ts';
+import { countMarks } from '../scenarios/bench/kinds/counts-run.ts';
 import { readResultsFolder } from '../scenarios/bench/results.ts';
 import { compareFolders } from '../scenarios/compare/compare.ts';
 import { engineFits, type PointRow } from '../scenarios/sweep/points.ts';
@@ -69,6 +70,7 @@ describe('compare on counts', () => {
   const FIXTURE = join(ROOT, 'test/fixtures/bench-results/complete');
   const COUNTS = {
     steps: 20,
+    skip: 0,
     valgrind: 'valgrind-3.19.0',
     options: ['--tool=callgrind'],
     nodeFlags: ['--predictable'],
@@ -119,6 +121,35 @@ describe('compare on counts', () => {
     const c = compareFolders(readResultsFolder(base), readResultsFolder(other), { threshold: 0.02, confidence: 0.95 });
     expect(c.engines.find((e) => e.engine === 'tape')!.counts).toBeNull();
     expect(c.warnings.join('\n')).toMatch(/counts made differently \(20 steps, .* vs 10 steps, .*\): not compared/);
+  });
+
+  it('does not decide between two windows of one job (steps 1-20 against 101-120)', () => {
+    const later = counted('later', 0.5e9, { ...COUNTS, skip: 100 });
+    const c = compareFolders(readResultsFolder(base), readResultsFolder(later), { threshold: 0.02, confidence: 0.95 });
+    expect(c.engines.find((e) => e.engine === 'tape')!.counts).toBeNull();
+    expect(c.warnings.join('\n')).toMatch(/counts made differently \(20 steps, .* vs 20 steps after 100, .*\)/);
+  });
+});
+
+describe('the count window', () => {
+  /** The steps a run has finished when each mark comes (0: before the first). */
+  const markedAt = (skip: number, steps: number) => {
+    const at: number[] = [];
+    let done = 0;
+    const marks = countMarks(skip, steps, () => at.push(done));
+    marks.onStart();
+    for (done = 1; done <= steps; done++) marks.onStep(done);
+    return at;
+  };
+  it('opens after the skipped steps and closes after the last', () => {
+    expect(markedAt(0, 20)).toEqual([0, 20]);
+    expect(markedAt(100, 300)).toEqual([100, 300]);
+    expect(markedAt(1, 2)).toEqual([1, 2]);
+  });
+  it('is the count job: skip + counted steps, cut to the timed job', () => {
+    expect(countJob({ steps: 1000 }, 200, 100).steps).toBe(300);
+    expect(countJob({ steps: 250 }, 200, 100).steps).toBe(250);
+    expect(countedSteps(250, 100)).toBe(150);
   });
 });
 
@@ -176,6 +207,14 @@ describe('bad input', () => {
   });
   it('--count-steps 0', () =>
     expectInputError('bench-all.ts', ['--counts', '--count-steps', '0'], /--count-steps expects a whole number ≥ 1/));
+  it('--count-skip without --counts', () =>
+    expectInputError('bench-all.ts', ['--count-skip', '5'], /--count-skip needs --counts/));
+  it('--count-skip as long as the job', () =>
+    expectInputError(
+      'bench-all.ts',
+      ['--counts', '--steps', '10', '--count-skip', '10'],
+      /--count-skip 10 leaves no step to count: the job has 10 steps/,
+    ));
   it('--count-steps without --counts', () =>
     expectInputError(
       'bench-sweep.ts',

@@ -9,7 +9,13 @@ import type { TrainConfig } from '../../workload/config.ts';
 import type { Dataset } from '../../workload/dataset.ts';
 import { configSchema, datasetSchema } from './schemas.ts';
 import { externalSpecSchema, type ExternalSpec } from './external/spec.ts';
-import { CALLGRIND_OPTIONS, countJob, DETERMINISTIC_NODE_FLAGS, valgrindVersion } from './counts/callgrind.ts';
+import {
+  CALLGRIND_OPTIONS,
+  countedSteps,
+  countJob,
+  DETERMINISTIC_NODE_FLAGS,
+  valgrindVersion,
+} from './counts/callgrind.ts';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -70,7 +76,14 @@ export const envSchema: z.ZodType<BenchEnv> = z.object({
     externals: z.array(externalSpecSchema).default([]),
     // Folders written before counts were made have none.
     counts: z
-      .object({ steps: count, valgrind: text, options: z.array(text), nodeFlags: z.array(text) })
+      .object({
+        steps: count,
+        // Folders written before --count-skip counted from step 1.
+        skip: count.default(0),
+        valgrind: text,
+        options: z.array(text),
+        nodeFlags: z.array(text),
+      })
       .nullable()
       .default(null),
   }),
@@ -94,13 +107,16 @@ export interface BenchSetup {
   args: readonly string[];
   /** The plugin engines' module, or null. */
   enginesModule: string | null;
-  /** The count job's steps, or null without a count pass. */
+  /** The count job's counted steps, or null without a count pass, and the steps before them. */
   countSteps: number | null;
+  countSkip: number;
 }
 
 /** How a folder's counts were made: counts are compared only between folders that made them alike. */
 export interface CountsSetup {
+  /** The steps counted, after the `skip` an engine's count run makes first (part of the count's identity). */
   steps: number;
+  skip: number;
   /** `valgrind --version`. */
   valgrind: string;
   options: string[];
@@ -128,7 +144,7 @@ export function captureEnv(setup: BenchSetup, date = new Date()): BenchEnv {
       warmup: setup.warmup,
       timeoutSeconds: setup.timeoutSeconds,
       externals: [...setup.externals],
-      counts: setup.countSteps === null ? null : countsSetup(countJob(config, setup.countSteps).steps),
+      counts: setup.countSteps === null ? null : countsSetup(config, setup.countSteps, setup.countSkip),
     },
     command: {
       args: [...setup.args],
@@ -139,9 +155,10 @@ export function captureEnv(setup: BenchSetup, date = new Date()): BenchEnv {
   };
 }
 
-function countsSetup(steps: number): CountsSetup {
+function countsSetup(config: TrainConfig, countSteps: number, skip: number): CountsSetup {
   return {
-    steps,
+    steps: countedSteps(countJob(config, countSteps, skip).steps, skip),
+    skip,
     valgrind: valgrindVersion() ?? 'not installed',
     options: [...CALLGRIND_OPTIONS],
     nodeFlags: [...DETERMINISTIC_NODE_FLAGS],

@@ -16,6 +16,8 @@ export interface JobInput {
   readonly engine: EngineInfo;
   readonly dataset: Dataset;
   readonly config: TrainConfig;
+  /** A count run's steps before the counted ones (ChildJob.countSkip). */
+  readonly countSkip?: number;
 }
 
 /** How a run reports while it works. `step` throws when the loss is not finite, ending the run as diverged. */

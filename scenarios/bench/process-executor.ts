@@ -27,8 +27,9 @@ export interface JobSetup {
   readonly config: TrainConfig;
   /** The plugin engines' module, or null. */
   readonly enginesModule: string | null;
-  /** Runs counted under callgrind (see ChildJob.counted). */
+  /** Runs counted under callgrind (see ChildJob.counted), and the steps before the counted ones. */
   readonly counted?: boolean;
+  readonly countSkip?: number;
 }
 
 /** How runs are carried out: from the compiled worker where it can (else under tsx), measured where it can. */

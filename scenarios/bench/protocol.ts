@@ -17,6 +17,8 @@ export interface ChildJob {
    * every so many steps instead of every so many milliseconds.
    */
   counted?: boolean;
+  /** A count run's steps before the counted ones (the first mark comes after them); 0 if absent. */
+  countSkip?: number;
 }
 
 /** Worker → executor over the IPC channel: progress while working, then exactly one final message. */

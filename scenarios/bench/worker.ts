@@ -49,7 +49,10 @@ async function run(job: ChildJob): Promise<WorkerMessage> {
   const dataset = loadDataset(job.dataPath ?? undefined);
   return {
     type: 'result',
-    result: await kind.run({ engine, dataset, config: job.config }, progressOverIpc(job.counted === true)),
+    result: await kind.run(
+      { engine, dataset, config: job.config, countSkip: job.countSkip ?? 0 },
+      progressOverIpc(job.counted === true),
+    ),
   };
 }
 

@@ -1,7 +1,7 @@
 /**
  * compare on instruction counts: deterministic (two counts of one job agree to about 1e-7), so the
  * change needs no interval; beyond ±threshold it is slower or faster, within it no change. Counts
- * decide only between folders that counted alike (the same count job, valgrind options and V8 flags).
+ * decide only between folders that counted alike (the same count job and window, valgrind options and V8 flags).
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { CountsSetup } from '../bench/env.ts';
@@ -43,5 +43,5 @@ export function countsChange(
 }
 
 export function countsSetupText(c: CountsSetup): string {
-  return `${c.steps} steps, ${c.valgrind}, ${[...c.options, ...c.nodeFlags].join(' ')}`;
+  return `${c.steps} steps${c.skip ? ` after ${c.skip}` : ''}, ${c.valgrind}, ${[...c.options, ...c.nodeFlags].join(' ')}`;
 }

@@ -90,9 +90,17 @@ export function valgrindVersion(): string | null {
   return version;
 }
 
-/** The job a count run trains: the timed job cut to `countSteps` steps (a job of that length, its own schedule). */
-export function countJob<C extends { steps: number }>(config: C, countSteps: number): C {
-  return { ...config, steps: Math.min(countSteps, config.steps) };
+/**
+ * The job a count run trains: the timed job cut to `skip` + `countSteps` steps (a job of that length,
+ * its own schedule), of which the steps after the first `skip` are counted (fewer if the job is shorter).
+ */
+export function countJob<C extends { steps: number }>(config: C, countSteps: number, skip = 0): C {
+  return { ...config, steps: Math.min(skip + countSteps, config.steps) };
+}
+
+/** The steps a count job counts: those after the `skip` it runs first (none if it runs no more). */
+export function countedSteps(countJobSteps: number, skip: number): number {
+  return Math.max(0, countJobSteps - skip);
 }
 
 /** The valgrind options every count uses (recorded with the results: counts made with others are not compared). */

@@ -15,6 +15,8 @@ import { countingMeter } from './meter.ts';
 export interface CountSetup extends Omit<JobSetup, 'counted'> {
   /** The count job: the timed job with fewer steps. */
   readonly config: TrainConfig;
+  /** The count job's steps an engine runs before the counted ones (an external program is counted whole). */
+  readonly countSkip: number;
   readonly externals: readonly ExternalSpec[];
   /** The dataset file an external's {data} names. */
   readonly externalDataPath: string;
@@ -23,7 +25,13 @@ export interface CountSetup extends Omit<JobSetup, 'counted'> {
 export function countExecutor(s: CountSetup, worker: WorkerBuild | null): { execute: Executor; dispose(): void } {
   const meter = countingMeter();
   // Only the job goes to the worker (in its argv): the setup may hold the whole dataset.
-  const job = { dataPath: s.dataPath, config: s.config, enginesModule: s.enginesModule, counted: true };
+  const job = {
+    dataPath: s.dataPath,
+    config: s.config,
+    enginesModule: s.enginesModule,
+    counted: true,
+    countSkip: s.countSkip,
+  };
   const inWorker = processExecutor(job, { worker, meter });
   const external = externalExecutor({
     specs: s.externals,

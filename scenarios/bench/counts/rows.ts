@@ -2,7 +2,7 @@
  * A folder's count runs, one row per engine or program: the figures the report, the CSVs and compare
  * show. Per step means per training step: of the count job's marked steps for an engine; for a
  * program (which marks nothing), of its whole process over the steps it printed (a program with a
- * job of its own runs that one), else over the count job's steps.
+ * job of its own runs that one), else over the count job's steps, the skipped ones included.
  */
 import type { RunRecord } from '../job-kind.ts';
 import { countsKind, externalCountsKind } from '../kinds/index.ts';
@@ -12,8 +12,10 @@ import type { ExternalResult } from '../kinds/external.ts';
 
 export interface CountsRow {
   readonly engine: string;
-  /** The count job's steps. */
+  /** The steps the per-step figures divide by: an engine's counted ones, a program's whole job's. */
   readonly steps: number;
+  /** The steps an engine ran before its counted ones (--count-skip); 0 for a program, counted whole. */
+  readonly skipped: number;
   /** Null when the count run failed (then `fault` says why). */
   readonly counts: ProcessCounts | null;
   readonly fault: string | null;
@@ -28,8 +30,11 @@ export interface CountsRow {
 /** Every count run in the folder, engines first, in the order they ran. */
 export function countsRows(folder: ResultsFolder): CountsRow[] {
   const steps = folder.env.bench.counts?.steps ?? 0;
-  const runs: RunRecord[] = [...runsOf(folder, countsKind), ...runsOf(folder, externalCountsKind)];
-  return runs.map((r) => countsRow(r, printedSteps(r) ?? steps));
+  const skip = folder.env.bench.counts?.skip ?? 0;
+  return [
+    ...runsOf(folder, countsKind).map((r) => countsRow(r, steps, skip)),
+    ...runsOf(folder, externalCountsKind).map((r) => countsRow(r, printedSteps(r) ?? skip + steps, 0)),
+  ];
 }
 
 /** The count row of one engine or program, or null if it has no count run. */
@@ -44,7 +49,7 @@ function printedSteps(run: RunRecord): number | null {
   return r.printedSteps ?? r.losses.at(-1)?.step ?? null;
 }
 
-function countsRow(run: RunRecord, steps: number): CountsRow {
+function countsRow(run: RunRecord, steps: number, skipped: number): CountsRow {
   const counts = run.status === 'ok' ? run.counts : null;
   const fault = run.status === 'ok' ? null : run.reason;
   const part: CacheCounts | null = counts ? (counts.training ?? counts.whole) : null;
@@ -52,6 +57,7 @@ function countsRow(run: RunRecord, steps: number): CountsRow {
   return {
     engine: run.engine,
     steps,
+    skipped,
     counts,
     fault,
     basis: counts && !counts.training ? 'whole process' : 'training',

@@ -5,7 +5,9 @@ import { defineRun } from '../job-kind.ts';
 
 /** What a count run returns (the counts are the meter's, not the run's). */
 export interface CountsResult {
+  /** The steps counted, after the `skipped` ones the run made first (absent in older folders: 0). */
   readonly steps: number;
+  readonly skipped?: number;
   readonly finalLoss: number;
 }
 
@@ -19,8 +21,27 @@ const mark = () => void getPriority();
  */
 const collect = () => (globalThis as { gc?: () => void }).gc?.();
 
+/**
+ * Marks the counted steps: the first mark after step `skip` (before step 1 when 0), the second after
+ * the job's last step, with a full collection before the first, whenever it comes.
+ */
+export function countMarks(skip: number, steps: number, mark: () => void) {
+  const open = () => {
+    collect();
+    mark();
+  };
+  return {
+    onStart: () => skip === 0 && open(),
+    onStep: (step: number) => {
+      if (skip > 0 && step === skip) open();
+      if (step === steps) mark();
+    },
+  };
+}
+
 export default defineRun<CountsResult>({
-  run: ({ engine, dataset, config }, progress) => {
+  run: ({ engine, dataset, config, countSkip = 0 }, progress) => {
+    const marks = countMarks(countSkip, config.steps, mark);
     const result = train({
       engineName: engine.name,
       engine: engine.create(),
@@ -30,14 +51,13 @@ export default defineRun<CountsResult>({
       phaseTimers: false,
       onStart: () => {
         progress.start(config.steps);
-        collect();
-        mark();
+        marks.onStart();
       },
       onStep: (step, loss) => {
         progress.step(step, loss);
-        if (step === config.steps) mark();
+        marks.onStep(step);
       },
     });
-    return { steps: result.losses.length, finalLoss: result.finalLoss };
+    return { steps: result.losses.length - countSkip, skipped: countSkip, finalLoss: result.finalLoss };
   },
 });

@@ -8,7 +8,11 @@ import { defineKind } from '../job-kind.ts';
 import { formatLoss } from '../../output/units.ts';
 import countsRun, { type CountsResult } from './counts-run.ts';
 
-const countsResult: z.ZodType<CountsResult> = z.object({ steps: z.number(), finalLoss: z.number() });
+const countsResult: z.ZodType<CountsResult> = z.object({
+  steps: z.number(),
+  skipped: z.number().optional(),
+  finalLoss: z.number(),
+});
 
 export default defineKind<CountsResult>({
   name: 'counts',
@@ -17,5 +21,6 @@ export default defineKind<CountsResult>({
   result: countsResult,
   rounds: () => ({ warmup: 0, trials: 1 }),
   run: countsRun.run,
-  describe: (r) => `${r.steps} steps counted, loss ${formatLoss(r.finalLoss)}`,
+  describe: (r) =>
+    `${r.steps} steps counted${r.skipped ? ` after ${r.skipped}` : ''}, loss ${formatLoss(r.finalLoss)}`,
 });

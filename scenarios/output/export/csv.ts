@@ -93,6 +93,7 @@ export const COUNTS_COLUMNS: Columns<CountsRow> = {
   status: (c) => (c.counts ? 'ok' : 'failed'),
   reason: (c) => c.fault ?? undefined,
   count_steps: (c) => c.steps,
+  skipped_steps: (c) => c.skipped,
   per_step_basis: (c) => (c.counts ? c.basis : undefined),
   instructions_per_step: (c) => c.perStep?.instructions,
   est_cycles_per_step: (c) => c.perStep?.estimatedCycles,

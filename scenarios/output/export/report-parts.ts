@@ -123,11 +123,11 @@ export function countsCells(c: CountsRow, measuredMsPerStep: number | null, exte
   const per = (x: number | undefined) => (x === undefined ? '—' : formatCount(x));
   const rate = (x: number | null) => (x === null ? '—' : `${(100 * x).toFixed(2)}%`);
   const basis = c.basis === 'whole process' ? ' (whole process)' : '';
-  if (c.counts === null)
-    return [external ? 'program' : 'engine', String(c.steps), `failed: ${c.fault}`, ...Array(6).fill('—')];
+  const steps = c.skipped > 0 ? `${c.skipped + 1}–${c.skipped + c.steps}` : String(c.steps);
+  if (c.counts === null) return [external ? 'program' : 'engine', steps, `failed: ${c.fault}`, ...Array(6).fill('—')];
   return [
     external ? 'program' : 'engine',
-    String(c.steps),
+    steps,
     per(c.perStep?.instructions) + basis,
     per(c.perStep?.estimatedCycles) + basis,
     rate(c.l1MissRate),
@@ -147,7 +147,8 @@ export function measuredMsPerStep(s: EngineSummary, steps: number): number | nul
 export const COUNTS_NOTE = [
   'Counted once per engine and program under valgrind (callgrind with its cache simulation, the same simulated',
   'caches on every machine: I1 and D1 32 KiB 8-way, LL 8 MiB 16-way, 64-byte lines), on the count job: the',
-  'timed job cut to the steps shown. Node runs with --predictable --predictable-gc-schedule --hash-seed=1',
+  'timed job cut to the steps shown (with --count-skip, an engine runs the steps before the range uncounted).',
+  'Node runs with --predictable --predictable-gc-schedule --hash-seed=1',
   '--random-seed=1, so two counts of one job agree to within 0.01%. Per step is per training step: an engine',
   'marks its first and last step (os.getPriority(), before which callgrind dumps its counters), so its start-up',
   'and sampling are left out; a program is counted whole, its start-up in its figure. Estimated cycles are',
