@@ -43,5 +43,6 @@ export function countsChange(
 }
 
 export function countsSetupText(c: CountsSetup): string {
-  return `${c.steps} steps${c.skip ? ` after ${c.skip}` : ''}, ${c.valgrind}, ${[...c.options, ...c.nodeFlags].join(' ')}`;
+  const window = c.skip ? `${c.steps} steps after ${c.skip}` : `${c.steps} steps`;
+  return `${window}, ${c.valgrind}, ${[...c.options, ...c.nodeFlags].join(' ')}`;
 }
