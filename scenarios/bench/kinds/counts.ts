@@ -21,6 +21,5 @@ export default defineKind<CountsResult>({
   result: countsResult,
   rounds: () => ({ warmup: 0, trials: 1 }),
   run: countsRun.run,
-  describe: (r) =>
-    `${r.steps} steps counted${r.skipped ? ` after ${r.skipped}` : ''}, loss ${formatLoss(r.finalLoss)}`,
+  describe: (r) => `${r.steps} steps counted${r.skipped ? ` after ${r.skipped}` : ''}, loss ${formatLoss(r.finalLoss)}`,
 });
