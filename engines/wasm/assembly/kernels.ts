@@ -176,6 +176,23 @@ function moveRegion(to: usize, from: usize, used: usize, end: usize): void {
   memory.fill(to + used, 0, end - to - used);
 }
 
+/**
+ * n doubles from p set to 0, four vectors a turn. Not memory.fill: V8 calls memset for it, whose
+ * `rep stosb` valgrind counts as one instruction and one write per byte (a step's gradients, about
+ * 57 KB, counted 95K instructions and 196K estimated cycles; this loop about a tenth of that).
+ */
+function zero(p: usize, n: i32): void {
+  const zeros = f64x2.splat(0);
+  const end = p + (<usize>n << 3);
+  for (; p + 64 <= end; p += 64) {
+    v128.store(p, zeros);
+    v128.store(p, zeros, 16);
+    v128.store(p, zeros, 32);
+    v128.store(p, zeros, 48);
+  }
+  for (; p < end; p += 8) store<f64>(p, 0);
+}
+
 @inline function grownCap(need: i32, cap: i32): i32 {
   return max(need, cap * 2);
 }
@@ -247,7 +264,7 @@ export function init(n: i32): void {
 }
 
 export function reset(): void {
-  memory.fill(GRAD, 0, <usize>top << 3);
+  zero(GRAD, top);
   top = numParams;
   clearTape();
 }
@@ -669,7 +686,7 @@ function mixForward(r: i32): void {
   const list = field(r, LIST);
   const wp = vp(offsetOf(field(r, X)));
   const op = vp(offsetOf(field(r, OUT)));
-  memory.fill(op, 0, <usize>size << 3);
+  zero(op, size);
   for (let s = 0; s < count; s++) {
     const w = load<f64>(at(wp, s));
     const ws = f64x2.splat(w);
