@@ -34,6 +34,7 @@ export interface Kernels {
   memory: WebAssembly.Memory;
   init(numParams: number): void;
   reset(): void;
+  paramsChanged(): void;
   view(offset: number, length: number): number;
   add(a: number, b: number): number;
   rmsnorm(x: number, eps: number): number;
@@ -189,6 +190,7 @@ export class WasmEngine implements Engine<number> {
   writeParams(src: Float64Array): void {
     const f64 = this.f64;
     for (let i = 0, base = this.val; i < this.numParams; i++) f64[base + i] = src[i];
+    this.k.paramsChanged();
   }
 
   /** The same object every time, updated by each backward pass: read it before the next one. */

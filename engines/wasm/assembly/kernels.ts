@@ -22,6 +22,10 @@ const INITIAL_HANDLES: i32 = 1024;
 const INITIAL_RECORDS: i32 = 1024;
 const INITIAL_LIST_ENTRIES: i32 = 4096;
 const INITIAL_LIVE_ROWS: i32 = 64;
+/** Weight matrices packed for linear's forward pass (a model of n layers has 6n + 1); more run unpacked. */
+const MAX_PACKED: i32 = 256;
+/** Rows per block in the packed layout: four lane pairs, one f64x2 load each per column. */
+const BLOCK: i32 = 8;
 
 // Tape record fields, as tensor's (see there for which op fills which).
 const OP: i32 = 0;
@@ -57,6 +61,8 @@ let VAL: usize = 0;
 let GRAD: usize = 0;
 let MOMENT1: usize = 0;
 let MOMENT2: usize = 0;
+let PACKED: usize = 0;
+let PACKED_LIST: usize = 0;
 let NODE_OFF: usize = 0;
 let NODE_LEN: usize = 0;
 let TAPE: usize = 0;
@@ -75,6 +81,10 @@ let nodes: i32 = 0;
 let ops: i32 = 0;
 let edges: i32 = 0;
 let flops: f64 = 0;
+// The packed matrices ([offset, rows, cols] each, in PACKED_LIST) and whether the parameters have
+// changed since they were packed (Adam, or JavaScript writing them).
+let packedCount: i32 = 0;
+let packedStale: bool = true;
 
 // Addresses of arena slots, handles' fields and tape fields.
 @inline function vp(slot: i32): usize {
@@ -126,6 +136,10 @@ function layout(arena: i32, handles: i32, records: i32, list: i32, live: i32, ke
   p += <usize>numParams << 3;
   const m2 = p;
   p += <usize>numParams << 3;
+  const packed = p;
+  p += <usize>numParams << 3;
+  const packedList = p;
+  p += <usize>(MAX_PACKED * 3) << 2;
   const nodeOff = p;
   p += <usize>handles << 2;
   const nodeLen = p;
@@ -146,7 +160,9 @@ function layout(arena: i32, handles: i32, records: i32, list: i32, live: i32, ke
     moveRegion(tape, TAPE, <usize>(ops * RECORD) << 2, lists);
     moveRegion(nodeLen, NODE_LEN, <usize>nodes << 2, tape);
     moveRegion(nodeOff, NODE_OFF, <usize>nodes << 2, nodeLen);
-    moveRegion(m2, MOMENT2, <usize>numParams << 3, nodeOff);
+    moveRegion(packedList, PACKED_LIST, <usize>(packedCount * 3) << 2, nodeOff);
+    moveRegion(packed, PACKED, <usize>numParams << 3, packedList);
+    moveRegion(m2, MOMENT2, <usize>numParams << 3, packed);
     moveRegion(m1, MOMENT1, <usize>numParams << 3, m2);
     moveRegion(grad, GRAD, slots, m1);
     moveRegion(val, VAL, slots, grad);
@@ -157,6 +173,8 @@ function layout(arena: i32, handles: i32, records: i32, list: i32, live: i32, ke
   GRAD = grad;
   MOMENT1 = m1;
   MOMENT2 = m2;
+  PACKED = packed;
+  PACKED_LIST = packedList;
   NODE_OFF = nodeOff;
   NODE_LEN = nodeLen;
   TAPE = tape;
@@ -259,8 +277,15 @@ export function init(n: i32): void {
   top = n;
   nodes = 0;
   ops = 0;
+  packedCount = 0;
+  packedStale = true;
   layout(n + INITIAL_STEP_SLOTS, INITIAL_HANDLES, INITIAL_RECORDS, INITIAL_LIST_ENTRIES, INITIAL_LIVE_ROWS, false);
   clearTape();
+}
+
+/** JavaScript has written the parameters: the packed matrices are repacked before linear next runs. */
+export function paramsChanged(): void {
+  packedStale = true;
 }
 
 export function reset(): void {
@@ -408,11 +433,122 @@ export function linear(x: i32, wo: i32, rows: i32, cols: i32): i32 {
   setField(rec, WEIGHTS, wo);
   setField(rec, ROWS, rows);
   setField(rec, COLS, cols);
+  setField(rec, Y, packedIndex(wo, rows, cols) >= 0 ? 1 : 0);
   linearForward(rec);
   return out;
 }
 
+/** The matrix's entry among the packed ones, added (and packed) if new; −1 if there is no room. */
+function packedIndex(wo: i32, rows: i32, cols: i32): i32 {
+  for (let k = 0; k < packedCount; k++) if (load<i32>(PACKED_LIST + (<usize>(k * 3) << 2)) == wo) return k;
+  if (packedCount == MAX_PACKED) return -1;
+  const e = PACKED_LIST + (<usize>(packedCount * 3) << 2);
+  store<i32>(e, wo);
+  store<i32>(e, rows, 4);
+  store<i32>(e, cols, 8);
+  if (!packedStale) pack(wo, rows, cols);
+  return packedCount++;
+}
+
+function repackAll(): void {
+  for (let k = 0; k < packedCount; k++) {
+    const e = PACKED_LIST + (<usize>(k * 3) << 2);
+    pack(load<i32>(e), load<i32>(e, 4), load<i32>(e, 8));
+  }
+  packedStale = false;
+}
+
+/**
+ * Copies a row-major matrix of the parameters into PACKED at the same offset, laid out for linear's
+ * forward pass: blocks of BLOCK rows stored column by column (a column's BLOCK weights side by side,
+ * so one f64x2 load gives two rows' weights), then pairs of rows the same way, then a last row as is.
+ */
+function pack(wo: i32, rows: i32, cols: i32): void {
+  const src = vp(wo);
+  const dst = PACKED + (<usize>wo << 3);
+  const rowBytes = <usize>cols << 3;
+  let r = 0;
+  for (; r + BLOCK <= rows; r += BLOCK) {
+    const block = dst + <usize>r * rowBytes;
+    for (let k = 0; k < BLOCK; k += 2) packPair(src + <usize>r * rowBytes + <usize>k * rowBytes, rowBytes, block + (<usize>k << 3), BLOCK, cols);
+  }
+  for (; r + 2 <= rows; r += 2) packPair(src + <usize>r * rowBytes, rowBytes, dst + <usize>r * rowBytes, 2, cols);
+  if (r < rows) memory.copy(dst + <usize>r * rowBytes, src + <usize>r * rowBytes, rowBytes);
+}
+
+/** Rows at a and a + rowBytes, interleaved column by column into dst, `width` doubles from column to column. */
+function packPair(a: usize, rowBytes: usize, dst: usize, width: i32, cols: i32): void {
+  const b = a + rowBytes;
+  const step = <usize>width << 3;
+  let i = 0;
+  for (; i + 1 < cols; i += 2) {
+    const lo = v128.load(at(a, i));
+    const hi = v128.load(at(b, i));
+    const d = dst + <usize>i * step;
+    v128.store(d, v128.shuffle<f64>(lo, hi, 0, 2));
+    v128.store(d + step, v128.shuffle<f64>(lo, hi, 1, 3));
+  }
+  if (i < cols) v128.store(dst + <usize>i * step, rowPair(a, b, i));
+}
+
 function linearForward(rec: i32): void {
+  if (field(rec, Y) != 0) linearForwardPacked(rec);
+  else linearForwardRows(rec);
+}
+
+/**
+ * y = W·x from the packed matrix: BLOCK rows at a time, each column's weights four f64x2 loads, x's
+ * element one splat; every row (a lane) sums its columns in order from 0, as linearForwardRows does.
+ */
+function linearForwardPacked(rec: i32): void {
+  if (packedStale) repackAll();
+  const rows = field(rec, ROWS);
+  const cols = field(rec, COLS);
+  const xp = vp(offsetOf(field(rec, X)));
+  const op = vp(offsetOf(field(rec, OUT)));
+  const colBytes = <usize>cols << 3;
+  const xEnd = xp + colBytes;
+  let p = PACKED + (<usize>field(rec, WEIGHTS) << 3);
+  let r = 0;
+  for (; r + BLOCK <= rows; r += BLOCK) {
+    let a0 = f64x2.splat(0);
+    let a1 = f64x2.splat(0);
+    let a2 = f64x2.splat(0);
+    let a3 = f64x2.splat(0);
+    for (let x = xp; x < xEnd; x += 8) {
+      const xi = v128.load64_splat(x);
+      a0 = f64x2.add(a0, f64x2.mul(v128.load(p), xi));
+      a1 = f64x2.add(a1, f64x2.mul(v128.load(p, 16), xi));
+      a2 = f64x2.add(a2, f64x2.mul(v128.load(p, 32), xi));
+      a3 = f64x2.add(a3, f64x2.mul(v128.load(p, 48), xi));
+      p += 64;
+    }
+    const o = at(op, r);
+    v128.store(o, a0);
+    v128.store(o, a1, 16);
+    v128.store(o, a2, 32);
+    v128.store(o, a3, 48);
+  }
+  for (; r + 2 <= rows; r += 2) {
+    let a = f64x2.splat(0);
+    for (let x = xp; x < xEnd; x += 8) {
+      a = f64x2.add(a, f64x2.mul(v128.load(p), v128.load64_splat(x)));
+      p += 16;
+    }
+    v128.store(at(op, r), a);
+  }
+  if (r < rows) {
+    let acc: f64 = 0;
+    for (let x = xp; x < xEnd; x += 8) {
+      acc += load<f64>(p) * load<f64>(x);
+      p += 8;
+    }
+    store<f64>(at(op, r), acc);
+  }
+}
+
+/** y = W·x from the row-major matrix (one not packed): four rows at a time in two lane pairs. */
+function linearForwardRows(rec: i32): void {
   const rows = field(rec, ROWS);
   const cols = field(rec, COLS);
   const wp = vp(field(rec, WEIGHTS));
@@ -944,6 +1080,7 @@ export function backward(loss: i32): void {
  * allocation.
  */
 export function adam(learningRate: f64, steps: f64, step: f64, beta1: f64, beta2: f64, eps: f64): void {
+  packedStale = true;
   const lr = learningRate * (1 - step / steps);
   const mCorrection = 1 - pow(beta1, step + 1);
   const vCorrection = 1 - pow(beta2, step + 1);
@@ -955,17 +1092,22 @@ export function adam(learningRate: f64, steps: f64, step: f64, beta1: f64, beta2
   const vc = f64x2.splat(vCorrection);
   const lrs = f64x2.splat(lr);
   const epss = f64x2.splat(eps);
-  let i = 0;
-  for (; i + 1 < numParams; i += 2) {
-    const g = v128.load(at(GRAD, i));
-    const m = f64x2.add(f64x2.mul(b1, v128.load(at(MOMENT1, i))), f64x2.mul(c1, g));
-    const v = f64x2.add(f64x2.mul(b2, v128.load(at(MOMENT2, i))), f64x2.mul(c2, f64x2.mul(g, g)));
-    v128.store(at(MOMENT1, i), m);
-    v128.store(at(MOMENT2, i), v);
+  // The regions' addresses as locals, one byte offset for all four: V8 reloads a global on every use.
+  const val = VAL;
+  const grad = GRAD;
+  const m1 = MOMENT1;
+  const m2 = MOMENT2;
+  const pairs = <usize>(numParams >> 1) << 4;
+  for (let o: usize = 0; o < pairs; o += 16) {
+    const g = v128.load(grad + o);
+    const m = f64x2.add(f64x2.mul(b1, v128.load(m1 + o)), f64x2.mul(c1, g));
+    const v = f64x2.add(f64x2.mul(b2, v128.load(m2 + o)), f64x2.mul(c2, f64x2.mul(g, g)));
+    v128.store(m1 + o, m);
+    v128.store(m2 + o, v);
     const step = f64x2.div(f64x2.mul(lrs, f64x2.div(m, mc)), f64x2.add(f64x2.sqrt(f64x2.div(v, vc)), epss));
-    v128.store(at(VAL, i), f64x2.sub(v128.load(at(VAL, i)), step));
+    v128.store(val + o, f64x2.sub(v128.load(val + o), step));
   }
-  for (; i < numParams; i++) {
+  for (let i = numParams & ~1; i < numParams; i++) {
     const g = load<f64>(at(GRAD, i));
     const m = beta1 * load<f64>(at(MOMENT1, i)) + (1 - beta1) * g;
     const v = beta2 * load<f64>(at(MOMENT2, i)) + (1 - beta2) * (g * g);
