@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import type * as Crypto from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { InputError } from '../engines/input-error.ts';
@@ -50,7 +50,7 @@ export function loadDatasetFile(path: string, limitBytes = DATA_FILE_LIMIT_BYTES
   }
   const docs = parseDocuments(text);
   if (docs.length === 0) throw new InputError(`--data ${path}: contains no documents (every line is blank)`);
-  return { source: path, docs, sha256: sha256(bytes) };
+  return withLazyHash(path, docs, () => bytes);
 }
 
 /**
@@ -123,14 +123,32 @@ export function loadEmbeddedDataset(): Dataset {
     }
   }
   const docs = [...seen];
-  return { source: `embedded:${EMBEDDED_PACKAGES.join('+')}`, docs, sha256: sha256(docs.join('\n') + '\n') };
+  return withLazyHash(`embedded:${EMBEDDED_PACKAGES.join('+')}`, docs, () => docs.join('\n') + '\n');
 }
 
 export function loadDataset(path?: string): Dataset {
   return path === undefined ? loadEmbeddedDataset() : loadDatasetFile(path);
 }
 
+/**
+ * A dataset whose sha256 is computed when first read. A count run's worker never reads it, and
+ * node:crypto, loaded only then, cost a 20-step count run of wasm-captured about 50M instructions
+ * of start-up (the hash itself a few million).
+ */
+function withLazyHash(source: string, docs: string[], hashed: () => string | Buffer): Dataset {
+  let hash: string | undefined;
+  return {
+    source,
+    docs,
+    get sha256() {
+      hash ??= sha256(hashed());
+      return hash;
+    },
+  };
+}
+
 function sha256(data: string | Buffer): string {
+  const { createHash } = createRequire(import.meta.url)('node:crypto') as typeof Crypto;
   return createHash('sha256').update(data).digest('hex');
 }
 
