@@ -49,7 +49,8 @@ def positive_int(text):
 
 def parse_args(argv):
     p = OneLineParser(description=__doc__.split("\n")[0])
-    p.add_argument("--data", required=True, help="dataset: a UTF-8 text file, one document per line")
+    p.add_argument("--version", action="store_true", help="print torch's version and exit (3 if it is missing)")
+    p.add_argument("--data", help="dataset: a UTF-8 text file, one document per line")
     p.add_argument("--steps", type=positive_int, default=1000)
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--n-layer", type=positive_int, default=1)
@@ -67,7 +68,6 @@ def parse_args(argv):
     p.add_argument("--loss-decimals", type=int, choices=range(0, 18), default=4, metavar="0..17")
     p.add_argument("--mode", choices=["eager", "batched", "traced"], default="eager")
     p.add_argument("--grads-out", help="write step 1's loss and parameter gradients here as JSON")
-    p.add_argument("--no-bias-correction", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.n_embd % args.n_head != 0:
         p.error(f"--n-head {args.n_head} must divide --n-embd {args.n_embd}")
@@ -253,6 +253,12 @@ class BatchedStep:
     """The batched loss, compiled by torch.jit.trace per document length when `traced`."""
 
     def __init__(self, torch, model, traced):
+        if traced:
+            # TorchScript's optimising executors re-profile and re-specialise each traced graph on its
+            # first calls: over the first 300 steps of names.txt (load average 25 on 2 cores) the
+            # profiling executor trained at 143 ms/step, the legacy one at 41, and with optimisation
+            # off at 6.4, against 4.9 for the same function run eagerly (batched).
+            torch._C._set_graph_executor_optimize(False)
         self.torch = torch
         self.model = model
         self.traced = traced
@@ -292,8 +298,6 @@ class Adam:
         lr_t = a.lr * (1 - step / a.steps)
         m_correction = 1 - a.beta1 ** (step + 1)
         v_correction = 1 - a.beta2 ** (step + 1)
-        if a.no_bias_correction:  # a planted bug, for the test that the verdict catches it
-            m_correction = v_correction = 1.0
         torch = self.torch
         m, v = self.m, self.v
         # m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g²; p −= lr_t · m̂ / (√v̂ + ε): one op at a time, no fusing.
@@ -332,6 +336,11 @@ def sample(torch, model, args, bos, vocab_size):
 
 def main(argv):
     args = parse_args(argv)
+    if args.version:
+        print(f"torch {import_torch().__version__} under Python {sys.version.split()[0]} ({sys.executable})")
+        return
+    if args.data is None:
+        fail(2, "microgpt_torch.py: the following arguments are required: --data")
     docs = load_docs(args.data)
     torch = import_torch()
     torch.set_num_threads(1)
