@@ -47,14 +47,14 @@ interface Crash {
 
 const COLUMNS: [string, number, (r: GradcheckResult) => string][] = [
   ['engine', 12, (r) => r.engine],
-  ['reference', 10, (r) => r.gradientReference ?? 'topo'],
   ['max abs err', 12, (r) => formatExp(r.maxAbsErr)],
   ['max rel err', 12, (r) => formatExp(r.maxRelErr)],
   ['cosine', 9, (r) => r.cosine.toFixed(6)],
   ['wrong', 12, (r) => `${r.wrongParams}/${r.totalParams}`],
   ['fd rel err', 11, (r) => (r.fdSampled > 0 ? formatExp(r.fdMaxRelErr) : '-')],
   ['Δloss', 10, (r) => (r.trajectory.steps > 0 ? formatExp(r.trajectory.maxLossDiff) : '-')],
-  ['verdict', 0, (r) => r.verdict],
+  // Which gradients the verdict compared with, when they were not topo's.
+  ['verdict', 0, (r) => r.verdict + (r.gradientReference ? ` (vs ${r.gradientReference}'s gradients)` : '')],
 ];
 const WIDTHS = COLUMNS.map(([, width]) => width);
 

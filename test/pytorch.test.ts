@@ -3,6 +3,7 @@
  * tensor's, its rows in bench:all through frameworks/pytorch.json with their loss verdicts (and a copy
  * with Adam's bias correction dropped, which must be caught), and the one clear reason without torch.
  */
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
@@ -152,5 +153,65 @@ describe('bench:all --config frameworks/pytorch.json without PyTorch', () => {
       );
     }
     expect(rows.find((x) => x.engine === 'tensor')!.status).toBe('ok');
+  });
+});
+
+describe.skipIf(missing)('gradcheck --reference pytorch', () => {
+  it("checks each engine's step-1 gradients against PyTorch's and says so", () => {
+    const args = [
+      '--engines',
+      'tensor,stack',
+      '--reference',
+      'pytorch',
+      '--trajectory-steps',
+      '0',
+      '--fd-samples',
+      '0',
+    ];
+    const r = runScript('gradcheck.ts', [...args, ...JOB]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/step 1's gradients vs pytorch/);
+    expect(r.stdout).toMatch(/^tensor +.* pass \(vs pytorch's gradients\)$/m);
+    expect(r.stdout).toMatch(/^stack +.* FAIL: [\d,]+ of [\d,]+ gradients wrong, .*\(vs pytorch's gradients\)$/m);
+  });
+});
+
+describe('the PyTorch program without torch, or under a valgrind that cannot run it', () => {
+  it('gradcheck --reference pytorch: one line, exit code 2', () => {
+    const hidden = tmp('hidden-torch-gradcheck');
+    mkdirSync(join(hidden, 'torch'));
+    writeFileSync(join(hidden, 'torch/__init__.py'), 'raise ImportError("No module named \'torch\'")\n');
+    const r = runScript('gradcheck.ts', ['--reference', 'pytorch'], { env: { PYTHONPATH: hidden } });
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/--reference pytorch: PyTorch not installed: (apt-get install python3-torch|no \S+)/);
+  });
+
+  it('no Python at all: the launcher says so, exit code 3', () => {
+    const r = spawnSync(join(ROOT, 'frameworks/pytorch/run'), ['--version'], {
+      encoding: 'utf8',
+      env: { ...process.env, MICROGPT_PYTORCH_PYTHON: '/nonexistent/python3' },
+    });
+    expect(r.status).toBe(3);
+    expect(r.stderr.trim()).toBe(
+      'PyTorch not installed: no /nonexistent/python3 (apt-get install python3-torch, or set MICROGPT_PYTORCH_PYTHON)',
+    );
+  });
+
+  it.skipIf(missing)('under valgrind without the shim: exit code 3 and why, not a bare SIGILL', () => {
+    // valgrind's preload in LD_PRELOAD is how the program knows it is under valgrind; a copy of the
+    // program has no build/ folder, so no shim. (ld.so's warning about the missing file comes first.)
+    const dir = tmp('no-shim');
+    for (const file of ['run', 'microgpt_torch.py'])
+      copyFileSync(join(ROOT, 'frameworks/pytorch', file), join(dir, file));
+    const r = spawnSync('sh', [join(dir, 'run'), '--version'], {
+      encoding: 'utf8',
+      env: { ...process.env, LD_PRELOAD: join(dir, 'vgpreload_core-amd64-linux.so') },
+    });
+    expect(r.status).toBe(3);
+    expect(r.stderr.trim().split('\n').pop()).toMatch(
+      /^valgrind 3\.19 cannot run torch: SIGILL in libhwy's initializer \(rdtscp, via Debian's OpenCV\); build the shim/,
+    );
   });
 });
