@@ -285,7 +285,13 @@ class BatchedStep:
 
 
 class Adam:
-    """microgpt.py's Adam, element for element: the same float operations in the same order per parameter."""
+    """
+    microgpt.py's Adam, element for element, with the project's float operations (workload/adam.ts):
+    the same operations in the same order per parameter, bit for bit (checked against a scalar loop
+    over 5,000 parameters for 50 steps). microgpt.py writes g ** 2 and v_hat ** 0.5, which CPython
+    computes with C's pow: it differs from g * g and sqrt in the last bit for about 0.1% of values
+    (82 and 92 of 100,000 Gaussian gradients measured), and torch has no pow that rounds as glibc's.
+    """
 
     def __init__(self, torch, size, args):
         self.torch = torch
