@@ -90,8 +90,7 @@ def import_torch():
     if under_valgrind():
         # Debian's libtorch links OpenCV, which pulls in libhwy, whose initializer times itself with
         # rdtscp: valgrind 3.19 does not know the instruction and the process dies by SIGILL before
-        # Python sees it. The shim (valgrind-shim.c) replaces that one timer function, and marks the
-        # training steps for the count.
+        # Python sees it. The shim (valgrind-shim.c) replaces that one timer function.
         shim = os.path.join(HERE, "build", SHIM_NAME)
         if not os.path.exists(shim):
             fail(
@@ -107,16 +106,6 @@ def import_torch():
     except ImportError as err:
         fail(MISSING_TORCH_EXIT, f"PyTorch not installed: apt-get install python3-torch ({sys.executable}: {err})")
     return torch
-
-
-def training_marker():
-    """Marks the start and end of the training steps for a count run (the shim's uv_os_getpriority)."""
-    if not under_valgrind():
-        return lambda: None
-    import ctypes
-
-    mark = ctypes.CDLL(os.path.join(HERE, "build", SHIM_NAME)).uv_os_getpriority
-    return lambda: mark(0, None)
 
 
 def load_docs(path):
@@ -365,9 +354,7 @@ def main(argv):
 
     batched = None if args.mode == "eager" else BatchedStep(torch, model, args.mode == "traced")
     adam = Adam(torch, model.num_params, args)
-    mark = training_marker()
     training_s = 0.0
-    mark()
     for step in range(args.steps):
         doc = docs[step % len(docs)]
         tokens = [bos] + [ids[ch] for ch in doc] + [bos]
@@ -386,7 +373,6 @@ def main(argv):
         if not math.isfinite(value):
             fail(1, f"diverged: loss became {value} at step {step + 1} of {args.steps}")
         print(f"step {step + 1:4d} / {args.steps:4d} | loss {value:.{args.loss_decimals}f}")
-    mark()
     print(f"training time: {training_s:.6f} s ({training_s * 1000 / args.steps:.3f} ms/step, mode {args.mode})")
 
     if args.samples > 0:
