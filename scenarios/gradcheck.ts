@@ -36,6 +36,16 @@ export interface GradcheckOptions {
   readonly trajectorySteps?: number;
   /** Parameters checked by finite differences, spread evenly over the weight matrices (default 36; 0 skips). */
   readonly fdSamples?: number;
+  /**
+   * Step 1's gradients to compare with in place of topo's, and whose they are (PyTorch's, from
+   * scenarios/pytorch.ts); the loss trajectory is still topo's.
+   */
+  readonly gradientReference?: GradientReference;
+}
+
+export interface GradientReference {
+  readonly name: string;
+  readonly grads: Float64Array;
 }
 
 export interface GradcheckResult {
@@ -43,7 +53,9 @@ export interface GradcheckResult {
   pass: boolean;
   /** "pass", or "FAIL: " and what failed, with its figures. */
   verdict: string;
-  /** Step 1's parameter gradients vs topo's. */
+  /** Whose step-1 gradients they were compared with when not topo's (`pytorch`); absent: topo's. */
+  gradientReference?: string;
+  /** Step 1's parameter gradients vs topo's (or gradientReference's). */
   maxAbsErr: number;
   maxRelErr: number;
   cosine: number;
@@ -78,7 +90,7 @@ export function gradcheck(opts: GradcheckOptions): GradcheckResult {
   const engine = opts.engine.create();
   engine.init(job.params);
   const { grads } = gradientsOf(engine, job.layout, config, tokens, job.params);
-  const vsTopo = compareGradients(grads, ref.grads);
+  const vsTopo = compareGradients(grads, opts.gradientReference?.grads ?? ref.grads);
 
   const sample = sampleParams(job.layout, ref.grads, opts.fdSamples ?? DEFAULT_FD_SAMPLES);
   let fdMaxRelErr = 0;
@@ -102,6 +114,7 @@ export function gradcheck(opts: GradcheckOptions): GradcheckResult {
 
   const result = {
     engine: opts.engine.name,
+    ...(opts.gradientReference && { gradientReference: opts.gradientReference.name }),
     ...vsTopo,
     fdMaxRelErr,
     fdSampled: sample.length,
@@ -194,7 +207,7 @@ function failuresOf(r: Omit<GradcheckResult, 'pass' | 'verdict'>): string[] {
   if (r.wrongParams > 0)
     out.push(`${n(r.wrongParams)} of ${n(r.totalParams)} gradients wrong, cosine ${r.cosine.toFixed(3)}`);
   else if (r.maxRelErr > TOLERANCE.maxRelErr)
-    out.push(`gradients off topo's by up to ${r.maxRelErr.toExponential(1)} (relative)`);
+    out.push(`gradients off ${r.gradientReference ?? 'topo'}'s by up to ${r.maxRelErr.toExponential(1)} (relative)`);
   if (r.fdMaxRelErr > TOLERANCE.fdMaxRelErr) {
     out.push(
       `finite differences disagree by up to ${r.fdMaxRelErr.toExponential(1)} (relative, ${r.fdSampled} parameters)`,

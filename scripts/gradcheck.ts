@@ -7,7 +7,10 @@ import {
   type GradcheckOptions,
   type GradcheckResult,
 } from '../scenarios/gradcheck.ts';
-import { loadDataset } from '../workload/dataset.ts';
+import { loadDataset, type Dataset } from '../workload/dataset.ts';
+import type { TrainConfig } from '../workload/config.ts';
+import { InputError } from '../engines/input-error.ts';
+import { pytorchGradients, PytorchUnavailable } from '../scenarios/pytorch.ts';
 import { textRow } from '../scenarios/output/table.ts';
 import { formatExp } from '../scenarios/output/units.ts';
 import { command, intFlag } from './cli.ts';
@@ -27,6 +30,9 @@ Options:
   --trajectory-steps N   training steps whose losses are compared with topo's
                          (default ${DEFAULT_TRAJECTORY_STEPS}; 0 skips)
   --fd-samples N         parameters checked by finite differences (default ${DEFAULT_FD_SAMPLES}; 0 skips)
+  --reference NAME       whose step-1 gradients to compare with: topo (default) or pytorch, the
+                         project's PyTorch program of the job (frameworks/pytorch/: float64,
+                         torch.autograd; needs Debian's python3-torch); the losses stay topo's
   --json                 print one JSON array of results on stdout instead of the table
   --help                 show this help
 ${JOB_HELP}`;
@@ -47,7 +53,8 @@ const COLUMNS: [string, number, (r: GradcheckResult) => string][] = [
   ['wrong', 12, (r) => `${r.wrongParams}/${r.totalParams}`],
   ['fd rel err', 11, (r) => (r.fdSampled > 0 ? formatExp(r.fdMaxRelErr) : '-')],
   ['Δloss', 10, (r) => (r.trajectory.steps > 0 ? formatExp(r.trajectory.maxLossDiff) : '-')],
-  ['verdict', 0, (r) => r.verdict],
+  // Which gradients the verdict compared with, when they were not topo's.
+  ['verdict', 0, (r) => r.verdict + (r.gradientReference ? ` (vs ${r.gradientReference}'s gradients)` : '')],
 ];
 const WIDTHS = COLUMNS.map(([, width]) => width);
 
@@ -77,6 +84,7 @@ command({
     'trajectory-steps': { type: 'string' },
     'fd-samples': { type: 'string' },
     json: { type: 'boolean' },
+    reference: { type: 'string' },
   },
   run({ values, engines: registry }) {
     const engines = enginesFlag(registry, values.engines);
@@ -84,11 +92,13 @@ command({
     const trajectorySteps = intFlag('trajectory-steps', values['trajectory-steps'], DEFAULT_TRAJECTORY_STEPS, 0);
     const fdSamples = intFlag('fd-samples', values['fd-samples'], DEFAULT_FD_SAMPLES, 0);
     const dataset = loadDataset(values.data);
+    const gradientReference = referenceFlag(values.reference, dataset, config);
+    const reference = gradientReference?.name ?? 'topo';
     const json = values.json === true;
     const say = (line: string) => json || process.stdout.write(line + '\n');
     say(
       `gradient check: ${dataset.source} (${dataset.docs.length} docs), seed ${config.seed}, ` +
-        `step 1's gradients and ${Math.min(trajectorySteps, config.steps)} steps of losses vs topo`,
+        `step 1's gradients vs ${reference}, ${Math.min(trajectorySteps, config.steps)} steps of losses vs topo`,
     );
     say(
       textRow(
@@ -98,7 +108,7 @@ command({
     );
     const results: (GradcheckResult | Crash)[] = [];
     for (const engine of engines) {
-      const [result, line] = checkOne(engine, { dataset, config, trajectorySteps, fdSamples });
+      const [result, line] = checkOne(engine, { dataset, config, trajectorySteps, fdSamples, gradientReference });
       results.push(result);
       say(line);
       if (!('cosine' in result)) process.exitCode = 1;
@@ -109,3 +119,15 @@ command({
     if (json) process.stdout.write(JSON.stringify(results) + '\n');
   },
 });
+
+/** --reference: undefined for topo's gradients (gradcheck's own), or PyTorch's computed here once. */
+function referenceFlag(raw: string | undefined, dataset: Dataset, config: TrainConfig) {
+  if (raw === undefined || raw === 'topo') return undefined;
+  if (raw !== 'pytorch') throw new InputError(`--reference ${raw}: expected topo or pytorch`);
+  try {
+    return { name: 'pytorch', grads: pytorchGradients(dataset, config).grads };
+  } catch (err) {
+    if (err instanceof PytorchUnavailable) throw new InputError(`--reference pytorch: ${err.message}`);
+    throw err;
+  }
+}
