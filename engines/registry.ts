@@ -1,6 +1,7 @@
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { InputError } from './input-error.ts';
+import { runNameProblem } from './names.ts';
 import type { Engine } from './engine.ts';
 import { FusedEngine } from './fused.ts';
 import { FusedStackEngine } from './fused-stack.ts';
@@ -135,6 +136,10 @@ export async function loadEngines(pluginModule: string | null = null, label = pl
     return fail('expected it to export `engines`, an array of { name, description, study, create }');
   }
   const plugins = engines.map((e) => ({ expected: 'correct' as const, ...e }));
+  for (const { name } of plugins) {
+    const problem = runNameProblem(name);
+    if (problem !== null) return fail(`engine name ${JSON.stringify(name)} ${problem}`);
+  }
   const names = plugins.map((e) => e.name);
   const taken = names.find((name, i) => names.indexOf(name) !== i || findEngine(name) !== undefined);
   if (taken !== undefined) return fail(`engine name '${taken}' is already registered`);

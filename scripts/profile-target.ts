@@ -4,7 +4,7 @@
  * the timing code. On success it writes a one-object JSON summary to --summary, which tells the
  * caller the job really ran to the end (the profilers report success even when their target fails).
  */
-import { writeFileSync } from 'node:fs';
+import { writeFileAtomic } from '../scenarios/files.ts';
 import { train } from '../scenarios/train.ts';
 import { loadDataset } from '../workload/dataset.ts';
 import { InputError } from '../engines/input-error.ts';
@@ -35,6 +35,6 @@ command({
       msPerStep: result.msPerStep,
       finalLoss: result.finalLoss,
     };
-    writeFileSync(values.summary, JSON.stringify(summary, null, 2) + '\n');
+    writeFileAtomic(values.summary, JSON.stringify(summary, null, 2) + '\n');
   },
 });

@@ -5,11 +5,12 @@
  * nothing).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, relative, resolve } from 'node:path';
 import type { EngineInfo, EngineRegistry } from '../engines/registry.ts';
 import { loadDatasetFile } from '../workload/dataset.ts';
+import { writeFileAtomic } from '../scenarios/files.ts';
 import { formatSeconds } from '../scenarios/output/units.ts';
 import { CommandError, type FlagValues } from './cli.ts';
 import { JOB_FLAGS, JOB_HELP, configFromFlags, engineFlag } from './job-flags.ts';
@@ -96,7 +97,7 @@ export async function compileTarget(dir: string): Promise<string> {
         ts.flattenDiagnosticMessageText(diagnostics[0]?.messageText, ' '),
     );
   // ES modules wherever the run folder is, importing this project's packages.
-  writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+  writeFileAtomic(join(dir, 'package.json'), '{ "type": "module" }\n');
   symlinkSync(join(PROJECT_ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
   return join(dir, relative(PROJECT_ROOT, TARGET).replace(/\.ts$/, '.js'));
 }

@@ -10,7 +10,7 @@ import { InputError } from '../../engines/input-error.ts';
 import { envSchema, type BenchEnv } from './env.ts';
 import type { RunKind, RunRecord } from './job-kind.ts';
 import { KINDS, type AnyKind } from './kinds/index.ts';
-import { ioReason, makeDirs, writeFileAtomic } from '../files.ts';
+import { entryKind, ioReason, makeDirs, writeFileAtomic } from '../files.ts';
 import { readReference, type Reference } from './reference.ts';
 import { firstIssue, processCountsSchema } from './schemas.ts';
 
@@ -38,7 +38,7 @@ export function prepareResultsDir(dir: string): void {
     throw new InputError(`--out ${dir}: ${why}`);
   };
   if (existsSync(dir)) {
-    if (!statSync(dir).isDirectory()) fail('is a file, expected a folder');
+    if (!statSync(dir).isDirectory()) fail(`is ${entryKind(statSync(dir))}, expected a folder`);
     // Results must not mix with earlier runs or other files.
     if (readdirSync(dir).length > 0) fail('is not empty; choose a new or empty folder');
   }

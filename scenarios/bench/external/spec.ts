@@ -9,6 +9,7 @@ import { parse as parseShellWords } from 'shell-quote';
 import { z } from 'zod';
 import type { TrainConfig } from '../../../workload/config.ts';
 import { InputError } from '../../../engines/input-error.ts';
+import { runNameProblem } from '../../../engines/names.ts';
 import { firstIssue, partialConfigSchema } from '../schemas.ts';
 
 export type FixedJob = boolean | Partial<TrainConfig>;
@@ -188,6 +189,8 @@ function checkSpec(spec: ExternalSpec, where: string): ExternalSpec {
   const fail = (why: string): never => {
     throw new InputError(`${where}: ${why}`);
   };
+  const nameProblem = runNameProblem(spec.name);
+  if (nameProblem !== null) fail(`name ${JSON.stringify(spec.name)} ${nameProblem}`);
   if (!NAME.test(spec.name)) fail(`name '${spec.name}' must be letters, digits and . _ + - only`);
   if (spec.command.length === 0 || spec.command[0] === '') fail('empty command');
   for (const arg of spec.command)
