@@ -70,7 +70,7 @@ export const envSchema: z.ZodType<BenchEnv> = z.object({
     externals: z.array(externalSpecSchema).default([]),
     // Folders written before counts were made have none.
     counts: z
-      .object({ steps: count, valgrind: text, options: z.array(text), nodeFlags: z.array(text) })
+      .object({ steps: z.number().int().positive(), valgrind: text, options: z.array(text), nodeFlags: z.array(text) })
       .nullable()
       .default(null),
   }),

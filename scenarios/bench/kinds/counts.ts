@@ -8,7 +8,10 @@ import { defineKind } from '../job-kind.ts';
 import { formatLoss } from '../../output/units.ts';
 import countsRun, { type CountsResult } from './counts-run.ts';
 
-const countsResult: z.ZodType<CountsResult> = z.object({ steps: z.number(), finalLoss: z.number() });
+const countsResult: z.ZodType<CountsResult> = z.object({
+  steps: z.number().int().positive(),
+  finalLoss: z.number(),
+});
 
 export default defineKind<CountsResult>({
   name: 'counts',
