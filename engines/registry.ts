@@ -10,7 +10,7 @@ import { StackEngine } from './stack.ts';
 import { TapeEngine } from './tape.ts';
 import { TensorEngine } from './tensor.ts';
 import { TopoEngine } from './topo.ts';
-import { WasmEngine } from './wasm.ts';
+import { WasmEngine, wasmSizeProblem } from './wasm.ts';
 import { WasmCapturedEngine } from './wasm-captured.ts';
 
 export interface EngineInfo {
@@ -21,6 +21,8 @@ export interface EngineInfo {
   /** What the gradient check must say: the study's published stack backward is wrong on purpose. */
   readonly expected: 'correct' | 'wrong-by-design';
   readonly create: () => Engine;
+  /** Why a model of this many parameters is too large for the engine (a fixed memory), or null. */
+  readonly sizeProblem?: (params: number) => string | null;
 }
 
 /** What a plugin module exports per engine: `expected` may be left out ('correct'). */
@@ -83,6 +85,7 @@ export const ENGINES: readonly EngineInfo[] = [
     study: 'not in the study: vector-level tape in WebAssembly',
     expected: 'correct',
     create: () => new WasmEngine(),
+    sizeProblem: wasmSizeProblem,
   },
   {
     name: 'wasm-captured',
@@ -90,6 +93,7 @@ export const ENGINES: readonly EngineInfo[] = [
     study: 'not in the study: vector-level tape in WebAssembly, replayed',
     expected: 'correct',
     create: () => new WasmCapturedEngine(),
+    sizeProblem: wasmSizeProblem,
   },
 ];
 

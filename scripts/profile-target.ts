@@ -9,7 +9,7 @@ import { train } from '../scenarios/train.ts';
 import { loadDataset } from '../workload/dataset.ts';
 import { InputError } from '../engines/input-error.ts';
 import { command } from './cli.ts';
-import { JOB_FLAGS, configFromFlags, engineFlag } from './job-flags.ts';
+import { JOB_FLAGS, assertEngineFits, configFromFlags, engineFlag } from './job-flags.ts';
 
 command({
   help: () => 'Internal: the job `npm run flame` and `npm run clinic` profile (see their --help).',
@@ -18,11 +18,13 @@ command({
     if (values.summary === undefined) throw new InputError('--summary PATH is required');
     const info = engineFlag(engines, values.engine);
     const config = configFromFlags(values);
+    const dataset = loadDataset(values.data);
+    assertEngineFits(info, config, dataset);
     const result = train({
       engineName: info.name,
       engine: info.create(),
       config,
-      dataset: loadDataset(values.data),
+      dataset,
       phaseTimers: false,
       // A profile shows what is timed: no untimed graph walks between the steps.
       graphStats: false,

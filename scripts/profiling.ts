@@ -12,7 +12,8 @@ import type { EngineInfo, EngineRegistry } from '../engines/registry.ts';
 import { loadDatasetFile } from '../workload/dataset.ts';
 import { writeFileAtomic } from '../scenarios/files.ts';
 import { formatSeconds } from '../scenarios/output/units.ts';
-import { CommandError, type FlagValues } from './cli.ts';
+import { InputError } from '../engines/input-error.ts';
+import { CommandError, ENGINES_MODULE_VAR, type FlagValues } from './cli.ts';
 import { JOB_FLAGS, JOB_HELP, configFromFlags, engineFlag } from './job-flags.ts';
 import { outputDir } from './output-paths.ts';
 import { PROJECT_ROOT, timestamp } from './paths.ts';
@@ -44,6 +45,14 @@ export interface ProfileJob {
 
 /** Checks the job's flags as the profiled process will (engine first), so bad input fails before a profiler starts. */
 export function profileJob(engines: EngineRegistry, values: ProfileValues, defaultOut: string): ProfileJob {
+  const plugin = engines.pluginModule;
+  // The profiled job is plain JavaScript under plain node (see compileTarget): it cannot import
+  // TypeScript, and a TypeScript loader would put its own thread's V8 log beside the job's.
+  if (plugin !== null && /\.[mc]?tsx?$/.test(plugin))
+    throw new InputError(
+      `${ENGINES_MODULE_VAR}=${plugin}: the profilers run the job as compiled JavaScript, which cannot ` +
+        'load a TypeScript module; compile it to .js or .mjs first (e.g. npx esbuild --format=esm --bundle)',
+    );
   const engine = engineFlag(engines, values.engine);
   configFromFlags(values);
   const targetFlags = ['--engine', engine.name];
