@@ -1,6 +1,7 @@
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { InputError } from './input-error.ts';
+import { runNameProblem } from './names.ts';
 import type { Engine } from './engine.ts';
 import { FusedEngine } from './fused.ts';
 import { FusedStackEngine } from './fused-stack.ts';
@@ -9,7 +10,7 @@ import { StackEngine } from './stack.ts';
 import { TapeEngine } from './tape.ts';
 import { TensorEngine } from './tensor.ts';
 import { TopoEngine } from './topo.ts';
-import { WasmEngine } from './wasm.ts';
+import { WasmEngine, wasmSizeProblem } from './wasm.ts';
 import { WasmCapturedEngine } from './wasm-captured.ts';
 
 export interface EngineInfo {
@@ -20,6 +21,8 @@ export interface EngineInfo {
   /** What the gradient check must say: the study's published stack backward is wrong on purpose. */
   readonly expected: 'correct' | 'wrong-by-design';
   readonly create: () => Engine;
+  /** Why a model of this many parameters is too large for the engine (a fixed memory), or null. */
+  readonly sizeProblem?: (params: number) => string | null;
 }
 
 /** What a plugin module exports per engine: `expected` may be left out ('correct'). */
@@ -82,6 +85,7 @@ export const ENGINES: readonly EngineInfo[] = [
     study: 'not in the study: vector-level tape in WebAssembly',
     expected: 'correct',
     create: () => new WasmEngine(),
+    sizeProblem: wasmSizeProblem,
   },
   {
     name: 'wasm-captured',
@@ -89,6 +93,7 @@ export const ENGINES: readonly EngineInfo[] = [
     study: 'not in the study: vector-level tape in WebAssembly, replayed',
     expected: 'correct',
     create: () => new WasmCapturedEngine(),
+    sizeProblem: wasmSizeProblem,
   },
 ];
 
@@ -135,6 +140,10 @@ export async function loadEngines(pluginModule: string | null = null, label = pl
     return fail('expected it to export `engines`, an array of { name, description, study, create }');
   }
   const plugins = engines.map((e) => ({ expected: 'correct' as const, ...e }));
+  for (const { name } of plugins) {
+    const problem = runNameProblem(name);
+    if (problem !== null) return fail(`engine name ${JSON.stringify(name)} ${problem}`);
+  }
   const names = plugins.map((e) => e.name);
   const taken = names.find((name, i) => names.indexOf(name) !== i || findEngine(name) !== undefined);
   if (taken !== undefined) return fail(`engine name '${taken}' is already registered`);

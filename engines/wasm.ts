@@ -29,6 +29,28 @@ const BINARY: string | null = await import('./wasm/build/kernels-binary.ts').the
  * only in summation order, as tensor's do.
  */
 
+/**
+ * The module's memory is wasm32: its addresses (AssemblyScript's usize) are 32 bits, so all it holds
+ * fits in 4 GiB, and a layout past that wraps around instead of failing (V8 then reports "memory
+ * access out of bounds" after minutes of work).
+ */
+export const WASM_MEMORY_LIMIT_BYTES = 2 ** 32;
+
+/**
+ * Why a model of `params` parameters cannot train in the module, or null when it may: every
+ * parameter takes a value, a gradient and two Adam moments (four f64, 32 bytes) before any
+ * activation, so this is a lower bound of the need, checked before a job starts.
+ */
+export function wasmSizeProblem(params: number): string | null {
+  const need = 32 * params;
+  if (need < WASM_MEMORY_LIMIT_BYTES) return null;
+  const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+  return (
+    `${params} parameters need at least ${gib(need)} of WebAssembly memory (value, gradient and two Adam ` +
+    `moments each), more than the module's 32-bit memory holds (${gib(WASM_MEMORY_LIMIT_BYTES)})`
+  );
+}
+
 /** The module's exports, as the class calls them. */
 export interface Kernels {
   memory: WebAssembly.Memory;

@@ -44,7 +44,7 @@ import { RunProgress } from '../scenarios/output/progress.ts';
 import { formatElapsed } from '../scenarios/output/units.ts';
 import { loadDataset } from '../workload/dataset.ts';
 import { command, CommandError, intFlag, stopOnSignals, type FlagValues } from './cli.ts';
-import { JOB_FLAGS, JOB_HELP, configFromFlags } from './job-flags.ts';
+import { JOB_FLAGS, JOB_HELP, assertEngineFits, configFromFlags } from './job-flags.ts';
 import { checkCountSkip, RUN_FLAGS, runFlags, runFlagsHelp } from './run-flags.ts';
 import { COMPARE_FLAGS, thresholdFlag } from './compare-flags.ts';
 import { displayPath, pageBesideFlag, reportFileFlag } from './output-paths.ts';
@@ -147,6 +147,7 @@ function benchSetup(values: FlagValues<typeof FLAGS>, registry: EngineRegistry) 
     outDir: resolve(values.out ?? join(RESULTS_DIR, timestamp())),
   };
   if (setup.countSteps !== null) checkCountSkip(setup.countSkip, setup.config.steps);
+  for (const engine of setup.engines) assertEngineFits(engine, setup.config, setup.dataset);
   const baseline = baselineFlag(values, setup);
   const reportFile = reportFileFlag('report', values.report, [setup.outDir]);
   const htmlFile = pageBesideFlag('report', reportFile);

@@ -113,7 +113,14 @@ export function intFlag(flag: string, raw: string | undefined, fallback: number,
   return n;
 }
 
-/** A finite number satisfying `ok`, or an InputError naming the flag and what it expects. */
+/**
+ * A number written in decimal: digits with an optional sign, point and exponent (`2`, `-0.5`, `.5`,
+ * `1e-3`). JavaScript's Number() also reads `0x10` (16), `0b1`, `0o7`, `Infinity` and blanks as 0,
+ * none of which a user means as a percentage or a rate.
+ */
+export const DECIMAL_NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** A finite decimal number satisfying `ok`, or an InputError naming the flag and what it expects. */
 export function numberFlag(
   flag: string,
   raw: string | undefined,
@@ -123,7 +130,7 @@ export function numberFlag(
 ): number {
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(n) || !ok(n))
+  if (!DECIMAL_NUMBER.test(raw.trim()) || !Number.isFinite(n) || !ok(n))
     throw new InputError(`--${flag} expects ${expects}, got '${raw}'`);
   return n;
 }

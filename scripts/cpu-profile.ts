@@ -1,6 +1,6 @@
-import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../scenarios/files.ts';
 import { outputDir } from './output-paths.ts';
 import { timestamp } from './paths.ts';
 
@@ -25,6 +25,6 @@ export async function startCpuProfile(path: string): Promise<() => Promise<void>
   return async () => {
     const { profile } = await session.post('Profiler.stop');
     session.disconnect();
-    writeFileSync(path, JSON.stringify(profile));
+    writeFileAtomic(path, JSON.stringify(profile));
   };
 }

@@ -1,6 +1,8 @@
 import type { EngineInfo, EngineRegistry } from '../engines/registry.ts';
 import { DEFAULT_CONFIG, type TrainConfig } from '../workload/config.ts';
 import { InputError } from '../engines/input-error.ts';
+import { Tokenizer, type Dataset } from '../workload/dataset.ts';
+import { modelLayout } from '../workload/model.ts';
 import { choiceListFlag, intFlag, numberFlag } from './cli.ts';
 
 /** Flags for the training job's hyperparameters, shared by every command that runs the job. */
@@ -69,6 +71,16 @@ export function configFromFlags(v: JobValues): TrainConfig {
     throw new InputError(`--n-head ${cfg.nHead} must divide --n-embd ${cfg.nEmbd}`);
   }
   return cfg;
+}
+
+/**
+ * Refuses a job too large for an engine with a fixed memory (wasm's 4 GiB), before it runs: found
+ * only when the memory ran out, it cost minutes and a stack trace.
+ */
+export function assertEngineFits(info: EngineInfo, config: TrainConfig, dataset: Dataset): void {
+  if (!info.sizeProblem) return;
+  const problem = info.sizeProblem(modelLayout(config, new Tokenizer(dataset.docs).vocabSize).numParams);
+  if (problem !== null) throw new InputError(`--engine ${info.name}: ${problem}`);
 }
 
 /** The registered engine called `name`, or an InputError listing the registered ones. */

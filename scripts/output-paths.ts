@@ -1,7 +1,7 @@
 /** Output locations given on the command line, checked before any work so a bad one costs nothing. */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { ioReason, makeDirs, probeDir, probeFile } from '../scenarios/files.ts';
+import { entryKind, ioReason, makeDirs, probeDir, probeFile, resolveOutputFile } from '../scenarios/files.ts';
 import { InputError } from '../engines/input-error.ts';
 import type { Format } from '../scenarios/output/export/formats.ts';
 import { REPORTS_DIR } from './paths.ts';
@@ -10,7 +10,7 @@ import { REPORTS_DIR } from './paths.ts';
 export function outputDir(flag: string, dir: string): string {
   const path = resolve(dir);
   if (existsSync(path) && !statSync(path).isDirectory()) {
-    throw new InputError(`--${flag} ${dir}: is a file, expected a folder`);
+    throw new InputError(`--${flag} ${dir}: is ${entryKind(statSync(path))}, expected a folder`);
   }
   try {
     makeDirs(path);
@@ -25,14 +25,16 @@ export function outputDir(flag: string, dir: string): string {
   return path;
 }
 
-/** A file to be written: not a folder, in a folder made ready now, and writable under its name. */
-function outputFile(flag: string, path: string): string {
-  if (existsSync(path) && statSync(path).isDirectory()) {
-    throw new InputError(`--${flag} ${path}: is a folder, expected a file`);
-  }
-  outputDir(flag, dirname(path));
+/**
+ * A file to be written, checked as `writeFileAtomic` will write it: nothing or a plain file there (a
+ * symlink's target, which is what gets written), in a folder made ready now, writable under its name.
+ */
+export function outputFile(flag: string, path: string): string {
+  const file = resolveOutputFile(path);
+  if (file.problem !== null) throw new InputError(`--${flag} ${path}: ${file.problem}`);
+  outputDir(flag, dirname(file.target));
   try {
-    probeFile(path);
+    probeFile(file.target);
   } catch (err) {
     throw new InputError(`--${flag} ${path}: cannot write it (${ioReason(err)})`);
   }
@@ -84,7 +86,8 @@ function defaultReportBase(folderDirs: readonly string[]): string {
 
 /** The results folders a Markdown report names in its environment table, or null if there is no such file. */
 function reportedFolders(path: string): string[] | null {
-  if (!existsSync(path)) return null;
+  // Anything but a plain file is no report of ours (and reading a FIFO would block): outputFile refuses it.
+  if (!existsSync(path) || !statSync(path).isFile()) return null;
   const row = readFileSync(path, 'utf8')
     .split('\n')
     .find((line) => line.startsWith('| results folder | '));

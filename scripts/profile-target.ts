@@ -4,12 +4,12 @@
  * the timing code. On success it writes a one-object JSON summary to --summary, which tells the
  * caller the job really ran to the end (the profilers report success even when their target fails).
  */
-import { writeFileSync } from 'node:fs';
+import { writeFileAtomic } from '../scenarios/files.ts';
 import { train } from '../scenarios/train.ts';
 import { loadDataset } from '../workload/dataset.ts';
 import { InputError } from '../engines/input-error.ts';
 import { command } from './cli.ts';
-import { JOB_FLAGS, configFromFlags, engineFlag } from './job-flags.ts';
+import { JOB_FLAGS, assertEngineFits, configFromFlags, engineFlag } from './job-flags.ts';
 
 command({
   help: () => 'Internal: the job `npm run flame` and `npm run clinic` profile (see their --help).',
@@ -18,11 +18,13 @@ command({
     if (values.summary === undefined) throw new InputError('--summary PATH is required');
     const info = engineFlag(engines, values.engine);
     const config = configFromFlags(values);
+    const dataset = loadDataset(values.data);
+    assertEngineFits(info, config, dataset);
     const result = train({
       engineName: info.name,
       engine: info.create(),
       config,
-      dataset: loadDataset(values.data),
+      dataset,
       phaseTimers: false,
       // A profile shows what is timed: no untimed graph walks between the steps.
       graphStats: false,
@@ -35,6 +37,6 @@ command({
       msPerStep: result.msPerStep,
       finalLoss: result.finalLoss,
     };
-    writeFileSync(values.summary, JSON.stringify(summary, null, 2) + '\n');
+    writeFileAtomic(values.summary, JSON.stringify(summary, null, 2) + '\n');
   },
 });

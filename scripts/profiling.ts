@@ -5,13 +5,15 @@
  * nothing).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, relative, resolve } from 'node:path';
 import type { EngineInfo, EngineRegistry } from '../engines/registry.ts';
 import { loadDatasetFile } from '../workload/dataset.ts';
+import { writeFileAtomic } from '../scenarios/files.ts';
 import { formatSeconds } from '../scenarios/output/units.ts';
-import { CommandError, type FlagValues } from './cli.ts';
+import { InputError } from '../engines/input-error.ts';
+import { CommandError, ENGINES_MODULE_VAR, type FlagValues } from './cli.ts';
 import { JOB_FLAGS, JOB_HELP, configFromFlags, engineFlag } from './job-flags.ts';
 import { outputDir } from './output-paths.ts';
 import { PROJECT_ROOT, timestamp } from './paths.ts';
@@ -43,6 +45,14 @@ export interface ProfileJob {
 
 /** Checks the job's flags as the profiled process will (engine first), so bad input fails before a profiler starts. */
 export function profileJob(engines: EngineRegistry, values: ProfileValues, defaultOut: string): ProfileJob {
+  const plugin = engines.pluginModule;
+  // The profiled job is plain JavaScript under plain node (see compileTarget): it cannot import
+  // TypeScript, and a TypeScript loader would put its own thread's V8 log beside the job's.
+  if (plugin !== null && /\.[mc]?tsx?$/.test(plugin))
+    throw new InputError(
+      `${ENGINES_MODULE_VAR}=${plugin}: the profilers run the job as compiled JavaScript, which cannot ` +
+        'load a TypeScript module; compile it to .js or .mjs first (e.g. npx esbuild --format=esm --bundle)',
+    );
   const engine = engineFlag(engines, values.engine);
   configFromFlags(values);
   const targetFlags = ['--engine', engine.name];
@@ -96,7 +106,7 @@ export async function compileTarget(dir: string): Promise<string> {
         ts.flattenDiagnosticMessageText(diagnostics[0]?.messageText, ' '),
     );
   // ES modules wherever the run folder is, importing this project's packages.
-  writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+  writeFileAtomic(join(dir, 'package.json'), '{ "type": "module" }\n');
   symlinkSync(join(PROJECT_ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
   return join(dir, relative(PROJECT_ROOT, TARGET).replace(/\.ts$/, '.js'));
 }

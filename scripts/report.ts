@@ -3,7 +3,7 @@ import { readResultsFolder } from '../scenarios/bench/results.ts';
 import { formatNames, RESULTS_FORMATS, selectFormats, writeFormats } from '../scenarios/output/export/formats.ts';
 import { InputError } from '../engines/input-error.ts';
 import { choiceListFlag, command } from './cli.ts';
-import { displayPath, reportFileFlag, reportFilesFlag } from './output-paths.ts';
+import { displayPath, outputFile, pageBesideFlag, reportFileFlag, reportFilesFlag } from './output-paths.ts';
 import { writeFileAtomic } from '../scenarios/files.ts';
 import { sweepReport } from '../scenarios/output/export/sweep.ts';
 import { isSweepFolder, mergeSweeps, readSweepFolder } from '../scenarios/sweep/folder.ts';
@@ -44,10 +44,12 @@ async function sweepReportCommand(dirs: readonly string[], values: { format?: st
   const real = dirs.map((dir) => realpathSync(dir));
   const again = real.findIndex((path, i) => real.indexOf(path) !== i);
   if (again >= 0) throw new InputError(`${dirs[again]}: the same sweep folder is given twice`);
-  const report = await sweepReport(mergeSweeps(dirs.map(readSweepFolder)));
+  const sweep = mergeSweeps(dirs.map(readSweepFolder));
+  // All three paths checked before any work: the two beside the report are outputs too.
   const md = reportFileFlag('output', values.output && `${values.output.replace(/\.md$/, '')}.md`, [...dirs]);
-  const csv = md.replace(/\.md$/, '.points.csv');
-  const html = md.replace(/\.md$/, '.html');
+  const csv = outputFile('output', md.replace(/\.md$/, '.points.csv'));
+  const html = pageBesideFlag('output', md);
+  const report = await sweepReport(sweep);
   writeFileAtomic(md, report.markdown);
   writeFileAtomic(csv, report.csv);
   writeFileAtomic(html, report.html);

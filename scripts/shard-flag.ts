@@ -16,6 +16,8 @@ const ARRAY_VARIABLES =
   'SLURM_ARRAY_TASK_ID with SLURM_ARRAY_TASK_MIN and SLURM_ARRAY_TASK_COUNT, ' +
   'or JOB_COMPLETION_INDEX with --shard auto/N';
 
+const MAX_SHARDS = 1_000_000;
+
 export function shardFlag(raw: string, env: NodeJS.ProcessEnv = process.env): Shard {
   const fail = (why: string): never => {
     throw new InputError(`--shard ${raw}: ${why}`);
@@ -25,6 +27,9 @@ export function shardFlag(raw: string, env: NodeJS.ProcessEnv = process.env): Sh
   if (!auto && !given) fail('expected i/n with 1 ≤ i ≤ n (e.g. 1/2), auto, or auto/n');
   const shard = auto ? fromEnvironment(env, auto[1] === undefined ? null : Number(auto[1]), fail) : null;
   const [index, count] = shard ? [shard.index, shard.count] : [Number(given![1]), Number(given![2])];
+  // Digits alone can spell 1e23, past where whole numbers are exact; no sweep has a million tasks.
+  if (!Number.isSafeInteger(count) || count > MAX_SHARDS)
+    fail(`${shard ? 'the environment gives' : 'expected'} a shard count from 1 to ${MAX_SHARDS}, got ${count}`);
   if (!(index >= 1 && index <= count))
     fail(shard ? `the environment gives shard ${index} of ${count}` : 'expected i/n with 1 ≤ i ≤ n, e.g. 1/2');
   return { index, count };

@@ -7,7 +7,7 @@ import type { TrainConfig } from '../workload/config.ts';
 import { loadDataset, type Dataset } from '../workload/dataset.ts';
 import { CommandError, command, intFlag } from './cli.ts';
 import { cpuProfilePath, startCpuProfile } from './cpu-profile.ts';
-import { JOB_FLAGS, JOB_HELP, configFromFlags, engineFlag } from './job-flags.ts';
+import { JOB_FLAGS, JOB_HELP, assertEngineFits, configFromFlags, engineFlag } from './job-flags.ts';
 import { REPORTS_DIR } from './paths.ts';
 
 const CPU_PROF_DIR = join(REPORTS_DIR, 'cpu-prof');
@@ -103,6 +103,7 @@ command({
     const config = configFromFlags(values);
     const logEvery = intFlag('log-every', values['log-every'], 0, 1);
     const dataset = loadDataset(values.data);
+    assertEngineFits(info, config, dataset);
     const profileDir = values['cpu-prof-dir'] ?? (values['cpu-prof'] ? CPU_PROF_DIR : undefined);
     const profilePath = profileDir === undefined ? undefined : cpuProfilePath(profileDir, info.name);
     const json = values.json === true;

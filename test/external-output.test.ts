@@ -107,12 +107,20 @@ describe('the verdict on a program’s printed losses', () => {
       reproduces: true,
       text: `reproduces the reference (4/4 printed steps equal to 4 decimals, no samples printed; ${AGAINST})`,
     });
-    expect(verdict(run([[2, '3.42']]))).toBe(
+    expect(verdict(run([[4, '2.91']]))).toBe(
       `reproduces the reference (1/1 printed steps equal to 2 decimals, no samples printed; ${AGAINST})`,
     );
   });
 
-  it('a program that prints only some steps is compared on those', () => {
+  it('a program that prints only some steps is compared on those; it must print the last', () => {
+    expect(
+      verdict(
+        run([
+          [2, '3.4243'],
+          [4, '2.9123'],
+        ]),
+      ),
+    ).toMatch(/^reproduces the reference \(2\/2 printed steps/);
     expect(
       verdict(
         run([
@@ -120,7 +128,7 @@ describe('the verdict on a program’s printed losses', () => {
           [3, '3.1776'],
         ]),
       ),
-    ).toMatch(/^reproduces the reference \(2\/2 printed steps/);
+    ).toBe('incomplete (its last loss line is step 3 of 4)');
     expect(
       verdict(
         run([
@@ -169,7 +177,8 @@ describe('the verdict on a program’s printed losses', () => {
 
   it("against topo's stand-in, at most the 6 decimals it settles: more printed are compared at 6", () => {
     const standIn = { ...reference, against: "tensor, topo's stand-in", decimals: 6, losses: [3.366039251234567] };
-    const one = (loss: string) => externalVerdict(run([[1, loss]]), { config, fixedJob: false }, standIn).text;
+    const oneStep = { config: { ...config, steps: 1 }, fixedJob: false };
+    const one = (loss: string) => externalVerdict(run([[1, loss]], [], 1), oneStep, standIn).text;
     expect(one('3.3660392512345671')).toBe(
       'reproduces the reference (1/1 printed steps equal to 6 decimals, no samples printed; ' +
         "against tensor, topo's stand-in)",

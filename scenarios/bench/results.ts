@@ -9,8 +9,8 @@ import { z } from 'zod';
 import { InputError } from '../../engines/input-error.ts';
 import { envSchema, type BenchEnv } from './env.ts';
 import type { RunKind, RunRecord } from './job-kind.ts';
-import { KINDS, type AnyKind } from './kinds/index.ts';
-import { ioReason, makeDirs, writeFileAtomic } from '../files.ts';
+import { countsKind, externalCountsKind, KINDS, type AnyKind } from './kinds/index.ts';
+import { entryKind, ioReason, makeDirs, writeFileAtomic } from '../files.ts';
 import { readReference, type Reference } from './reference.ts';
 import { firstIssue, processCountsSchema } from './schemas.ts';
 
@@ -38,7 +38,7 @@ export function prepareResultsDir(dir: string): void {
     throw new InputError(`--out ${dir}: ${why}`);
   };
   if (existsSync(dir)) {
-    if (!statSync(dir).isDirectory()) fail('is a file, expected a folder');
+    if (!statSync(dir).isDirectory()) fail(`is ${entryKind(statSync(dir))}, expected a folder`);
     // Results must not mix with earlier runs or other files.
     if (readdirSync(dir).length > 0) fail('is not empty; choose a new or empty folder');
   }
@@ -87,11 +87,13 @@ export function readResultsFolder(dir: string, kinds: readonly AnyKind[] = KINDS
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) throw new InputError(`${envPath}: not a bench:all env.json (${firstIssue(parsed.error)})`);
   const { dataset, config } = parsed.data;
+  const runs = parseRuns(read(RUNS_FILE), join(dir, RUNS_FILE), kinds);
+  assertOneCountEach(runs, join(dir, RUNS_FILE));
   return {
     dir,
     name: basename(dir),
     env: parsed.data,
-    runs: parseRuns(read(RUNS_FILE), join(dir, RUNS_FILE), kinds),
+    runs,
     reference: readReference(dir, dataset.sha256, config),
   };
 }
@@ -99,6 +101,20 @@ export function readResultsFolder(dir: string, kinds: readonly AnyKind[] = KINDS
 /** The runs of one kind, typed by it (their results were checked against its schema when read). */
 export function runsOf<R>(folder: ResultsFolder, kind: RunKind<R>): RunRecord<R>[] {
   return folder.runs.filter((r) => r.kind === kind.name) as RunRecord<R>[];
+}
+
+/**
+ * A count is made once per engine or program (the job is deterministic); a second record for one
+ * would be taken or dropped silently by whatever reads the first, so a folder with one is refused.
+ */
+function assertOneCountEach(runs: readonly RunRecord[], path: string): void {
+  const seen = new Set<string>();
+  for (const run of runs) {
+    if (run.kind !== countsKind.name && run.kind !== externalCountsKind.name) continue;
+    const key = `${run.kind} ${run.engine}`;
+    if (seen.has(key)) throw new InputError(`${path}: two ${run.kind} records for ${JSON.stringify(run.engine)}`);
+    seen.add(key);
+  }
 }
 
 /** Every line must parse, except an incomplete last line (the bench was killed while writing it), which is dropped. */

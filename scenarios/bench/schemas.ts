@@ -36,16 +36,18 @@ export function firstIssue(error: z.ZodError): string {
   return `${where}${issue.message}`;
 }
 
+/** Counted events: finite (zod's numbers are), never negative; a process runs at least one instruction. */
+const events = z.number().nonnegative();
 const cacheCounts: z.ZodType<CacheCounts> = z.object({
-  instructions: z.number(),
-  dataReads: z.number(),
-  dataWrites: z.number(),
-  l1Misses: z.number(),
-  llMisses: z.number(),
-  estimatedCycles: z.number(),
+  instructions: z.number().positive(),
+  dataReads: events,
+  dataWrites: events,
+  l1Misses: events,
+  llMisses: events,
+  estimatedCycles: z.number().positive(),
 });
 export const processCountsSchema: z.ZodType<ProcessCounts> = z.object({
   whole: cacheCounts,
   training: cacheCounts.nullable(),
-  processes: z.number(),
+  processes: z.number().int().positive(),
 });

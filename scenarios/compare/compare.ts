@@ -12,7 +12,7 @@ import { runsOf, type ResultsFolder } from '../bench/results.ts';
 import { spread } from '../bench/spread.ts';
 import { summarize } from '../bench/summary.ts';
 import { InputError } from '../../engines/input-error.ts';
-import { countsChange, countsSetupText, type CountsChange } from './counts.ts';
+import { countsChange, countsSetupText, type CountsChange, type CountsOutcome } from './counts.ts';
 import { coefficientOfVariation, hodgesLehmann, mannWhitneyP, trialsNeeded } from './rank-stats.ts';
 
 export interface CompareOptions {
@@ -62,9 +62,14 @@ export interface EngineChange {
   readonly cv: { readonly base: number | null; readonly new: number | null };
   /** The change of the counts, when both folders counted the engine alike; it then decides. */
   readonly counts: CountsChange | null;
+  /** Why there is no count verdict though a folder counted ("no count run in NEW"); null otherwise. */
+  readonly countsNote: string | null;
+  /** Both folders counted alike, but this engine's counts are missing, failed or unlike on one side. */
+  readonly countsUnverified: boolean;
   /**
    * Slower beyond the threshold (by its counts when there are counts, else by its times with
-   * confidence), losses changed, or the gradient check went from pass to FAIL.
+   * confidence), losses changed, the gradient check went from pass to FAIL, or both folders
+   * counted alike and this engine's counts are missing, failed or unlike on one side only.
    */
   readonly regression: boolean;
 }
@@ -146,7 +151,8 @@ function compareEngine(engine: string, base: ResultsFolder, next: ResultsFolder,
   const [bt, nt] = [b, n].map((trials) => trials.map((r) => r.result.timingMs.total));
   const losses = lossChange(b[0]?.result.losses, n[0]?.result.losses);
   const gradient = gradientChange(verdictOf(base, engine), verdictOf(next, engine));
-  return change(engine, 'training', bt, nt, losses, gradient, countsChange(engine, base, next, o.threshold), o);
+  const counts = countsChange(engine, base, next, o.threshold, 'engine');
+  return change(engine, 'training', bt, nt, losses, gradient, counts, o);
 }
 
 /** A program: its printed training times when both sides have them all, else its wall times; its printed losses. */
@@ -157,7 +163,7 @@ function compareProgram(program: string, base: ResultsFolder, next: ResultsFolde
   const asNumbers = (trials: typeof b) => trials[0]?.result.losses.map((l) => Number(l.loss));
   const losses = lossChange(asNumbers(b), asNumbers(n));
   const gradient = programVerdictChange(base, next, program);
-  const counts = countsChange(program, base, next, o.threshold);
+  const counts = countsChange(program, base, next, o.threshold, 'program');
   return change(program, printed ? 'training' : 'wall', times(b), times(n), losses, gradient, counts, o);
 }
 
@@ -168,12 +174,12 @@ function change(
   nt: number[],
   losses: EngineChange['losses'],
   gradient: EngineChange['gradient'],
-  counts: CountsChange | null,
+  counts: CountsOutcome,
   o: CompareOptions,
 ): EngineChange {
   const time = timeChange(nt, bt, o);
   const cv = (xs: number[]) => (xs.length >= 2 ? coefficientOfVariation(xs) : null);
-  const slower = counts ? counts.verdict === 'slower' : time.verdict === 'slower';
+  const slower = counts.change ? counts.change.verdict === 'slower' : time.verdict === 'slower';
   return {
     engine,
     basis,
@@ -185,8 +191,10 @@ function change(
     losses,
     gradient,
     cv: { base: cv(bt), new: cv(nt) },
-    counts,
-    regression: slower || losses !== null || gradient.regressed,
+    counts: counts.change,
+    countsNote: counts.note,
+    countsUnverified: counts.unverified,
+    regression: slower || counts.unverified || losses !== null || gradient.regressed,
   };
 }
 

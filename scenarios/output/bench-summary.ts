@@ -3,6 +3,7 @@ import type { TrainConfig } from '../../workload/config.ts';
 import { UNSTABLE_CV, unstableWarning } from '../compare/compare.ts';
 import { coefficientOfVariation } from '../compare/rank-stats.ts';
 import { BASELINE, statusText, verdictText, type EngineSummary } from '../bench/summary.ts';
+import { printable } from './table.ts';
 import { datasetLabel, digits, formatElapsed, formatLoss, formatTime } from './units.ts';
 
 export interface BenchTotals {
@@ -28,7 +29,8 @@ export function benchSummaryLines(summaries: readonly EngineSummary[], totals: B
     return `  ${s.engine.padEnd(width)}  ${time}${loss}  ${s.external ? 'losses' : 'gradients'}: ${verdictText(s)}`;
   });
   const speedups = summaries.map(speedupLine).filter((line): line is string => line !== null);
-  return [head, ...rows, ...speedups, ...summaries.flatMap(unstableLine)];
+  // Names, reasons and verdicts quote what programs printed: control bytes are shown, not sent.
+  return [head, ...rows, ...speedups, ...summaries.flatMap(unstableLine)].map(printable);
 }
 
 /** A warning when an engine's trial times spread more than UNSTABLE_CV around their mean. */

@@ -6,6 +6,7 @@ import cliProgress from 'cli-progress';
 import type { Rounds, RunRecord } from '../bench/job-kind.ts';
 import type { Progress, ScheduleHooks, Task } from '../bench/scheduler.ts';
 import { formatCount, formatSeconds } from './units.ts';
+import { printable } from './table.ts';
 
 export class RunProgress implements Required<ScheduleHooks> {
   private readonly bars = new cliProgress.MultiBar(
@@ -42,7 +43,7 @@ export class RunProgress implements Required<ScheduleHooks> {
     const counted = c
       ? `, ${formatCount((c.training ?? c.whole).instructions)} instructions${c.training ? ' training' : ''}`
       : '';
-    const line = `${this.name(task)}: ${outcome}${counted} (${formatSeconds(run.wallMs, 1)} wall)\n`;
+    const line = `${printable(`${this.name(task)}: ${outcome}${counted}`)} (${formatSeconds(run.wallMs, 1)} wall)\n`;
     // Above the bars while some are drawn.
     if (this.active.size > 0) this.bars.log(line);
     else process.stderr.write(line);

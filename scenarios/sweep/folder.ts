@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { InputError } from '../../engines/input-error.ts';
+import { identityDifference } from '../bench/counts/identity.ts';
 import { jobKey } from '../bench/jobs.ts';
 import { readResultsFolder, type ResultsFolder } from '../bench/results.ts';
 import { firstIssue } from '../bench/schemas.ts';
@@ -79,6 +80,14 @@ export function mergeSweeps(parts: readonly SweepFolder[]): Sweep {
     part.points.forEach((p, i) => {
       if (jobKey(p) !== jobKey(first.points[i]))
         throw new InputError(`${part.dir}: point ${i + 1} ran another job than in ${first.dir} (dataset or flags)`);
+      // Counts made differently (another --count-steps, valgrind, or none) would be fitted as one
+      // measure: refused rather than fitted on time, so no shard's counts are dropped unsaid.
+      const counted = identityDifference(first.points[i].env.bench.counts, p.env.bench.counts);
+      if (counted !== null)
+        throw new InputError(
+          `${part.dir}: point ${i + 1} was counted differently from ${first.dir} (${counted}); ` +
+            'shards merge only with the same --counts and --count-steps',
+        );
     });
   }
   checkShards(parts);

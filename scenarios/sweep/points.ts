@@ -101,7 +101,9 @@ export function pointRows(
         return { ...base, ...unmeasured, status, finalLoss: null, verdict: 'not checked' };
       }
       const typical = s.typical?.result ?? null;
-      const counted = countsRowOf(folders[i], engine)?.perStep ?? null;
+      // Only an engine's marked training steps: a whole process (marks not found) is another measure.
+      const row = countsRowOf(folders[i], engine);
+      const counted = row?.basis === 'training' ? row.perStep : null;
       return {
         ...base,
         status: statusText(s),

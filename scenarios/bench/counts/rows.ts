@@ -16,7 +16,7 @@ export interface CountsRow {
   readonly steps: number;
   /** The steps an engine ran before its counted ones (--count-skip); 0 for a program, counted whole. */
   readonly skipped: number;
-  /** Null when the count run failed (then `fault` says why). */
+  /** Null when the count run failed (then `fault` says why; it also says why a counted row has no per-step figures). */
   readonly counts: ProcessCounts | null;
   readonly fault: string | null;
   /** What the per-step figures divide: the training steps alone, or the whole process. */
@@ -51,8 +51,12 @@ function printedSteps(run: RunRecord): number | null {
 
 function countsRow(run: RunRecord, steps: number, skipped: number): CountsRow {
   const counts = run.status === 'ok' ? run.counts : null;
-  const fault = run.status === 'ok' ? null : run.reason;
-  const part: CacheCounts | null = counts ? (counts.training ?? counts.whole) : null;
+  // A program may print any step count (0, 1e400): per-step figures only over a possible one.
+  const possible = Number.isSafeInteger(steps) && steps > 0;
+  const impossible = possible ? null : `printed an impossible step count (${steps}): no per-step figures`;
+  const fault = run.status === 'ok' ? impossible : run.reason;
+  const counted: CacheCounts | null = counts ? (counts.training ?? counts.whole) : null;
+  const part = possible ? counted : null;
   const accesses = part ? part.instructions + part.dataReads + part.dataWrites : 0;
   return {
     engine: run.engine,
@@ -62,7 +66,7 @@ function countsRow(run: RunRecord, steps: number, skipped: number): CountsRow {
     fault,
     basis: counts && !counts.training ? 'whole process' : 'training',
     perStep: part && { instructions: part.instructions / steps, estimatedCycles: part.estimatedCycles / steps },
-    l1MissRate: part && part.l1Misses / accesses,
-    llMissRate: part && part.llMisses / accesses,
+    l1MissRate: part && accesses > 0 ? part.l1Misses / accesses : null,
+    llMissRate: part && accesses > 0 ? part.llMisses / accesses : null,
   };
 }

@@ -3,12 +3,13 @@
  * (microgpt.py in CPython, a compiled port). Given on the command line (`--external 'NAME=COMMAND'`)
  * or in a JSON config file; every mistake is an InputError before any run.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseShellWords } from 'shell-quote';
 import { z } from 'zod';
 import type { TrainConfig } from '../../../workload/config.ts';
 import { InputError } from '../../../engines/input-error.ts';
+import { runNameProblem } from '../../../engines/names.ts';
 import { firstIssue, partialConfigSchema } from '../schemas.ts';
 
 export type FixedJob = boolean | Partial<TrainConfig>;
@@ -155,20 +156,39 @@ export function externalsConfig(path: string): ExternalSpec[] {
   const parsed = configFile.safeParse(json);
   if (!parsed.success) throw new InputError(`--config ${path}: ${firstIssue(parsed.error)}`);
   return parsed.data.externals.map((e, i) =>
-    checkSpec(
-      {
-        name: e.name,
-        command: e.command,
-        cwd: e.cwd === undefined ? null : resolve(dirname(path), e.cwd),
-        env: e.env ?? {},
-        lossPattern: e.lossPattern ?? null,
-        samplePattern: e.samplePattern ?? null,
-        timePattern: e.timePattern ?? null,
-        fixedJob: e.fixedJob ?? false,
-      },
+    checkCwd(
+      checkSpec(
+        {
+          name: e.name,
+          command: e.command,
+          cwd: e.cwd === undefined ? null : resolve(dirname(path), e.cwd),
+          env: e.env ?? {},
+          lossPattern: e.lossPattern ?? null,
+          samplePattern: e.samplePattern ?? null,
+          timePattern: e.timePattern ?? null,
+          fixedJob: e.fixedJob ?? false,
+        },
+        `--config ${path}: externals[${i}]`,
+      ),
       `--config ${path}: externals[${i}]`,
     ),
   );
+}
+
+/**
+ * The working directory must be a folder now: missing, it made spawn fail with ENOENT, which Node
+ * reports against the program run (GNU time), so the fault was blamed on the wrong file.
+ */
+function checkCwd(spec: ExternalSpec, where: string): ExternalSpec {
+  if (spec.cwd === null) return spec;
+  let folder: boolean;
+  try {
+    folder = statSync(spec.cwd).isDirectory();
+  } catch {
+    throw new InputError(`${where}: cwd ${spec.cwd}: no such folder`);
+  }
+  if (!folder) throw new InputError(`${where}: cwd ${spec.cwd}: not a folder`);
+  return spec;
 }
 
 /** Names unique among the engines and the other externals. */
@@ -188,6 +208,8 @@ function checkSpec(spec: ExternalSpec, where: string): ExternalSpec {
   const fail = (why: string): never => {
     throw new InputError(`${where}: ${why}`);
   };
+  const nameProblem = runNameProblem(spec.name);
+  if (nameProblem !== null) fail(`name ${JSON.stringify(spec.name)} ${nameProblem}`);
   if (!NAME.test(spec.name)) fail(`name '${spec.name}' must be letters, digits and . _ + - only`);
   if (spec.command.length === 0 || spec.command[0] === '') fail('empty command');
   for (const arg of spec.command)

@@ -45,6 +45,10 @@ export function externalVerdict(
     if (Number(shown) !== Number(printed))
       return verdict(false, `differs from step ${step} (printed ${loss}, reference ${shown}; ${against})`);
   }
+  // Exiting 0 before the job's last step reproduces nothing past it: a program printing only some
+  // steps must print the last one too.
+  const last = losses.reduce((max, l) => Math.max(max, l.step), 0);
+  if (last < steps) return verdict(false, `incomplete (its last loss line is step ${last} of ${steps})`);
   const n = losses.length;
   const precision = Number.isFinite(decimals) ? `${decimals} decimals` : 'full precision';
   const equal = `${n}/${n} printed steps equal to ${precision}`;

@@ -9,7 +9,7 @@ import { formatLoss } from '../../output/units.ts';
 import countsRun, { type CountsResult } from './counts-run.ts';
 
 const countsResult: z.ZodType<CountsResult> = z.object({
-  steps: z.number(),
+  steps: z.number().int().positive(),
   skipped: z.number().optional(),
   finalLoss: z.number(),
 });

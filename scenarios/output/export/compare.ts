@@ -33,8 +33,10 @@ function countsText(e: EngineChange): string {
 
 /** A verdict, its word marked when it is the one that decides a regression; the other one plain. */
 function verdictCell(e: EngineChange, which: 'time' | 'counts'): string {
-  const verdict = which === 'time' ? e.verdict : (e.counts?.verdict ?? '—');
-  const decides = (which === 'counts') === (e.counts !== null);
+  const noCounts = e.countsNote === null ? '—' : `none: ${e.countsNote}`;
+  const verdict = which === 'time' ? e.verdict : (e.counts?.verdict ?? noCounts);
+  // Counts that cannot vouch for an engine fail the regression check themselves.
+  const decides = (which === 'counts') === (e.counts !== null || e.countsUnverified);
   const word = decides && e.regression ? `**${verdict}**` : verdict;
   return which === 'time' ? `${word}: ${e.note}` : word;
 }
