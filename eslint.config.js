@@ -27,6 +27,7 @@ export default tseslint.config(
       '.stryker-tmp/',
       'engines/wasm/assembly/',
       'engines/wasm/build/',
+      'engines/tfjs/build/',
     ],
   },
   js.configs.recommended,

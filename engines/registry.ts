@@ -8,9 +8,14 @@ import { PendingEngine } from './pending.ts';
 import { StackEngine } from './stack.ts';
 import { TapeEngine } from './tape.ts';
 import { TensorEngine } from './tensor.ts';
+import { createTfjs } from './tfjs.ts';
 import { TopoEngine } from './topo.ts';
 import { WasmEngine } from './wasm.ts';
 import { WasmCapturedEngine } from './wasm-captured.ts';
+
+/** The floating-point format an engine computes in: what the gradient check's tolerances are derived from. */
+export type Precision = 'float64' | 'float32';
+export const PRECISIONS: readonly Precision[] = ['float64', 'float32'];
 
 export interface EngineInfo {
   readonly name: string;
@@ -19,7 +24,23 @@ export interface EngineInfo {
   readonly study: string;
   /** What the gradient check must say: the study's published stack backward is wrong on purpose. */
   readonly expected: 'correct' | 'wrong-by-design';
-  readonly create: () => Engine;
+  /**
+   * What it computes in (default 'float64'): a 'float32' engine is checked against float32 rounding's
+   * bounds, and a pass says so: `pass (float32: within rounding)` (docs/engines.md, "Gradient check").
+   */
+  readonly precision?: Precision;
+  /**
+   * Left out of a command's engines unless named in --engines (default false): for an engine too slow
+   * for every default run.
+   */
+  readonly optIn?: boolean;
+  /** A new engine; a Promise for one that must wait to start (a backend compiled asynchronously). */
+  readonly create: () => Engine | Promise<Engine>;
+}
+
+/** An engine's declared precision, 'float64' when it declares none. */
+export function precisionOf(info: Pick<EngineInfo, 'precision'>): Precision {
+  return info.precision ?? 'float64';
 }
 
 /** What a plugin module exports per engine: `expected` may be left out ('correct'). */
@@ -90,11 +111,53 @@ export const ENGINES: readonly EngineInfo[] = [
     expected: 'correct',
     create: () => new WasmCapturedEngine(),
   },
+  {
+    name: 'tfjs-cpu',
+    description: 'TensorFlow.js 4.22, CPU backend: float32 tensor ops, gradients from tf.variableGrads',
+    study: 'not in the study: a general autograd library (JavaScript kernels)',
+    expected: 'correct',
+    precision: 'float32',
+    optIn: true,
+    create: () => createTfjs('cpu'),
+  },
+  {
+    name: 'tfjs-wasm',
+    description: 'TensorFlow.js 4.22, WebAssembly backend (XNNPACK, SIMD): float32, gradients from tf.variableGrads',
+    study: 'not in the study: a general autograd library (WebAssembly kernels)',
+    expected: 'correct',
+    precision: 'float32',
+    optIn: true,
+    create: () => createTfjs('wasm'),
+  },
 ];
 
 /** A built-in engine by name (plugins are in what `loadEngines` returns). */
 export function findEngine(name: string): EngineInfo | undefined {
   return ENGINES.find((e) => e.name === name);
+}
+
+/**
+ * A new engine of `info`, its start awaited. One that cannot start (its `create` throws or its Promise
+ * rejects) is an InputError naming it: the command's input named an engine that does not run here.
+ */
+export async function startEngine(info: EngineInfo): Promise<Engine> {
+  try {
+    return await info.create();
+  } catch (err) {
+    const why = String(err instanceof Error ? err.message : err).split('\n')[0];
+    throw new InputError(`engine '${info.name}' could not start: ${why}`);
+  }
+}
+
+/**
+ * A built-in engine that starts synchronously, as every float64 one here does: for the stand-in
+ * reference and for tests, which need it at once. Throws for an unknown name or an asynchronous start.
+ */
+export function createBuiltIn(name: string): Engine {
+  const engine = findEngine(name)?.create();
+  if (engine === undefined || engine instanceof Promise)
+    throw new Error(`'${name}' is not a synchronous built-in engine`);
+  return engine;
 }
 
 /** The engines a command can run: the built-in ones and a plugin module's. */
@@ -107,6 +170,11 @@ export class EngineRegistry {
 
   names(): string[] {
     return this.all.map((e) => e.name);
+  }
+
+  /** The engines a command runs when not told which: all but the opt-in ones. */
+  defaults(): EngineInfo[] {
+    return this.all.filter((e) => e.optIn !== true);
   }
 
   find(name: string): EngineInfo | undefined {
@@ -133,6 +201,13 @@ export async function loadEngines(pluginModule: string | null = null, label = pl
   }
   if (!Array.isArray(engines) || !engines.every(isPluginEngine)) {
     return fail('expected it to export `engines`, an array of { name, description, study, create }');
+  }
+  const unknownPrecision = engines.find((e) => e.precision !== undefined && !PRECISIONS.includes(e.precision));
+  if (unknownPrecision) {
+    return fail(
+      `engine '${unknownPrecision.name}': unknown precision '${String(unknownPrecision.precision)}' ` +
+        `(expected ${PRECISIONS.join(' or ')})`,
+    );
   }
   const plugins = engines.map((e) => ({ expected: 'correct' as const, ...e }));
   const names = plugins.map((e) => e.name);

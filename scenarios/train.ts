@@ -1,7 +1,7 @@
 import type { Engine, GraphStats } from '../engines/engine.ts';
 import type { TrainConfig } from '../workload/config.ts';
 import { Tokenizer, type Dataset } from '../workload/dataset.ts';
-import { initParams, modelLayout, NonFiniteLogits, sampleTokens, stepLoss } from '../workload/model.ts';
+import { initParams, modelLayout, NonFiniteLogits, sampleTokens, trainingStep } from '../workload/model.ts';
 import { PhaseTimer } from '../workload/phase-timer.ts';
 import { PyRandom } from '../workload/pyrandom.ts';
 import { EngineUpdate } from './update.ts';
@@ -165,14 +165,13 @@ function runSteps(opts: TrainOptions, job: Job, steps: number, softmax: PhaseTim
   const stats = new StepStats();
   const losses: number[] = [];
   const lossOut = new Float64Array(1);
+  const marks = timers ? { forwardEnd: 0 } : null;
   for (let step = 0; step < steps; step++) {
     const tokens = tokenizer.encodeDocument(docs[step % docs.length]);
     const t0 = performance.now();
     engine.reset();
-    const loss = stepLoss(engine, layout, config, tokens, softmax);
-    engine.read(loss, lossOut);
-    const t1 = timers ? performance.now() : 0;
-    engine.backward(loss);
+    trainingStep(engine, layout, config, tokens, softmax, lossOut, marks);
+    const t1 = marks?.forwardEnd ?? 0;
     const t2 = timers ? performance.now() : 0;
     updater.update(step);
     const t3 = performance.now();

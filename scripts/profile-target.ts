@@ -4,6 +4,7 @@
  * the timing code. On success it writes a one-object JSON summary to --summary, which tells the
  * caller the job really ran to the end (the profilers report success even when their target fails).
  */
+import { startEngine } from '../engines/registry.ts';
 import { writeFileSync } from 'node:fs';
 import { train } from '../scenarios/train.ts';
 import { loadDataset } from '../workload/dataset.ts';
@@ -14,13 +15,13 @@ import { JOB_FLAGS, configFromFlags, engineFlag } from './job-flags.ts';
 command({
   help: () => 'Internal: the job `npm run flame` and `npm run clinic` profile (see their --help).',
   flags: { ...JOB_FLAGS, engine: { type: 'string' }, summary: { type: 'string' } },
-  run({ values, engines }) {
+  async run({ values, engines }) {
     if (values.summary === undefined) throw new InputError('--summary PATH is required');
     const info = engineFlag(engines, values.engine);
     const config = configFromFlags(values);
     const result = train({
       engineName: info.name,
-      engine: info.create(),
+      engine: await startEngine(info),
       config,
       dataset: loadDataset(values.data),
       phaseTimers: false,

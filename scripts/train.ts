@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
-import type { EngineRegistry } from '../engines/registry.ts';
+import { startEngine, type EngineRegistry } from '../engines/registry.ts';
 import { formatMiB, formatPercent, formatSeconds } from '../scenarios/output/units.ts';
 import { DivergedError, train, type TrainResult } from '../scenarios/train.ts';
 import type { TrainConfig } from '../workload/config.ts';
@@ -115,7 +115,7 @@ command({
     try {
       result = train({
         engineName: info.name,
-        engine: info.create(),
+        engine: await startEngine(info),
         config,
         dataset,
         phaseTimers: timers,

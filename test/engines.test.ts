@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { GraphStats } from '../engines/engine.ts';
-import { ENGINES, findEngine } from '../engines/registry.ts';
+import { createBuiltIn, ENGINES, findEngine } from '../engines/registry.ts';
 import { prepareJob } from '../scenarios/train.ts';
 import { DEFAULT_CONFIG, type TrainConfig } from '../workload/config.ts';
 import { loadDatasetFile, type Dataset } from '../workload/dataset.ts';
@@ -17,7 +17,7 @@ function step1Graphs(config: TrainConfig, dataset: Dataset): Record<string, Grap
   const tokens = job.tokenizer.encodeDocument(job.docs[0]);
   const out: Record<string, GraphStats> = {};
   for (const name of SCALAR) {
-    const engine = findEngine(name)!.create();
+    const engine = createBuiltIn(name);
     engine.init(job.params);
     engine.reset();
     engine.backward(documentLoss(engine, job.layout, config, tokens, null));

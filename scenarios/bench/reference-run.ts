@@ -1,7 +1,7 @@
 /** The job's reference trajectory computed on the stand-in, once per job: a cache by the job's hash. */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findEngine } from '../../engines/registry.ts';
+import { createBuiltIn } from '../../engines/registry.ts';
 import type { TrainConfig } from '../../workload/config.ts';
 import type { Dataset } from '../../workload/dataset.ts';
 import { writeFileAtomic } from '../files.ts';
@@ -29,7 +29,7 @@ export function prepareReference(job: { config: TrainConfig; dataset: Dataset },
 
 function computeReference(job: { config: TrainConfig; dataset: Dataset }, hash: string): ReferenceFile | null {
   try {
-    const engine = findEngine(STAND_IN)!.create();
+    const engine = createBuiltIn(STAND_IN);
     const r = train({ engineName: STAND_IN, engine, ...job, phaseTimers: false, graphStats: false });
     return { job: hash, engine: STAND_IN, config: job.config, losses: r.losses, samples: r.samples };
   } catch (err) {

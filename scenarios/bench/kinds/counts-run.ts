@@ -1,4 +1,5 @@
 /** The count run's run, apart from its schema: what a worker loads to count a job (kinds/counts.ts). */
+import { startEngine } from '../../../engines/registry.ts';
 import { getPriority } from 'node:os';
 import { train } from '../../train.ts';
 import { defineRun } from '../job-kind.ts';
@@ -20,10 +21,10 @@ const mark = () => void getPriority();
 const collect = () => (globalThis as { gc?: () => void }).gc?.();
 
 export default defineRun<CountsResult>({
-  run: ({ engine, dataset, config }, progress) => {
+  run: async ({ engine, dataset, config }, progress) => {
     const result = train({
       engineName: engine.name,
-      engine: engine.create(),
+      engine: await startEngine(engine),
       config,
       dataset,
       // Timers read the clock and would only add work to count.
