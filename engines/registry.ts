@@ -2,6 +2,7 @@ import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { InputError } from './input-error.ts';
 import type { Engine } from './engine.ts';
+import { PRECISIONS, type EngineInfo, type PluginEngineInfo } from './engine-info.ts';
 import { FusedEngine } from './fused.ts';
 import { FusedStackEngine } from './fused-stack.ts';
 import { PendingEngine } from './pending.ts';
@@ -13,38 +14,8 @@ import { TopoEngine } from './topo.ts';
 import { WasmEngine } from './wasm.ts';
 import { WasmCapturedEngine } from './wasm-captured.ts';
 
-/** The floating-point format an engine computes in: what the gradient check's tolerances are derived from. */
-export type Precision = 'float64' | 'float32';
-export const PRECISIONS: readonly Precision[] = ['float64', 'float32'];
-
-export interface EngineInfo {
-  readonly name: string;
-  readonly description: string;
-  /** Which design of the study this variant reproduces (the report's "study row"). */
-  readonly study: string;
-  /** What the gradient check must say: the study's published stack backward is wrong on purpose. */
-  readonly expected: 'correct' | 'wrong-by-design';
-  /**
-   * What it computes in (default 'float64'): a 'float32' engine is checked against float32 rounding's
-   * bounds, and a pass says so: `pass (float32: within rounding)` (docs/engines.md, "Gradient check").
-   */
-  readonly precision?: Precision;
-  /**
-   * Left out of a command's engines unless named in --engines (default false): for an engine too slow
-   * for every default run.
-   */
-  readonly optIn?: boolean;
-  /** A new engine; a Promise for one that must wait to start (a backend compiled asynchronously). */
-  readonly create: () => Engine | Promise<Engine>;
-}
-
-/** An engine's declared precision, 'float64' when it declares none. */
-export function precisionOf(info: Pick<EngineInfo, 'precision'>): Precision {
-  return info.precision ?? 'float64';
-}
-
-/** What a plugin module exports per engine: `expected` may be left out ('correct'). */
-export type PluginEngineInfo = Omit<EngineInfo, 'expected'> & Partial<Pick<EngineInfo, 'expected'>>;
+export { precisionOf, PRECISIONS } from './engine-info.ts';
+export type { EngineInfo, PluginEngineInfo, Precision } from './engine-info.ts';
 
 /** The engines in this repository; add a new one here. */
 export const ENGINES: readonly EngineInfo[] = [
@@ -170,6 +141,11 @@ export class EngineRegistry {
 
   names(): string[] {
     return this.all.map((e) => e.name);
+  }
+
+  /** The names of the plugin module's engines (none without one). */
+  pluginNames(): string[] {
+    return this.all.filter((e) => !ENGINES.includes(e)).map((e) => e.name);
   }
 
   /** The engines a command runs when not told which: all but the opt-in ones. */

@@ -82,6 +82,12 @@ export interface TrainResult {
   };
   msPerStep: number;
   /**
+   * How the engine computed the gradients, which says what the phases mean: 'tape' (forward, then
+   * backward) or 'function' (valueAndGrad: `forward` until the model's function returned, `backward`
+   * the library's gradient pass after it within the same call, with the loss's read).
+   */
+  autograd: 'tape' | 'function';
+  /**
    * The process's peak resident set; the largest heap in use seen after every 10th step (sampled: the
    * heap saw-tooths between collections).
    */
@@ -227,5 +233,6 @@ export function train(opts: TrainOptions): TrainResult {
     meanLossLast100: last.reduce((a, b) => a + b, 0) / last.length,
     samples,
     ...stats.figures(steps, softmax),
+    autograd: engine.valueAndGrad === undefined ? 'tape' : 'function',
   };
 }

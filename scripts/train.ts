@@ -45,6 +45,9 @@ function resultLines(result: TrainResult, timers: boolean): string[] {
   return [
     `engine ${result.engine}: ${formatSeconds(t.total)} training, ${result.msPerStep.toFixed(3)} ms/step`,
     ...(timers ? [`  ${PHASES.map((p) => `${p} ${pct(t[p])}`).join(' | ')}`] : []),
+    ...(timers && result.autograd === 'function'
+      ? ["  (valueAndGrad: forward until the model's function returned, backward the library's gradient pass)"]
+      : []),
     `  nodes/step ${Math.round(nodes.mean)} (max ${nodes.max}), ` +
       `edges/step ${Math.round(edges.mean)} (max ${edges.max})`,
     ...(result.gflops !== null

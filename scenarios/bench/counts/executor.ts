@@ -23,7 +23,13 @@ export interface CountSetup extends Omit<JobSetup, 'counted'> {
 export function countExecutor(s: CountSetup, worker: WorkerBuild | null): { execute: Executor; dispose(): void } {
   const meter = countingMeter();
   // Only the job goes to the worker (in its argv): the setup may hold the whole dataset.
-  const job = { dataPath: s.dataPath, config: s.config, enginesModule: s.enginesModule, counted: true };
+  const job = {
+    dataPath: s.dataPath,
+    config: s.config,
+    enginesModule: s.enginesModule,
+    pluginEngines: s.pluginEngines,
+    counted: true,
+  };
   const inWorker = processExecutor(job, { worker, meter });
   const external = externalExecutor({
     specs: s.externals,
