@@ -67,10 +67,8 @@ describe('asynchronous start', () => {
 
   it('an unknown precision: one line, exit 2, naming the engine and the value', () => {
     const path = join(dir, 'precision.ts');
-    writeFileSync(
-      path,
-      "export const engines = [{ name: 'half', description: 'd', study: 's', precision: 'float16', create: () => null }];\n",
-    );
+    const half = "{ name: 'half', description: 'd', study: 's', precision: 'float16', create: () => null }";
+    writeFileSync(path, `export const engines = [${half}];\n`);
     const r = runScript('gradcheck.ts', ['--engines', 'tape'], { env: { MICROGPT_BENCH_ENGINES: path } });
     expectOneLine(
       r,
