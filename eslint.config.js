@@ -27,6 +27,9 @@ export default tseslint.config(
       '.stryker-tmp/',
       'engines/wasm/assembly/',
       'engines/wasm/build/',
+      'engines/tfjs/build/',
+      // A plugin package outside the repo, linted as its author would (its test copies it out).
+      'test/fixtures/plugin-package/',
     ],
   },
   js.configs.recommended,

@@ -61,6 +61,18 @@ export interface StepCapture<V = unknown> {
   replay(tokens: readonly number[]): V;
 }
 
+/**
+ * How a library that differentiates a function (TensorFlow.js's `variableGrads`, JAX's
+ * `value_and_grad`) takes a training step: `run` runs the model on the engine's operations and returns
+ * the loss; the engine runs it once, computing the loss and every parameter gradient in that one
+ * pass, and returns the loss for `read`. `backward` is then not called; `readGrads` reads the
+ * gradients as after a backward pass. `run` is called exactly once, synchronously, before
+ * `valueAndGrad` returns: the trainer's `forward` phase ends when it returns, and `backward` is the
+ * rest of the call, the library's gradient pass (docs/engines.md, "Engines that differentiate a
+ * function").
+ */
+export type ValueAndGrad<V> = (run: () => V) => V;
+
 export interface Engine<V = unknown> {
   /** Copies in the initial parameter values; the engine owns its storage from then on. */
   init(params: Float64Array): void;
@@ -76,7 +88,11 @@ export interface Engine<V = unknown> {
   /** w·x for w with `rows` outputs and `cols` inputs. */
   linear(x: V, w: ParamMatrix): V;
   relu(x: V): V;
-  /** One head's scaled scores: (q[o..o+n) · k_t[o..o+n)) · attnScale(n) for each cached key k_t. */
+  /**
+   * One head's scaled scores: (q[o..o+n) · k_t[o..o+n)) · attnScale(n) for each cached key k_t.
+   * `keys` (and attnMix's `values`) are the model's live KV-cache lists: it appends to them after the
+   * call, so an engine that uses them later (a deferred or recording one) must copy them.
+   */
   attnScores(q: V, keys: readonly V[], offset: number, size: number): V;
   /** exp(x − max x) / Σ exp(x − max x). */
   softmax(x: V): V;
@@ -108,6 +124,11 @@ export interface Engine<V = unknown> {
   readonly fusedAdam?: FusedAdam;
   /** Optional. Given, the scenarios take each step's loss through it (workload/model.ts's `stepLoss`). */
   readonly capture?: StepCapture<V>;
+  /**
+   * Optional, for an engine that differentiates a function: given, the trainer, the gradient check and
+   * bench:micro's step call it with a function running the model instead of calling `backward`.
+   */
+  readonly valueAndGrad?: ValueAndGrad<V>;
 }
 
 /**

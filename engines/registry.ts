@@ -3,30 +3,20 @@ import { pathToFileURL } from 'node:url';
 import { InputError } from './input-error.ts';
 import { runNameProblem } from './names.ts';
 import type { Engine } from './engine.ts';
+import { PRECISIONS, type EngineInfo, type PluginEngineInfo } from './engine-info.ts';
 import { FusedEngine } from './fused.ts';
 import { FusedStackEngine } from './fused-stack.ts';
 import { PendingEngine } from './pending.ts';
 import { StackEngine } from './stack.ts';
 import { TapeEngine } from './tape.ts';
 import { TensorEngine } from './tensor.ts';
+import { createTfjs } from './tfjs.ts';
 import { TopoEngine } from './topo.ts';
 import { WasmEngine, wasmSizeProblem } from './wasm.ts';
 import { WasmCapturedEngine } from './wasm-captured.ts';
 
-export interface EngineInfo {
-  readonly name: string;
-  readonly description: string;
-  /** Which design of the study this variant reproduces (the report's "study row"). */
-  readonly study: string;
-  /** What the gradient check must say: the study's published stack backward is wrong on purpose. */
-  readonly expected: 'correct' | 'wrong-by-design';
-  readonly create: () => Engine;
-  /** Why a model of this many parameters is too large for the engine (a fixed memory), or null. */
-  readonly sizeProblem?: (params: number) => string | null;
-}
-
-/** What a plugin module exports per engine: `expected` may be left out ('correct'). */
-export type PluginEngineInfo = Omit<EngineInfo, 'expected'> & Partial<Pick<EngineInfo, 'expected'>>;
+export { precisionOf, PRECISIONS } from './engine-info.ts';
+export type { EngineInfo, PluginEngineInfo, Precision } from './engine-info.ts';
 
 /** The engines in this repository; add a new one here. */
 export const ENGINES: readonly EngineInfo[] = [
@@ -95,11 +85,53 @@ export const ENGINES: readonly EngineInfo[] = [
     create: () => new WasmCapturedEngine(),
     sizeProblem: wasmSizeProblem,
   },
+  {
+    name: 'tfjs-cpu',
+    description: 'TensorFlow.js 4.22, CPU backend: float32 tensor ops, gradients from tf.variableGrads',
+    study: 'not in the study: a general autograd library (JavaScript kernels)',
+    expected: 'correct',
+    precision: 'float32',
+    optIn: true,
+    create: () => createTfjs('cpu'),
+  },
+  {
+    name: 'tfjs-wasm',
+    description: 'TensorFlow.js 4.22, WebAssembly backend (XNNPACK, SIMD): float32, gradients from tf.variableGrads',
+    study: 'not in the study: a general autograd library (WebAssembly kernels)',
+    expected: 'correct',
+    precision: 'float32',
+    optIn: true,
+    create: () => createTfjs('wasm'),
+  },
 ];
 
 /** A built-in engine by name (plugins are in what `loadEngines` returns). */
 export function findEngine(name: string): EngineInfo | undefined {
   return ENGINES.find((e) => e.name === name);
+}
+
+/**
+ * A new engine of `info`, its start awaited. One that cannot start (its `create` throws or its Promise
+ * rejects) is an InputError naming it: the command's input named an engine that does not run here.
+ */
+export async function startEngine(info: EngineInfo): Promise<Engine> {
+  try {
+    return await info.create();
+  } catch (err) {
+    const why = String(err instanceof Error ? err.message : err).split('\n')[0];
+    throw new InputError(`engine '${info.name}' could not start: ${why}`);
+  }
+}
+
+/**
+ * A built-in engine that starts synchronously, as every float64 one here does: for the stand-in
+ * reference and for tests, which need it at once. Throws for an unknown name or an asynchronous start.
+ */
+export function createBuiltIn(name: string): Engine {
+  const engine = findEngine(name)?.create();
+  if (engine === undefined || engine instanceof Promise)
+    throw new Error(`'${name}' is not a synchronous built-in engine`);
+  return engine;
 }
 
 /** The engines a command can run: the built-in ones and a plugin module's. */
@@ -112,6 +144,16 @@ export class EngineRegistry {
 
   names(): string[] {
     return this.all.map((e) => e.name);
+  }
+
+  /** The names of the plugin module's engines (none without one). */
+  pluginNames(): string[] {
+    return this.all.filter((e) => !ENGINES.includes(e)).map((e) => e.name);
+  }
+
+  /** The engines a command runs when not told which: all but the opt-in ones. */
+  defaults(): EngineInfo[] {
+    return this.all.filter((e) => e.optIn !== true);
   }
 
   find(name: string): EngineInfo | undefined {
@@ -138,6 +180,13 @@ export async function loadEngines(pluginModule: string | null = null, label = pl
   }
   if (!Array.isArray(engines) || !engines.every(isPluginEngine)) {
     return fail('expected it to export `engines`, an array of { name, description, study, create }');
+  }
+  const unknownPrecision = engines.find((e) => e.precision !== undefined && !PRECISIONS.includes(e.precision));
+  if (unknownPrecision) {
+    return fail(
+      `engine '${unknownPrecision.name}': unknown precision '${String(unknownPrecision.precision)}' ` +
+        `(expected ${PRECISIONS.join(' or ')})`,
+    );
   }
   const plugins = engines.map((e) => ({ expected: 'correct' as const, ...e }));
   for (const { name } of plugins) {

@@ -1,9 +1,11 @@
-import type { EngineInfo } from '../engines/registry.ts';
+import type { Engine } from '../engines/engine.ts';
+import { precisionOf, startEngine, type EngineInfo, type Precision } from '../engines/registry.ts';
 import { TopoEngine } from '../engines/topo.ts';
 import type { TrainConfig } from '../workload/config.ts';
 import type { Dataset } from '../workload/dataset.ts';
 import type { ModelLayout } from '../workload/model.ts';
 import { finiteDifference, gradientsOf } from './gradients.ts';
+import { accumulationLength, float32LossBound, float32Spread, UNIT_ROUNDOFF } from './precision.ts';
 import { prepareJob, train } from './train.ts';
 
 /**
@@ -14,6 +16,8 @@ import { prepareJob, train } from './train.ts';
  * - vs central finite differences (h = 1e-5, truncation and rounding error ~1e-10), floor 1e-3:
  *   passes at ≤ 1e-6.
  * - the loss trajectory passes when every step's loss is within 1e-6 of topo's.
+ * These are a float64 engine's. A float32 engine's bounds come from float32's rounding
+ * (scenarios/precision.ts), and its finite differences are taken on the float64 reference.
  */
 export const TOLERANCE = {
   refFloor: 1e-8,
@@ -51,81 +55,149 @@ export interface GradientReference {
 export interface GradcheckResult {
   engine: string;
   pass: boolean;
-  /** "pass", or "FAIL: " and what failed, with its figures. */
+  /** "pass", "pass (float32: within rounding)", or "FAIL: " and what failed, with its figures. */
   verdict: string;
   /** Whose step-1 gradients they were compared with when not topo's (`pytorch`); absent: topo's. */
   gradientReference?: string;
+  /** The precision the engine declared, which set the bounds below. */
+  precision: Precision;
+  /**
+   * float32: the largest |g − topo's| allowed, γ_n·max|topo's gradient| (scenarios/precision.ts);
+   * null for float64, whose bound is relative (TOLERANCE).
+   */
+  gradientBound: number | null;
   /** Step 1's parameter gradients vs topo's (or gradientReference's). */
   maxAbsErr: number;
   maxRelErr: number;
   cosine: number;
   wrongParams: number;
   totalParams: number;
-  /** The engine's gradients vs central finite differences of its own loss, on `fdSampled` parameters. */
+  /**
+   * Gradients vs central finite differences of the loss, on `fdSampled` parameters: the engine's own
+   * (float64), or topo's (`fdOn: 'reference'`, float32: its loss's rounding would swamp a difference).
+   */
   fdMaxRelErr: number;
   fdSampled: number;
-  /** The largest |loss − topo's loss| over the first `steps` training steps. */
-  trajectory: { steps: number; maxLossDiff: number };
+  fdOn: 'engine' | 'reference';
+  /**
+   * The largest |loss − topo's loss| over the first `steps` training steps; `worstOfBound`, for a
+   * float32 engine, the largest ratio of that difference to the step's bound (a pass is ≤ 1), else null.
+   */
+  trajectory: { steps: number; maxLossDiff: number; worstOfBound: number | null };
 }
 
 /** topo's side of the comparison, computed once per dataset, config and trajectory length. */
 interface Reference {
   grads: Float64Array;
   losses: number[];
+  /** Per step, the spread float32 rounding alone gives the losses (computed when a float32 engine asks). */
+  float32Spread?: number[];
+  /** topo's gradients against its own finite differences, per sample size. */
+  fdMaxRelErr: Map<number, number>;
 }
 const references = new WeakMap<Dataset, Map<string, Reference>>();
 
 /**
  * Checks one engine on training step 1 (the first shuffled document, the initial parameters):
  * its parameter gradients against topo's and against finite differences, then its losses over the
- * first `trajectorySteps` steps against topo's.
+ * first `trajectorySteps` steps against topo's, with the bounds of the precision it declares.
  */
-export function gradcheck(opts: GradcheckOptions): GradcheckResult {
+export async function gradcheck(opts: GradcheckOptions): Promise<GradcheckResult> {
   const config: TrainConfig = { ...opts.config, samples: 0 };
+  const precision = precisionOf(opts.engine);
   const steps = Math.min(opts.trajectorySteps ?? DEFAULT_TRAJECTORY_STEPS, config.steps);
   const ref = reference(opts.dataset, config, steps);
   const job = prepareJob(config, opts.dataset);
   const tokens = job.tokenizer.encodeDocument(job.docs[0]);
+  const n = accumulationLength(config, job.tokenizer.vocabSize);
 
-  const engine = opts.engine.create();
+  const engine = await startEngine(opts.engine);
   engine.init(job.params);
   const { grads } = gradientsOf(engine, job.layout, config, tokens, job.params);
-  const vsTopo = compareGradients(grads, opts.gradientReference?.grads ?? ref.grads);
+  const gradientBound = precision === 'float32' ? n * UNIT_ROUNDOFF.float32 * maxAbs(ref.grads) : null;
+  const vsTopo = compareGradients(grads, opts.gradientReference?.grads ?? ref.grads, gradientBound);
 
   const sample = sampleParams(job.layout, ref.grads, opts.fdSamples ?? DEFAULT_FD_SAMPLES);
-  let fdMaxRelErr = 0;
-  for (const i of sample) {
-    const fd = finiteDifference(engine, job.layout, config, tokens, job.params, i, TOLERANCE.fdStep);
-    fdMaxRelErr = Math.max(fdMaxRelErr, relErr(grads[i], fd, TOLERANCE.fdFloor));
-  }
+  const fdOn = precision === 'float32' ? 'reference' : 'engine';
+  const fdMaxRelErr =
+    fdOn === 'engine'
+      ? finiteDifferenceError(engine, grads, { ...job, config, tokens, sample })
+      : referenceFiniteDifferenceError(ref, { ...job, config, tokens, sample });
 
-  let maxLossDiff = 0;
-  if (steps > 0) {
-    const run = train({
-      engineName: opts.engine.name,
-      engine: opts.engine.create(),
-      config,
-      dataset: opts.dataset,
-      stopAfter: steps,
-      phaseTimers: false,
-    });
-    run.losses.forEach((l, i) => (maxLossDiff = Math.max(maxLossDiff, distance(l, ref.losses[i]))));
-  }
-
+  const trajectory = await lossTrajectory(opts, { config, steps, ref, precision, n });
   const result = {
     engine: opts.engine.name,
     ...(opts.gradientReference && { gradientReference: opts.gradientReference.name }),
+    precision,
+    gradientBound,
     ...vsTopo,
     fdMaxRelErr,
     fdSampled: sample.length,
-    trajectory: { steps, maxLossDiff },
-  };
+    fdOn,
+    trajectory,
+  } satisfies Omit<GradcheckResult, 'pass' | 'verdict'>;
   const failures = failuresOf(result);
+  const passed = precision === 'float32' ? 'pass (float32: within rounding)' : 'pass';
   return {
     ...result,
     pass: failures.length === 0,
-    verdict: failures.length === 0 ? 'pass' : `FAIL: ${failures.join('; ')}`,
+    verdict: failures.length === 0 ? passed : `FAIL: ${failures.join('; ')}`,
   };
+}
+
+interface StepOne {
+  layout: ReturnType<typeof prepareJob>['layout'];
+  params: Float64Array;
+  config: TrainConfig;
+  tokens: number[];
+  sample: number[];
+}
+
+/** The largest relative error of `grads` against finite differences of `engine`'s loss on the sample. */
+function finiteDifferenceError(engine: Engine, grads: Float64Array, s: StepOne): number {
+  let worst = 0;
+  for (const i of s.sample) {
+    const fd = finiteDifference(engine, s.layout, s.config, s.tokens, s.params, i, TOLERANCE.fdStep);
+    worst = Math.max(worst, relErr(grads[i], fd, TOLERANCE.fdFloor));
+  }
+  return worst;
+}
+
+/** topo's own finite-difference check, once per reference and sample size. */
+function referenceFiniteDifferenceError(ref: Reference, s: StepOne): number {
+  const cached = ref.fdMaxRelErr.get(s.sample.length);
+  if (cached !== undefined) return cached;
+  const topo = new TopoEngine();
+  topo.init(s.params);
+  const worst = finiteDifferenceError(topo, ref.grads, s);
+  ref.fdMaxRelErr.set(s.sample.length, worst);
+  return worst;
+}
+
+/** The engine's first `steps` losses against topo's: within 1e-6 (float64), or within float32's bounds. */
+async function lossTrajectory(
+  opts: GradcheckOptions,
+  t: { config: TrainConfig; steps: number; ref: Reference; precision: Precision; n: number },
+): Promise<GradcheckResult['trajectory']> {
+  const { config, steps, ref } = t;
+  if (steps === 0) return { steps, maxLossDiff: 0, worstOfBound: t.precision === 'float32' ? 0 : null };
+  const engine = await startEngine(opts.engine);
+  const run = train({
+    engineName: opts.engine.name,
+    engine,
+    config,
+    dataset: opts.dataset,
+    stopAfter: steps,
+    phaseTimers: false,
+  });
+  const diffs = run.losses.map((l, i) => distance(l, ref.losses[i]));
+  const maxLossDiff = Math.max(0, ...diffs);
+  if (t.precision === 'float64') return { steps, maxLossDiff, worstOfBound: null };
+  ref.float32Spread ??= float32Spread(config, opts.dataset, steps);
+  const spread = ref.float32Spread;
+  const worstOfBound = Math.max(0, ...diffs.map((d, i) => d / float32LossBound(ref.losses[i], i, spread, t.n)));
+  // Finite, so that JSON keeps it (a NaN or infinite loss is as far out of bounds as can be).
+  return { steps, maxLossDiff, worstOfBound: Number.isFinite(worstOfBound) ? worstOfBound : Number.MAX_VALUE };
 }
 
 function reference(dataset: Dataset, config: TrainConfig, steps: number): Reference {
@@ -143,9 +215,15 @@ function reference(dataset: Dataset, config: TrainConfig, steps: number): Refere
       ? train({ engineName: 'topo', engine: new TopoEngine(), config, dataset, stopAfter: steps, phaseTimers: false })
           .losses
       : [];
-  const ref = { grads, losses };
+  const ref: Reference = { grads, losses, fdMaxRelErr: new Map() };
   cache.set(key, ref);
   return ref;
+}
+
+function maxAbs(xs: Float64Array): number {
+  let m = 0;
+  for (const x of xs) if (Number.isFinite(x)) m = Math.max(m, Math.abs(x));
+  return m;
 }
 
 /** |a − b|, with a NaN anywhere counting as infinitely far (Math.max would let NaN through as a pass). */
@@ -159,8 +237,11 @@ function relErr(a: number, b: number, floor: number): number {
   return Number.isNaN(r) ? Infinity : r;
 }
 
-/** Error figures of `grads` against the reference gradients `ref`. */
-export function compareGradients(grads: Float64Array, ref: Float64Array) {
+/**
+ * Error figures of `grads` against the reference gradients `ref`. A parameter is wrong above
+ * TOLERANCE.wrongRelErr (relative), or, given `absBound` (a float32 engine's), above it (absolute).
+ */
+export function compareGradients(grads: Float64Array, ref: Float64Array, absBound: number | null = null) {
   let maxAbsErr = 0;
   let maxRelErr = 0;
   let wrongParams = 0;
@@ -171,7 +252,7 @@ export function compareGradients(grads: Float64Array, ref: Float64Array) {
     const rel = relErr(grads[i], ref[i], TOLERANCE.refFloor);
     maxAbsErr = Math.max(maxAbsErr, distance(grads[i], ref[i]));
     maxRelErr = Math.max(maxRelErr, rel);
-    if (rel > TOLERANCE.wrongRelErr) wrongParams++;
+    if (absBound === null ? rel > TOLERANCE.wrongRelErr : !(distance(grads[i], ref[i]) <= absBound)) wrongParams++;
     dot += grads[i] * ref[i];
     gg += grads[i] * grads[i];
     rr += ref[i] * ref[i];
@@ -204,19 +285,21 @@ export function sampleParams(layout: ModelLayout, refGrads: Float64Array, count:
 function failuresOf(r: Omit<GradcheckResult, 'pass' | 'verdict'>): string[] {
   const out: string[] = [];
   const n = (x: number) => x.toLocaleString('en-US');
-  if (r.wrongParams > 0)
-    out.push(`${n(r.wrongParams)} of ${n(r.totalParams)} gradients wrong, cosine ${r.cosine.toFixed(3)}`);
-  else if (r.maxRelErr > TOLERANCE.maxRelErr)
+  const float32 = r.gradientBound !== null;
+  if (r.wrongParams > 0) {
+    const beyond = float32 ? ` beyond float32 rounding (|Δ| > ${r.gradientBound!.toExponential(1)})` : '';
+    out.push(`${n(r.wrongParams)} of ${n(r.totalParams)} gradients wrong${beyond}, cosine ${r.cosine.toFixed(3)}`);
+  } else if (!float32 && r.maxRelErr > TOLERANCE.maxRelErr)
     out.push(`gradients off ${r.gradientReference ?? 'topo'}'s by up to ${r.maxRelErr.toExponential(1)} (relative)`);
   if (r.fdMaxRelErr > TOLERANCE.fdMaxRelErr) {
-    out.push(
-      `finite differences disagree by up to ${r.fdMaxRelErr.toExponential(1)} (relative, ${r.fdSampled} parameters)`,
-    );
+    const whose = r.fdOn === 'reference' ? ", on topo's loss" : '';
+    const worst = r.fdMaxRelErr.toExponential(1);
+    out.push(`finite differences disagree by up to ${worst} (relative, ${r.fdSampled} parameters${whose})`);
   }
-  if (r.trajectory.maxLossDiff > TOLERANCE.lossDiff) {
-    out.push(
-      `losses drift up to ${r.trajectory.maxLossDiff.toExponential(1)} from topo's over ${r.trajectory.steps} steps`,
-    );
+  const { trajectory: t } = r;
+  const drift = `losses drift up to ${t.maxLossDiff.toExponential(1)} from topo's over ${t.steps} steps`;
+  if (t.worstOfBound !== null ? !(t.worstOfBound <= 1) : t.maxLossDiff > TOLERANCE.lossDiff) {
+    out.push(t.worstOfBound !== null ? `${drift}, ${t.worstOfBound.toPrecision(2)}x float32 rounding's bound` : drift);
   }
   return out;
 }

@@ -1,6 +1,6 @@
 import type { Engine } from '../engines/engine.ts';
 import type { TrainConfig } from '../workload/config.ts';
-import { stepLoss, type ModelLayout } from '../workload/model.ts';
+import { stepLoss, trainingStep, type ModelLayout } from '../workload/model.ts';
 
 /** One document's loss at the engine's current parameters (a forward pass only). */
 function lossOf(engine: Engine, layout: ModelLayout, cfg: TrainConfig, tokens: readonly number[]): number {
@@ -10,7 +10,7 @@ function lossOf(engine: Engine, layout: ModelLayout, cfg: TrainConfig, tokens: r
   return out[0];
 }
 
-/** The loss and every parameter gradient of one document at `params`. */
+/** The loss and every parameter gradient of one document at `params` (through valueAndGrad when the engine has it). */
 export function gradientsOf(
   engine: Engine,
   layout: ModelLayout,
@@ -20,10 +20,8 @@ export function gradientsOf(
 ): { loss: number; grads: Float64Array } {
   engine.writeParams(params);
   engine.reset();
-  const loss = stepLoss(engine, layout, cfg, tokens, null);
   const out = new Float64Array(1);
-  engine.read(loss, out);
-  engine.backward(loss);
+  trainingStep(engine, layout, cfg, tokens, null, out, null);
   const grads = new Float64Array(layout.numParams);
   engine.readGrads(grads);
   return { loss: out[0], grads };

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Engine, ParamMatrix } from '../engines/engine.ts';
 import type { TrainConfig } from '../workload/config.ts';
 import type { Dataset } from '../workload/dataset.ts';
-import { stepLoss } from '../workload/model.ts';
+import { trainingStep } from '../workload/model.ts';
 import { PyRandom } from '../workload/pyrandom.ts';
 import { prepareJob } from './train.ts';
 import { EngineUpdate } from './update.ts';
@@ -82,7 +82,7 @@ function operationParams() {
 }
 
 /**
- * The closure timed for `operation`, on one engine made by `create()`: the operation's graph built
+ * The closure timed for `operation`, on `engine`, a new one: the operation's graph built
  * on a fresh step and back-propagated from the sum of its outputs. The training step is the job's
  * first document (a fixed graph size, so its spread is the engine's, not the documents'), with
  * Adam. One engine per call, so that a process timing one operation holds one engine, as a
@@ -91,20 +91,20 @@ function operationParams() {
  */
 export function microTask(
   operation: MicroOperation,
-  create: () => Engine,
+  engine: Engine,
   config: TrainConfig,
   dataset: Dataset,
 ): () => void {
-  const engine = create();
   if (operation === 'training step') {
     const job = prepareJob(config, dataset);
     engine.init(job.params);
     const tokens = job.tokenizer.encodeDocument(job.docs[0]);
     const updater = new EngineUpdate(engine, config, job.params);
     let step = 0;
+    const loss = new Float64Array(1);
     return () => {
       engine.reset();
-      engine.backward(stepLoss(engine, job.layout, config, tokens, null));
+      trainingStep(engine, job.layout, config, tokens, null, loss, null);
       updater.update(step);
       step = (step + 1) % config.steps;
     };
@@ -120,6 +120,14 @@ export function microTask(
     'attention head (8 keys)': () =>
       engine.attnMix(engine.softmax(engine.attnScores(x(), rows(1), 0, HEAD_SIZE)), rows(1 + KEYS), 0, HEAD_SIZE),
   }[operation];
+  const differentiate = engine.valueAndGrad;
+  if (differentiate !== undefined) {
+    const total = () => engine.sum(build());
+    return () => {
+      engine.reset();
+      differentiate(total);
+    };
+  }
   return () => {
     engine.reset();
     engine.backward(engine.sum(build()));

@@ -1,7 +1,7 @@
 import type { Engine, GraphStats } from '../engines/engine.ts';
 import type { TrainConfig } from '../workload/config.ts';
 import { Tokenizer, type Dataset } from '../workload/dataset.ts';
-import { initParams, modelLayout, NonFiniteLogits, sampleTokens, stepLoss } from '../workload/model.ts';
+import { initParams, modelLayout, NonFiniteLogits, sampleTokens, trainingStep } from '../workload/model.ts';
 import { PhaseTimer } from '../workload/phase-timer.ts';
 import { PyRandom } from '../workload/pyrandom.ts';
 import { EngineUpdate } from './update.ts';
@@ -81,6 +81,12 @@ export interface TrainResult {
     update: number | null;
   };
   msPerStep: number;
+  /**
+   * How the engine computed the gradients, which says what the phases mean: 'tape' (forward, then
+   * backward) or 'function' (valueAndGrad: `forward` until the model's function returned, `backward`
+   * the library's gradient pass after it within the same call, with the loss's read).
+   */
+  autograd: 'tape' | 'function';
   /**
    * The process's peak resident set; the largest heap in use seen after every 10th step (sampled: the
    * heap saw-tooths between collections).
@@ -165,14 +171,13 @@ function runSteps(opts: TrainOptions, job: Job, steps: number, softmax: PhaseTim
   const stats = new StepStats();
   const losses: number[] = [];
   const lossOut = new Float64Array(1);
+  const marks = timers ? { forwardEnd: 0 } : null;
   for (let step = 0; step < steps; step++) {
     const tokens = tokenizer.encodeDocument(docs[step % docs.length]);
     const t0 = performance.now();
     engine.reset();
-    const loss = stepLoss(engine, layout, config, tokens, softmax);
-    engine.read(loss, lossOut);
-    const t1 = timers ? performance.now() : 0;
-    engine.backward(loss);
+    trainingStep(engine, layout, config, tokens, softmax, lossOut, marks);
+    const t1 = marks?.forwardEnd ?? 0;
     const t2 = timers ? performance.now() : 0;
     updater.update(step);
     const t3 = performance.now();
@@ -228,5 +233,6 @@ export function train(opts: TrainOptions): TrainResult {
     meanLossLast100: last.reduce((a, b) => a + b, 0) / last.length,
     samples,
     ...stats.figures(steps, softmax),
+    autograd: engine.valueAndGrad === undefined ? 'tape' : 'function',
   };
 }

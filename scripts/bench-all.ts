@@ -144,6 +144,7 @@ function benchSetup(values: FlagValues<typeof FLAGS>, registry: EngineRegistry) 
     dataset: loadDataset(values.data),
     dataPath: values.data ?? null,
     enginesModule: registry.pluginModule,
+    pluginEngines: registry.pluginNames(),
     outDir: resolve(values.out ?? join(RESULTS_DIR, timestamp())),
   };
   if (setup.countSteps !== null) checkCountSkip(setup.countSkip, setup.config.steps);
@@ -190,11 +191,11 @@ async function runJobs(s: BenchSetup): Promise<'completed' | { interrupted: numb
       progress.onRunEnd(task, record);
     },
   };
-  const worker = await workerFor(s.enginesModule);
+  const worker = await workerFor();
   const meter = resourceMeter();
   const dataPath = externalDataPath(s);
   const inWorker = processExecutor(
-    { dataPath: s.dataPath, config: s.config, enginesModule: s.enginesModule },
+    { dataPath: s.dataPath, config: s.config, enginesModule: s.enginesModule, pluginEngines: s.pluginEngines },
     { worker, meter },
   );
   const external = externalExecutor({ specs: s.externals, job: { config: s.config, dataPath }, meter });

@@ -4,6 +4,7 @@
  * behind). Prints its row as JSON on stdout; an engine that throws ends it with one line on stderr
  * ("error: threw …") and exit code 1.
  */
+import { startEngine } from '../engines/registry.ts';
 import {
   DEFAULT_MICRO_TIME_MS,
   MICRO_OPERATIONS,
@@ -24,14 +25,19 @@ command({
     time: { type: 'string' },
     data: { type: 'string' },
   },
-  run({ values, engines }) {
+  async run({ values, engines }) {
     const info = engineFlag(engines, values.engine);
     const [operation] = choiceListFlag('operation', values.operation, MICRO_OPERATIONS) as MicroOperation[];
     const timeMs = intFlag('time', values.time, DEFAULT_MICRO_TIME_MS);
     const dataset = loadDataset(values.data);
     let row;
     try {
-      row = runMicro(info.name, operation, microTask(operation, info.create, DEFAULT_CONFIG, dataset), timeMs);
+      row = runMicro(
+        info.name,
+        operation,
+        microTask(operation, await startEngine(info), DEFAULT_CONFIG, dataset),
+        timeMs,
+      );
     } catch (err) {
       // The engine's fault, in the one line bench:micro records as the row's reason.
       throw new CommandError(`threw ${(err instanceof Error ? err.message : String(err)).split('\n')[0]}`);

@@ -16,7 +16,7 @@ import {
 import { firstIssue } from '../scenarios/bench/schemas.ts';
 import { loadDatasetFile } from '../workload/dataset.ts';
 import { choiceListFlag, command, CommandError, intFlag, timeoutFlag } from './cli.ts';
-import { enginesFlag } from './job-flags.ts';
+import { defaultEnginesHelp, enginesFlag } from './job-flags.ts';
 import { outputDir } from './output-paths.ts';
 import { REPORTS_DIR, RESULTS_DIR, timestamp, tsxScriptArgs } from './paths.ts';
 
@@ -36,7 +36,7 @@ status and reason columns), and the bench goes on. Both files are still written 
 printed; the exit code is then 1 (0 when every row was measured).
 
 Options:
-  --engines a,b        engines to measure, in this order (default all: ${engines.names().join(',')})
+  --engines a,b        engines to measure, in this order (${defaultEnginesHelp(engines)})
   --operations a,b     operations to measure, in this order (default all, as listed above)
   --time MS            tinybench's time budget per operation (default ${DEFAULT_MICRO_TIME_MS}), plus a quarter
                        for warm-up

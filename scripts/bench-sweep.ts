@@ -101,6 +101,7 @@ function sweepSetup(values: FlagValues<typeof FLAGS>, registry: EngineRegistry) 
     dataset,
     dataPath: values.data ?? null,
     enginesModule: registry.pluginModule,
+    pluginEngines: registry.pluginNames(),
     outDir,
     reportFile,
     htmlFile: pageBesideFlag('report', reportFile),
@@ -190,7 +191,7 @@ function sitOut(s: SweepSetup, point: Point, budget: Budget | null, skips: Recor
 /** Every point's runs (this shard's), point after point, each saved as it ends; a signal stops the sweep. */
 async function runPoints(s: SweepSetup, dirs: readonly string[], skips: Record<number, Record<string, string>>) {
   const interrupt = stopOnSignals();
-  const worker = await workerFor(s.enginesModule);
+  const worker = await workerFor();
   const meter = resourceMeter();
   const budget = s.budgetMs === null ? null : new Budget(s.axes, s.budgetMs);
   const share = shardShare(s);
@@ -217,7 +218,12 @@ async function runPoints(s: SweepSetup, dirs: readonly string[], skips: Record<n
         progress.onRunEnd(task, record);
       },
     };
-    const job = { dataPath: s.dataPath, config: point.config, enginesModule: s.enginesModule };
+    const job = {
+      dataPath: s.dataPath,
+      config: point.config,
+      enginesModule: s.enginesModule,
+      pluginEngines: s.pluginEngines,
+    };
     ended = await schedule(plan, processExecutor(job, { worker, meter }), hooks, interrupt.signal);
     const counter =
       s.countSteps === null || ended === 'interrupted'

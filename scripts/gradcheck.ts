@@ -1,4 +1,4 @@
-import type { EngineInfo, EngineRegistry } from '../engines/registry.ts';
+import { startEngine, type EngineInfo, type EngineRegistry } from '../engines/registry.ts';
 import {
   DEFAULT_FD_SAMPLES,
   DEFAULT_TRAJECTORY_STEPS,
@@ -14,7 +14,8 @@ import { pytorchGradients, PytorchUnavailable } from '../scenarios/pytorch.ts';
 import { textRow } from '../scenarios/output/table.ts';
 import { formatExp } from '../scenarios/output/units.ts';
 import { command, intFlag } from './cli.ts';
-import { JOB_FLAGS, JOB_HELP, configFromFlags, enginesFlag } from './job-flags.ts';
+import { capturedLines, withOutputCaptured } from './captured-output.ts';
+import { JOB_FLAGS, JOB_HELP, configFromFlags, defaultEnginesHelp, enginesFlag } from './job-flags.ts';
 
 const help = (engines: EngineRegistry) => `Usage: npm run gradcheck -- [--engines a,b] [options]
 
@@ -26,7 +27,8 @@ A failed check is a result, not an error: the exit code is 0 either way. An engi
 gets a FAIL row saying so, the others are still checked, and the exit code is 1.
 
 Options:
-  --engines a,b          engines to check, from: ${engines.names().join(', ')} (default: all)
+  --engines a,b          engines to check, from: ${engines.names().join(', ')}
+                         (${defaultEnginesHelp(engines)})
   --trajectory-steps N   training steps whose losses are compared with topo's
                          (default ${DEFAULT_TRAJECTORY_STEPS}; 0 skips)
   --fd-samples N         parameters checked by finite differences (default ${DEFAULT_FD_SAMPLES}; 0 skips)
@@ -58,10 +60,22 @@ const COLUMNS: [string, number, (r: GradcheckResult) => string][] = [
 ];
 const WIDTHS = COLUMNS.map(([, width]) => width);
 
+/** A check's result with what the engine's libraries printed meanwhile (in --json; on stderr otherwise). */
+type Checked = (GradcheckResult | Crash) & { output?: string };
+
 /** One engine's check, or a Crash row if it threw; with the table's line for it. */
-function checkOne(engine: EngineInfo, opts: Omit<GradcheckOptions, 'engine'>): [GradcheckResult | Crash, string] {
+async function checkOne(engine: EngineInfo, opts: Omit<GradcheckOptions, 'engine'>): Promise<[Checked, string]> {
+  const { value, output } = await withOutputCaptured(() => checkOrCrash(engine, opts));
+  const [result, line] = value;
+  return [output === '' ? result : { ...result, output }, line];
+}
+
+async function checkOrCrash(
+  engine: EngineInfo,
+  opts: Omit<GradcheckOptions, 'engine'>,
+): Promise<[GradcheckResult | Crash, string]> {
   try {
-    const r = gradcheck({ engine, ...opts });
+    const r = await gradcheck({ engine, ...opts });
     return [
       r,
       textRow(
@@ -86,7 +100,7 @@ command({
     json: { type: 'boolean' },
     reference: { type: 'string' },
   },
-  run({ values, engines: registry }) {
+  async run({ values, engines: registry }) {
     const engines = enginesFlag(registry, values.engines);
     const config = configFromFlags(values);
     const trajectorySteps = intFlag('trajectory-steps', values['trajectory-steps'], DEFAULT_TRAJECTORY_STEPS, 0);
@@ -96,6 +110,8 @@ command({
     const reference = gradientReference?.name ?? 'topo';
     const json = values.json === true;
     const say = (line: string) => json || process.stdout.write(line + '\n');
+    // Every engine started once before any output: one that cannot start is one line and exit 2.
+    for (const engine of engines) await withOutputCaptured(() => startEngine(engine));
     say(
       `gradient check: ${dataset.source} (${dataset.docs.length} docs), seed ${config.seed}, ` +
         `step 1's gradients vs ${reference}, ${Math.min(trajectorySteps, config.steps)} steps of losses vs topo`,
@@ -106,9 +122,9 @@ command({
         WIDTHS,
       ),
     );
-    const results: (GradcheckResult | Crash)[] = [];
+    const results: Checked[] = [];
     for (const engine of engines) {
-      const [result, line] = checkOne(engine, { dataset, config, trajectorySteps, fdSamples, gradientReference });
+      const [result, line] = await checkOne(engine, { dataset, config, trajectorySteps, fdSamples, gradientReference });
       results.push(result);
       say(line);
       if (!('cosine' in result)) process.exitCode = 1;
@@ -116,6 +132,7 @@ command({
     // Fewer parameters than asked may have a gradient to check on step 1: say so rather than cap silently.
     const sampled = results.find((r): r is GradcheckResult => 'fdSampled' in r)?.fdSampled ?? fdSamples;
     if (sampled < fdSamples) say(`note: --fd-samples ${fdSamples}: ${sampled} parameters can be checked on this job`);
+    if (!json) for (const r of results) process.stderr.write(capturedLines(r.engine, r.output ?? ''));
     if (json) process.stdout.write(JSON.stringify(results) + '\n');
   },
 });

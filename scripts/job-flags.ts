@@ -91,7 +91,15 @@ export function engineFlag(engines: EngineRegistry, name: string | undefined, fa
   return info;
 }
 
-/** `--engines a,b`: those registered engines, each once, in the order given (default: all). */
+/** What --engines defaults to, for --help: the default set, and the opt-in engines one may name. */
+export function defaultEnginesHelp(engines: EngineRegistry): string {
+  const optIn = engines.all.filter((e) => e.optIn === true).map((e) => e.name);
+  const defaults = engines.defaults().map((e) => e.name);
+  return `default: ${defaults.join(',')}${optIn.length > 0 ? `; opt-in, when named: ${optIn.join(',')}` : ''}`;
+}
+
+/** `--engines a,b`: those registered engines, each once, in the order given (default: all but the opt-in ones). */
 export function enginesFlag(engines: EngineRegistry, raw: string | undefined): EngineInfo[] {
+  if (raw === undefined) return engines.defaults();
   return [...new Set(choiceListFlag('engines', raw, engines.names()))].map((name) => engines.find(name)!);
 }

@@ -5,6 +5,7 @@
  * caller the job really ran to the end (the profilers report success even when their target fails).
  */
 import { writeFileAtomic } from '../scenarios/files.ts';
+import { startEngine } from '../engines/registry.ts';
 import { train } from '../scenarios/train.ts';
 import { loadDataset } from '../workload/dataset.ts';
 import { InputError } from '../engines/input-error.ts';
@@ -14,7 +15,7 @@ import { JOB_FLAGS, assertEngineFits, configFromFlags, engineFlag } from './job-
 command({
   help: () => 'Internal: the job `npm run flame` and `npm run clinic` profile (see their --help).',
   flags: { ...JOB_FLAGS, engine: { type: 'string' }, summary: { type: 'string' } },
-  run({ values, engines }) {
+  async run({ values, engines }) {
     if (values.summary === undefined) throw new InputError('--summary PATH is required');
     const info = engineFlag(engines, values.engine);
     const config = configFromFlags(values);
@@ -22,7 +23,7 @@ command({
     assertEngineFits(info, config, dataset);
     const result = train({
       engineName: info.name,
-      engine: info.create(),
+      engine: await startEngine(info),
       config,
       dataset,
       phaseTimers: false,

@@ -4,7 +4,7 @@ import type { EngineRegistry } from '../engines/registry.ts';
 import { valgrindVersion } from '../scenarios/bench/counts/callgrind.ts';
 import { InputError } from '../engines/input-error.ts';
 import { intFlag, timeoutFlag, type FlagValues } from './cli.ts';
-import { enginesFlag } from './job-flags.ts';
+import { defaultEnginesHelp, enginesFlag } from './job-flags.ts';
 
 export const DEFAULT_TRIALS = 3;
 export const DEFAULT_TIMEOUT_SECONDS = 600;
@@ -28,7 +28,7 @@ export const RUN_FLAGS = {
 const DEFAULT_COUNT_JOBS = availableParallelism();
 
 export const runFlagsHelp = (engines: EngineRegistry, per: string) =>
-  `  --engines a,b        engines to run (default all: ${engines.names().join(',')})
+  `  --engines a,b        engines to run (${defaultEnginesHelp(engines)})
   --trials N           timed trials per engine${per} (default ${DEFAULT_TRIALS})
   --timeout SECONDS    limit per run, count runs too: killed past it (default ${DEFAULT_TIMEOUT_SECONDS})
   --counts             after the timed runs, count each engine's job${per} once under valgrind

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
-import type { EngineRegistry } from '../engines/registry.ts';
+import { startEngine, type EngineRegistry } from '../engines/registry.ts';
 import { formatMiB, formatPercent, formatSeconds } from '../scenarios/output/units.ts';
 import { DivergedError, train, type TrainResult } from '../scenarios/train.ts';
 import type { TrainConfig } from '../workload/config.ts';
@@ -45,6 +45,9 @@ function resultLines(result: TrainResult, timers: boolean): string[] {
   return [
     `engine ${result.engine}: ${formatSeconds(t.total)} training, ${result.msPerStep.toFixed(3)} ms/step`,
     ...(timers ? [`  ${PHASES.map((p) => `${p} ${pct(t[p])}`).join(' | ')}`] : []),
+    ...(timers && result.autograd === 'function'
+      ? ["  (valueAndGrad: forward until the model's function returned, backward the library's gradient pass)"]
+      : []),
     `  nodes/step ${Math.round(nodes.mean)} (max ${nodes.max}), ` +
       `edges/step ${Math.round(edges.mean)} (max ${edges.max})`,
     ...(result.gflops !== null
@@ -116,7 +119,7 @@ command({
     try {
       result = train({
         engineName: info.name,
-        engine: info.create(),
+        engine: await startEngine(info),
         config,
         dataset,
         phaseTimers: timers,

@@ -194,7 +194,14 @@ describe("a program's impossible step count, and a program that stopped early", 
     }
   });
 
-  const reference = { against: 'topo', losses: [3.3, 3.2, 3.1, 3.0], samples: [], decimals: Infinity };
+  const reference = {
+    against: 'topo',
+    losses: [3.3, 3.2, 3.1, 3.0],
+    samples: [],
+    decimals: Infinity,
+    float32Spread: null,
+    vocabSize: null,
+  };
   const job = { config: { ...DEFAULT_CONFIG, steps: 4 }, fixedJob: false };
   const run = (steps: number[], printedSteps: number | null) => ({
     command: ['x'],

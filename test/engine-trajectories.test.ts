@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ENGINES, findEngine } from '../engines/registry.ts';
+import { createBuiltIn, ENGINES } from '../engines/registry.ts';
 import { train } from '../scenarios/train.ts';
 import { DEFAULT_CONFIG } from '../workload/config.ts';
 import { loadDatasetFile } from '../workload/dataset.ts';
@@ -14,7 +14,7 @@ describe.skipIf(skip !== undefined)('1000 training steps on names.txt', () => {
   const run = (name: string, stopAfter?: number) =>
     train({
       engineName: name,
-      engine: findEngine(name)!.create(),
+      engine: createBuiltIn(name),
       config: { ...DEFAULT_CONFIG, samples: 0 },
       dataset: loadDatasetFile(NAMES_PATH!),
       phaseTimers: false,

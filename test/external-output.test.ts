@@ -78,6 +78,8 @@ describe('the verdict on a program’s printed losses', () => {
     losses: [3.36604, 3.42426, 3.17755, 2.91234],
     samples: ['ann', 'kamon'],
     decimals: Infinity,
+    float32Spread: null,
+    vocabSize: 27,
   };
   const run = (
     losses: [number, string][],
@@ -98,6 +100,18 @@ describe('the verdict on a program’s printed losses', () => {
   ];
   const verdict = (r: ExternalResult, fixedJob: boolean | object = false) =>
     externalVerdict(r, { config, fixedJob }, reference).text;
+
+  it("holds a float32 program to float32 rounding's bound: 64·u·|loss| plus half its last printed digit", () => {
+    const float32 = (losses: [number, string][]) =>
+      externalVerdict(run(losses, ['zzz']), { config, fixedJob: false, precision: 'float32' }, reference).text;
+    // Printed to 6 digits: 3.366040 ± (64·2⁻²⁴·3.37 + 5e-7) = ± 1.3e-5 passes; 2e-5 off does not.
+    expect(float32([[1, '3.366052']])).toBe(
+      `reproduces the reference within float32 rounding (1/1 printed steps; samples not compared; ${AGAINST})`,
+    );
+    expect(float32([[1, '3.366060']])).toMatch(/^differs from step 1 beyond float32 rounding \(printed 3\.366060/);
+    // A float64 program printing the same is compared at its digits.
+    expect(verdict(run([[1, '3.366052']]))).toMatch(/^differs from step 1/);
+  });
 
   it('reproduces: every printed step equal at its printed precision, samples identical', () => {
     expect(verdict(run(all, ['ann', 'kamon']))).toBe(

@@ -1,6 +1,8 @@
+import { buildTfjs } from '../engines/tfjs/build.ts';
 import { buildKernels } from '../engines/wasm/compile.ts';
 
-/** The wasm engine's module is rebuilt from its AssemblyScript source before any test runs. */
-export default function setup(): void {
+/** Before any test runs: the wasm engine's module rebuilt from its AssemblyScript source, the tfjs engines' bundle. */
+export default async function setup(): Promise<void> {
   buildKernels();
+  await buildTfjs();
 }

@@ -21,7 +21,7 @@ describe('MICROGPT_BENCH_ENGINES', () => {
   it('adds the module’s engines to every command', () => {
     const r = withModule(null, join(ROOT, 'test/fixtures/faulty-engines.ts'));
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/one of: topo, .*tensor, wasm, wasm-captured, throws-at-3, /);
+    expect(r.stdout).toMatch(/one of: topo, .*tensor, wasm, wasm-captured, tfjs-cpu, tfjs-wasm, throws-at-3, /);
   });
 
   it('must be an absolute path', () =>

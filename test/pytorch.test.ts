@@ -8,7 +8,7 @@ import { copyFileSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ENGINES } from '../engines/registry.ts';
+import { createBuiltIn } from '../engines/registry.ts';
 import { TopoEngine } from '../engines/topo.ts';
 import { gradientsOf } from '../scenarios/gradients.ts';
 import { pytorchGradients, pytorchMissing } from '../scenarios/pytorch.ts';
@@ -63,7 +63,7 @@ describe.skipIf(missing).each(DATASETS)("PyTorch's step-1 gradients as an oracle
   });
 
   it("tensor's gradients are PyTorch's to 1e-12 relative", () => {
-    const tensor = engineGradients(ENGINES.find((e) => e.name === 'tensor')!.create(), dataset);
+    const tensor = engineGradients(createBuiltIn('tensor'), dataset);
     expect(worstRelativeError(tensor.grads, torch.grads)).toBeLessThan(1e-12);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Engine } from '../engines/engine.ts';
-import { findEngine } from '../engines/registry.ts';
+import { createBuiltIn } from '../engines/registry.ts';
 import { TopoEngine } from '../engines/topo.ts';
 import { prepareJob, train } from '../scenarios/train.ts';
 import { DEFAULT_CONFIG } from '../workload/config.ts';
@@ -73,7 +73,7 @@ describe.skipIf(skip !== undefined)('the reference job on names.txt reproduces m
   it(`follows microgpt.py over the first ${STEPS} of the 1000 steps (every loss within 1e-12), as tensor does`, () => {
     const topo = first('topo', new TopoEngine()).losses;
     expectMicrogptPyLosses('topo', topo, 1e-12, STEPS);
-    const tensor = first('tensor', findEngine('tensor')!.create()).losses;
+    const tensor = first('tensor', createBuiltIn('tensor')).losses;
     const worst = Math.max(...tensor.map((l, i) => Math.abs(l - topo[i])));
     console.log(`tensor vs topo over ${STEPS} steps: worst loss difference ${worst.toExponential(2)}`);
     expect(worst).toBeLessThan(1e-12);

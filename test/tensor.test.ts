@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Engine } from '../engines/engine.ts';
 import { TopoEngine } from '../engines/topo.ts';
-import { findEngine } from '../engines/registry.ts';
+import { createBuiltIn, findEngine } from '../engines/registry.ts';
 import { gradcheck } from '../scenarios/gradcheck.ts';
 import { gradientsOf } from '../scenarios/gradients.ts';
 import { prepareJob, train } from '../scenarios/train.ts';
@@ -26,7 +26,7 @@ function worstRelative(a: Float64Array, b: Float64Array): number {
 
 /** The vector-level engines: tensor, wasm (its design in WebAssembly) and wasm-captured (wasm replayed). */
 const VECTOR_ENGINES = ['tensor', 'wasm', 'wasm-captured'];
-const create = (name: string) => findEngine(name)!.create();
+const create = (name: string) => createBuiltIn(name);
 
 describe.each(VECTOR_ENGINES)('%s gradients', (name) => {
   const configs: [string, TrainConfig][] = [
@@ -63,8 +63,8 @@ describe.each(VECTOR_ENGINES)('%s gradients', (name) => {
     ['the reference model, the default sample of parameters', DEFAULT_CONFIG, undefined],
     ['a small model, most parameters', { ...DEFAULT_CONFIG, nEmbd: 8, nHead: 2, blockSize: 8 }, 1120],
   ];
-  it.each(checks)('pass the gradient check (%s)', (_, config, fdSamples) => {
-    const r = gradcheck({ engine: findEngine(name)!, dataset, config, fdSamples });
+  it.each(checks)('pass the gradient check (%s)', async (_, config, fdSamples) => {
+    const r = await gradcheck({ engine: findEngine(name)!, dataset, config, fdSamples });
     console.log(
       `${name} gradcheck: ${r.verdict}; vs topo ${r.maxRelErr.toExponential(2)}, ` +
         `finite differences ${r.fdMaxRelErr.toExponential(2)} on ${r.fdSampled} parameters, ` +

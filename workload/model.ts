@@ -155,6 +155,55 @@ function recordStep<V>(
   capture.record(length, () => documentLoss(engine, layout, cfg, placeholders, null));
 }
 
+/** Where a training step's forward pass ended (performance.now()), for the trainer's phase split. */
+export interface StepMarks {
+  forwardEnd: number;
+}
+
+/**
+ * One training step's loss (into `lossOut`) and parameter gradients (for `readGrads`), after
+ * `engine.reset()`: stepLoss, read, then backward; or, for an engine that differentiates a function,
+ * the same stepLoss inside its `valueAndGrad`, one pass for both. `marks.forwardEnd` is set when the
+ * model's forward pass has returned (with valueAndGrad, before the library's gradient pass).
+ */
+export function trainingStep<V>(
+  engine: Engine<V>,
+  layout: ModelLayout,
+  cfg: TrainConfig,
+  tokens: readonly number[],
+  softmaxTimer: PhaseTimer | null,
+  lossOut: Float64Array,
+  marks: StepMarks | null,
+): void {
+  if (engine.valueAndGrad !== undefined) {
+    differentiatedStep(engine, engine.valueAndGrad, layout, cfg, tokens, softmaxTimer, lossOut, marks);
+    return;
+  }
+  const loss = stepLoss(engine, layout, cfg, tokens, softmaxTimer);
+  engine.read(loss, lossOut);
+  if (marks !== null) marks.forwardEnd = performance.now();
+  engine.backward(loss);
+}
+
+/** Apart from trainingStep, as recordStep is: its closure's context would be allocated on every tape step too. */
+function differentiatedStep<V>(
+  engine: Engine<V>,
+  valueAndGrad: NonNullable<Engine<V>['valueAndGrad']>,
+  layout: ModelLayout,
+  cfg: TrainConfig,
+  tokens: readonly number[],
+  softmaxTimer: PhaseTimer | null,
+  lossOut: Float64Array,
+  marks: StepMarks | null,
+): void {
+  const loss = valueAndGrad(() => {
+    const forward = stepLoss(engine, layout, cfg, tokens, softmaxTimer);
+    if (marks !== null) marks.forwardEnd = performance.now();
+    return forward;
+  });
+  engine.read(loss, lossOut);
+}
+
 /**
  * One sample as microgpt.py draws it: from BOS, softmax(logits / T) and `random.choices`, until BOS
  * or block_size tokens. The softmax runs on plain numbers with the same float operations as the graph.

@@ -88,6 +88,14 @@ export interface ProcessCost {
   counts: ProcessCounts | null;
 }
 
+/**
+ * What a run's process printed (its first 4 KB: a worker's libraries' banners and warnings), kept in
+ * its record and out of the tables; absent when it printed nothing.
+ */
+export interface Printed {
+  output?: string;
+}
+
 /** One line of runs.jsonl. Warm-up runs are saved too but left out of every statistic. */
 export type RunRecord<R = unknown> = {
   kind: string;
@@ -96,6 +104,7 @@ export type RunRecord<R = unknown> = {
   trial: number;
   warmup: boolean;
 } & ProcessCost &
+  Printed &
   RunOutcome<R>;
 
 export function runsInWorker<R>(kind: RunKind<R>): kind is JobKind<R> {

@@ -4,6 +4,7 @@
  * schema, a divergence, or a failure with its reason. A fault in the child never escapes as an
  * exception here.
  */
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { TrainConfig } from '../../workload/config.ts';
 import { runsInWorker, type JobKind } from './job-kind.ts';
@@ -12,7 +13,7 @@ import type { Executed, Executor } from './scheduler.ts';
 import { crashReason, startChild, startReaper, watchChild, type ChildExit } from '../child-process.ts';
 import { firstIssue } from './schemas.ts';
 import { meteredEnd, type ResourceMeter } from './resource-meter.ts';
-import type { WorkerBuild } from './worker-build.ts';
+import { isTypeScript, type WorkerBuild } from './worker-build.ts';
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
 /** Resolved here, so the worker starts the same from any working directory. */
@@ -27,6 +28,12 @@ export interface JobSetup {
   readonly config: TrainConfig;
   /** The plugin engines' module, or null. */
   readonly enginesModule: string | null;
+  /**
+   * The engines the plugin module registers: only their runs load it, so that no other engine's
+   * process (its start-up, its whole-process time and counts) carries the plugin's imports. Left out,
+   * every run loads it.
+   */
+  readonly pluginEngines?: readonly string[];
   /** Runs counted under callgrind (see ChildJob.counted), and the steps before the counted ones. */
   readonly counted?: boolean;
   readonly countSkip?: number;
@@ -45,8 +52,13 @@ export function processExecutor(setup: JobSetup, { worker, meter }: ProcessOptio
   return (task, opts) => {
     const { kind } = task;
     if (!runsInWorker(kind)) throw new Error(`${kind.name} runs do not run in a worker`);
-    const compiledKind = worker?.kindModules.get(kind.module);
-    const job: ChildJob = { kindModule: compiledKind ?? kind.module, engine: task.engine, ...setup };
+    const { pluginEngines, ...shared } = setup;
+    const loadsPlugin = pluginEngines === undefined || pluginEngines.includes(task.engine);
+    const enginesModule = loadsPlugin ? setup.enginesModule : null;
+    // A TypeScript plugin's engines run under tsx, the only loader here that imports TypeScript.
+    const underTsx = enginesModule !== null && isTypeScript(enginesModule);
+    const compiledKind = underTsx ? undefined : worker?.kindModules.get(kind.module);
+    const job: ChildJob = { kindModule: compiledKind ?? kind.module, engine: task.engine, ...shared, enginesModule };
     // A kind defined outside the build (a test's) needs the TypeScript loader.
     const nodeFlags = meter?.nodeFlags ?? [];
     const node = compiledKind
@@ -59,13 +71,15 @@ export function processExecutor(setup: JobSetup, { worker, meter }: ProcessOptio
       const started = performance.now();
       let startupMs: number | null = null;
       const child = startChild(file, args, {
-        stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+        // stdout piped too: what the engine's libraries print goes into the run's record, nowhere else.
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
         env: { ...process.env, ...meter?.env },
         // A process group of its own: ^C in the terminal reaches the bench, which then stops its worker;
         // a worker ended by a signal of its own is that run's failure.
         detached: true,
       });
       startReaper(child, opts.timeoutMs);
+      const printed = printedBy(child);
       let reply: FinalMessage | undefined;
       child.on('message', (m: WorkerMessage) => {
         if (m.type === 'start') startupMs = performance.now() - started;
@@ -77,10 +91,24 @@ export function processExecutor(setup: JobSetup, { worker, meter }: ProcessOptio
         const measured = meteredEnd(end, metered?.read());
         const outcome = outcomeOf(kind, { ...measured.end, reply }, opts.timeoutMs, wallMs);
         if (outcome.status === 'interrupted') return resolve(outcome);
-        resolve({ ...outcome, startupMs, ...measured.cost });
+        resolve({ ...outcome, startupMs, ...measured.cost, ...printed() });
       });
     });
   };
+}
+
+/** How much of what a worker prints is kept in its record (a library's banner comes first). */
+const PRINTED_HEAD = 4096;
+
+/** The start of what the child prints on stdout and stderr, interleaved as it came: `{ output }`, or {} for nothing. */
+function printedBy(child: ChildProcess): () => { output?: string } {
+  let text = '';
+  const keep = (chunk: Buffer | string) => {
+    if (text.length < PRINTED_HEAD) text = (text + chunk.toString()).slice(0, PRINTED_HEAD);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  return () => (text === '' ? {} : { output: text });
 }
 
 export function outcomeOf<R>(kind: JobKind<R>, end: ChildEnd, timeoutMs: number, wallMs: number): Executed<R> {

@@ -1,10 +1,11 @@
 /** The job's reference trajectory computed on the stand-in, once per job: a cache by the job's hash. */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findEngine } from '../../engines/registry.ts';
+import { createBuiltIn } from '../../engines/registry.ts';
 import type { TrainConfig } from '../../workload/config.ts';
 import type { Dataset } from '../../workload/dataset.ts';
 import { writeFileAtomic } from '../files.ts';
+import { float32Spread } from '../precision.ts';
 import { DivergedError, train } from '../train.ts';
 import { jobHash, parseReference, REFERENCE_FILE, STAND_IN, type ReferenceFile } from './reference.ts';
 
@@ -29,9 +30,12 @@ export function prepareReference(job: { config: TrainConfig; dataset: Dataset },
 
 function computeReference(job: { config: TrainConfig; dataset: Dataset }, hash: string): ReferenceFile | null {
   try {
-    const engine = findEngine(STAND_IN)!.create();
+    const engine = createBuiltIn(STAND_IN);
     const r = train({ engineName: STAND_IN, engine, ...job, phaseTimers: false, graphStats: false });
-    return { job: hash, engine: STAND_IN, config: job.config, losses: r.losses, samples: r.samples };
+    // What float32 rounding alone does to the job's losses, for a float32 program's verdict.
+    const float32 = float32Spread(job.config, job.dataset, job.config.steps);
+    const { losses, samples, vocabSize } = r;
+    return { job: hash, engine: STAND_IN, config: job.config, losses, samples, float32Spread: float32, vocabSize };
   } catch (err) {
     if (err instanceof DivergedError) return null;
     throw err;

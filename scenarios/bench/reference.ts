@@ -29,6 +29,10 @@ export interface Reference {
   readonly samples: readonly string[];
   /** The printed decimals it can settle: Infinity for topo's own run. */
   readonly decimals: number;
+  /** Per step, the spread float32 rounding alone gives the losses (scenarios/precision.ts); null if not measured. */
+  readonly float32Spread: readonly number[] | null;
+  /** The job's vocabulary size, for float32's bound (null if not recorded). */
+  readonly vocabSize: number | null;
 }
 
 const fileSchema = z.object({
@@ -37,6 +41,8 @@ const fileSchema = z.object({
   config: configSchema,
   losses: z.array(z.number()),
   samples: z.array(z.string()),
+  float32Spread: z.array(z.number()).optional(),
+  vocabSize: z.number().optional(),
 });
 export type ReferenceFile = z.infer<typeof fileSchema>;
 
@@ -69,5 +75,7 @@ export function readReference(dir: string, datasetSha256: string, config: TrainC
     losses: file.losses,
     samples: file.samples,
     decimals: STAND_IN_DECIMALS,
+    float32Spread: file.float32Spread ?? null,
+    vocabSize: file.vocabSize ?? null,
   };
 }

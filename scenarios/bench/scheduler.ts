@@ -8,7 +8,7 @@
  * gets its runs of the next kinds. The executor is a parameter, as hyperfine's `Executor`: the
  * process executor runs each in a fresh Node process; tests pass a fake one.
  */
-import type { ProcessCost, Rounds, RunKind, RunOutcome, RunRecord } from './job-kind.ts';
+import type { Printed, ProcessCost, Rounds, RunKind, RunOutcome, RunRecord } from './job-kind.ts';
 import type { AnyKind } from './kinds/index.ts';
 import { UNMEASURED } from './resource-meter.ts';
 
@@ -34,7 +34,7 @@ export interface ExecuteOptions {
  * `interrupted` (stopped by the caller's signal: nothing to record).
  */
 export type Executed<R> =
-  (RunOutcome<R> & Pick<ProcessCost, 'wallMs'> & Partial<ProcessCost>) | { status: 'interrupted' };
+  (RunOutcome<R> & Pick<ProcessCost, 'wallMs'> & Partial<ProcessCost> & Printed) | { status: 'interrupted' };
 
 const UNKNOWN_COST = { startupMs: null, ...UNMEASURED };
 

@@ -90,7 +90,7 @@ export function summarize(folder: ResultsFolder): EngineSummary[] {
     return { ...common, ...(spec ? externalFigures(ok as OkExternal[], spec) : engineFigures(ok as OkTrain[])) };
   });
   const base = rows.find((r) => r.engine === BASELINE);
-  const reference = base?.typical ? topoReference(base.typical) : folder.reference;
+  const reference = base?.typical ? topoReference(base.typical, folder.reference) : folder.reference;
   return rows.map(({ external, ...r }) => {
     // Training time between engines; wall time once an external is involved, the only time both have.
     const [b, t] = external ? [base?.wallMs, r.wallMs] : [base?.timeMs, r.timeMs];
@@ -105,7 +105,7 @@ export function summarize(folder: ResultsFolder): EngineSummary[] {
           external.typical &&
           externalVerdict(
             external.typical.result,
-            { config: folder.env.config, fixedJob: external.fixedJob },
+            { config: folder.env.config, fixedJob: external.fixedJob, precision: external.precision },
             reference,
           ),
       },
@@ -143,17 +143,23 @@ function externalFigures(ok: readonly OkExternal[], spec: ExternalSpec) {
       command: spec.command,
       typical: typical ? { trial: typical.trial, result: typical.result } : null,
       fixedJob: spec.fixedJob,
+      precision: spec.precision,
     },
   };
 }
 
 /** The baseline's typical trial, the reference itself, settles every printed digit. */
-function topoReference({ trial, result }: { trial: number; result: TrainResult }): Reference {
+function topoReference(
+  { trial, result }: { trial: number; result: TrainResult },
+  fallback: Reference | null,
+): Reference {
   return {
     against: `${result.engine}'s trial ${trial}`,
     losses: result.losses,
     samples: result.samples,
     decimals: Infinity,
+    float32Spread: fallback?.float32Spread ?? null,
+    vocabSize: result.vocabSize,
   };
 }
 

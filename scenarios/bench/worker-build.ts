@@ -25,14 +25,15 @@ export interface WorkerBuild {
 }
 
 /**
- * The worker for a bench: compiled, unless the plugin engines module is TypeScript, which only tsx
- * can import (a JavaScript plugin, e.g. one bundled to .mjs, runs from the compiled worker).
+ * The worker for a bench: compiled. A TypeScript plugin module, which only tsx can import, sends the
+ * runs of its own engines to the TypeScript worker under tsx (process-executor.ts); every other run,
+ * a JavaScript plugin's (one bundled to .mjs, say) included, runs from the compiled worker.
  */
-export async function workerFor(enginesModule: string | null): Promise<WorkerBuild | null> {
-  return enginesModule !== null && isTypeScript(enginesModule) ? null : buildWorker();
+export async function workerFor(): Promise<WorkerBuild> {
+  return buildWorker();
 }
 
-function isTypeScript(module: string): boolean {
+export function isTypeScript(module: string): boolean {
   return /\.[cm]?tsx?$/.test(module);
 }
 

@@ -29,6 +29,7 @@ export function countExecutor(s: CountSetup, worker: WorkerBuild | null): { exec
     dataPath: s.dataPath,
     config: s.config,
     enginesModule: s.enginesModule,
+    pluginEngines: s.pluginEngines,
     counted: true,
     countSkip: s.countSkip,
   };

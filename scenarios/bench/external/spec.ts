@@ -10,6 +10,7 @@ import { z } from 'zod';
 import type { TrainConfig } from '../../../workload/config.ts';
 import { InputError } from '../../../engines/input-error.ts';
 import { runNameProblem } from '../../../engines/names.ts';
+import { PRECISIONS, type Precision } from '../../../engines/registry.ts';
 import { firstIssue, partialConfigSchema } from '../schemas.ts';
 
 export type FixedJob = boolean | Partial<TrainConfig>;
@@ -31,6 +32,11 @@ export interface ExternalSpec {
    * always runs (`{ steps: 1000, seed: 42 }`: compared when the bench runs that job).
    */
   readonly fixedJob: FixedJob;
+  /**
+   * What the program computes in (default 'float64'): a 'float32' program's printed losses are held to
+   * float32 rounding's bounds (scenarios/precision.ts), not to equality at the printed decimals.
+   */
+  readonly precision: Precision;
 }
 
 /** The named groups each pattern must have: the step and its loss, a sample's text, the training time. */
@@ -98,6 +104,8 @@ export const externalSpecSchema: z.ZodType<ExternalSpec> = z.object({
   samplePattern: z.string().nullable(),
   timePattern: z.string().nullable(),
   fixedJob: fixedJobSchema(),
+  // Specs written before precision was declared are float64 ones.
+  precision: z.enum(PRECISIONS).default('float64'),
 });
 
 const NAME = /^[\w.+-]+$/;
@@ -117,7 +125,17 @@ export function externalFlag(raw: string): ExternalSpec {
       : fail(`'${'op' in w ? (w.op === 'glob' ? w.pattern : w.op) : '#'}' needs a shell; use sh -c '…'`),
   );
   return checkSpec(
-    { name, command, cwd: null, env: {}, lossPattern: null, samplePattern: null, timePattern: null, fixedJob: false },
+    {
+      name,
+      command,
+      cwd: null,
+      env: {},
+      lossPattern: null,
+      samplePattern: null,
+      timePattern: null,
+      fixedJob: false,
+      precision: 'float64',
+    },
     `--external ${raw}`,
   );
 }
@@ -132,6 +150,7 @@ const configEntry = z
     samplePattern: z.string().optional(),
     timePattern: z.string().optional(),
     fixedJob: fixedJobSchema().optional(),
+    precision: z.enum(PRECISIONS).optional(),
   })
   .strict();
 const configFile = z.object({ externals: z.array(configEntry) }).strict();
@@ -167,6 +186,7 @@ export function externalsConfig(path: string): ExternalSpec[] {
           samplePattern: e.samplePattern ?? null,
           timePattern: e.timePattern ?? null,
           fixedJob: e.fixedJob ?? false,
+          precision: e.precision ?? 'float64',
         },
         `--config ${path}: externals[${i}]`,
       ),

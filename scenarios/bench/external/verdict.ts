@@ -7,6 +7,8 @@ import type { TrainConfig } from '../../../workload/config.ts';
 import type { ExternalResult } from '../kinds/external.ts';
 import type { Reference } from '../reference.ts';
 import type { FixedJob } from './spec.ts';
+import type { Precision } from '../../../engines/registry.ts';
+import { accumulationLength, float32LossBound } from '../../precision.ts';
 
 export interface ExternalVerdict {
   /** The printed losses (and samples, if printed) equal the reference's. */
@@ -18,7 +20,7 @@ const verdict = (reproduces: boolean, text: string): ExternalVerdict => ({ repro
 
 export function externalVerdict(
   run: ExternalResult,
-  job: { config: TrainConfig; fixedJob: FixedJob },
+  job: { config: TrainConfig; fixedJob: FixedJob; precision?: Precision },
   reference: Reference | null,
 ): ExternalVerdict {
   const { losses } = run;
@@ -31,6 +33,7 @@ export function externalVerdict(
   const beyond = losses.find((l) => l.step < 1 || l.step > steps);
   if (beyond) return verdict(false, `not comparable: different job (it printed step ${beyond.step} of ${steps})`);
   if (!reference) return verdict(false, 'not checked: no reference for this job (its reference run diverged)');
+  if (job.precision === 'float32') return float32Verdict(losses, job.config, reference);
   const against = `against ${reference.against}`;
   let decimals = Infinity;
   for (const { step, loss } of losses) {
@@ -64,6 +67,33 @@ export function externalVerdict(
       : `sample ${differing + 1}: printed '${run.samples[differing]}', ` +
         `reference '${reference.samples[differing] ?? ''}'`;
   return verdict(false, `reproduces the reference's losses (${equal}) but not its samples (${checked(where)})`);
+}
+
+/**
+ * A float32 program's losses: each printed loss within float32 rounding's bound of the reference's
+ * (scenarios/precision.ts) plus half a unit of its last printed digit. Its samples are not compared:
+ * float32 probabilities can draw another character where the reference's fall near a boundary.
+ */
+function float32Verdict(losses: ExternalResult['losses'], config: TrainConfig, reference: Reference): ExternalVerdict {
+  const against = `against ${reference.against}`;
+  const n = accumulationLength(config, reference.vocabSize ?? 0);
+  const spread = reference.float32Spread ?? [];
+  for (const { step, loss } of losses) {
+    const expected = reference.losses[step - 1];
+    const printedUnit = Number.isFinite(decimalsOf(loss)) ? 0.5 * 10 ** -decimalsOf(loss) : 0;
+    const bound = float32LossBound(expected, step - 1, spread, n) + printedUnit;
+    if (!(Math.abs(Number(loss) - expected) <= bound))
+      return verdict(
+        false,
+        `differs from step ${step} beyond float32 rounding (printed ${loss}, reference ${expected}, ` +
+          `bound ${bound.toExponential(1)}; ${against})`,
+      );
+  }
+  const n2 = losses.length;
+  return verdict(
+    true,
+    `reproduces the reference within float32 rounding (${n2}/${n2} printed steps; samples not compared; ${against})`,
+  );
 }
 
 /** How a program's own job differs from the bench's, or null when it runs the same one. */

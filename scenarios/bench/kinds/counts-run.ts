@@ -1,4 +1,5 @@
 /** The count run's run, apart from its schema: what a worker loads to count a job (kinds/counts.ts). */
+import { startEngine } from '../../../engines/registry.ts';
 import { getPriority } from 'node:os';
 import { train } from '../../train.ts';
 import { defineRun } from '../job-kind.ts';
@@ -40,11 +41,11 @@ export function countMarks(skip: number, steps: number, mark: () => void) {
 }
 
 export default defineRun<CountsResult>({
-  run: ({ engine, dataset, config, countSkip = 0 }, progress) => {
+  run: async ({ engine, dataset, config, countSkip = 0 }, progress) => {
     const marks = countMarks(countSkip, config.steps, mark);
     const result = train({
       engineName: engine.name,
-      engine: engine.create(),
+      engine: await startEngine(engine),
       config,
       dataset,
       // Timers read the clock and would only add work to count.

@@ -1,5 +1,6 @@
 /** The gradient check: one engine's step-1 gradients and early losses against topo and finite differences. */
 import { z } from 'zod';
+import { PRECISIONS } from '../../../engines/registry.ts';
 import type { GradcheckResult } from '../../gradcheck.ts';
 import { defineKind } from '../job-kind.ts';
 import { unbounded } from '../schemas.ts';
@@ -9,6 +10,9 @@ const gradcheckResult: z.ZodType<GradcheckResult> = z.object({
   engine: z.string(),
   pass: z.boolean(),
   verdict: z.string(),
+  // Results written before precision was declared are float64 ones.
+  precision: z.enum(PRECISIONS).default('float64'),
+  gradientBound: z.number().nullable().default(null),
   maxAbsErr: unbounded,
   maxRelErr: unbounded,
   cosine: z.number(),
@@ -16,7 +20,12 @@ const gradcheckResult: z.ZodType<GradcheckResult> = z.object({
   totalParams: z.number(),
   fdMaxRelErr: unbounded,
   fdSampled: z.number(),
-  trajectory: z.object({ steps: z.number(), maxLossDiff: unbounded }),
+  fdOn: z.enum(['engine', 'reference']).default('engine'),
+  trajectory: z.object({
+    steps: z.number(),
+    maxLossDiff: unbounded,
+    worstOfBound: z.number().nullable().default(null),
+  }),
 });
 
 export default defineKind<GradcheckResult>({

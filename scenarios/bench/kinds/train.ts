@@ -33,6 +33,8 @@ const trainResult: z.ZodType<TrainResult> = z.object({
     update: nullableNumber,
   }),
   msPerStep: z.number(),
+  // Results written before engines could differentiate a function are all tape engines'.
+  autograd: z.enum(['tape', 'function']).default('tape'),
   memory: z.object({ peakRssBytes: z.number(), peakHeapBytes: z.number() }),
 });
 

@@ -214,6 +214,11 @@ function countsSection(folders: Folders, labels: readonly string[], multi: boole
   return ['', '## Instruction counts', '', ...table(headers, body), '', COUNTS_NOTE];
 }
 
+/** What the phases of an engine that differentiates a function are. */
+export const FUNCTION_PHASES_NOTE =
+  'This engine differentiates a function (valueAndGrad): forward is its run of the model until the model ' +
+  "returned (the library taping as it computes), backward the library's gradient pass after it, in the same call.";
+
 function profile(s: EngineSummary, label: string | null): string[] {
   if (!s.typical) return [];
   const t = s.typical.result.timingMs;
@@ -229,6 +234,7 @@ function profile(s: EngineSummary, label: string | null): string[] {
       [...PHASES.map((p) => row(p, t[p])), row('total', t.total)],
       ['---', '---:', '---:'],
     ),
+    ...(s.typical.result.autograd === 'function' ? ['', FUNCTION_PHASES_NOTE] : []),
   ];
 }
 
