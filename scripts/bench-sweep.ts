@@ -11,7 +11,7 @@ import { resourceMeter } from '../scenarios/bench/resource-meter.ts';
 import { roundsOf, schedule, type Task } from '../scenarios/bench/scheduler.ts';
 import type { RunRecord } from '../scenarios/bench/job-kind.ts';
 import { summarize } from '../scenarios/bench/summary.ts';
-import { workerFor } from '../scenarios/bench/worker-build.ts';
+import { workerFor, type WorkerBuild } from '../scenarios/bench/worker-build.ts';
 import { fitLines, sweepReport } from '../scenarios/output/export/sweep.ts';
 import { RunProgress } from '../scenarios/output/progress.ts';
 import { formatElapsed } from '../scenarios/output/units.ts';
@@ -20,6 +20,7 @@ import { Budget } from '../scenarios/sweep/budget.ts';
 import { mergeSweeps, readSweepFolder, SWEEP_FILE, type SweepFile } from '../scenarios/sweep/folder.ts';
 import { analyticFlopsPerStep, pointLabel, type Skips } from '../scenarios/sweep/points.ts';
 import { loadDataset } from '../workload/dataset.ts';
+import type { TrainConfig } from '../workload/config.ts';
 import { InputError } from '../engines/input-error.ts';
 import { command, numberFlag, stopOnSignals, type FlagValues } from './cli.ts';
 import { JOB_FLAGS, JOB_HELP } from './job-flags.ts';
@@ -188,6 +189,21 @@ function sitOut(s: SweepSetup, point: Point, budget: Budget | null, skips: Recor
   return s.engines.filter((e) => skipped[e.name] === undefined);
 }
 
+/** The executor of a point's count runs (after its timed ones), or null without --counts. */
+function pointCounter(
+  s: SweepSetup,
+  job: Parameters<typeof processExecutor>[0],
+  config: TrainConfig,
+  worker: WorkerBuild,
+) {
+  if (s.countSteps === null) return null;
+  const countConfig = countJob(config, s.countSteps, s.countSkip);
+  return countExecutor(
+    { ...job, config: countConfig, countSkip: s.countSkip, externals: [], externalDataPath: '' },
+    worker,
+  );
+}
+
 /** Every point's runs (this shard's), point after point, each saved as it ends; a signal stops the sweep. */
 async function runPoints(s: SweepSetup, dirs: readonly string[], skips: Record<number, Record<string, string>>) {
   const interrupt = stopOnSignals();
@@ -225,19 +241,7 @@ async function runPoints(s: SweepSetup, dirs: readonly string[], skips: Record<n
       pluginEngines: s.pluginEngines,
     };
     ended = await schedule(plan, processExecutor(job, { worker, meter }), hooks, interrupt.signal);
-    const counter =
-      s.countSteps === null || ended === 'interrupted'
-        ? null
-        : countExecutor(
-            {
-              ...job,
-              config: countJob(point.config, s.countSteps, s.countSkip),
-              countSkip: s.countSkip,
-              externals: [],
-              externalDataPath: '',
-            },
-            worker,
-          );
+    const counter = ended === 'interrupted' ? null : pointCounter(s, job, point.config, worker);
     if (counter) {
       const countPlan = { ...plan, kinds: [countsKind], concurrency: s.countJobs };
       ended = await schedule(countPlan, counter.execute, hooks, interrupt.signal);
