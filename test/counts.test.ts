@@ -142,6 +142,60 @@ describe.skipIf(skip)('bench:all --counts', () => {
     expect(r.status).toBe(1);
   });
 
+  /** The training part's functions: every function, and unattributed among them, sums to the counted total. */
+  it('per function: the training steps’ functions sum to the counted total, unattributed under 2%', () => {
+    for (const dir of [dirs.base, dirs.same, dirs.next]) {
+      const { training, functions } = counted(dir).counts;
+      const sum = (key: 'instructions' | 'estimatedCycles') =>
+        functions.functions.reduce((s: number, f: Record<string, number>) => s + f[key], 0);
+      const unattributed = functions.unattributed.instructions / training.instructions;
+      console.log(
+        `per function: ${functions.functions.length} rows, unattributed ${apart(unattributed)}, contested ` +
+          `${apart(functions.contested.instructions / training.instructions)}; top: ` +
+          functions.functions
+            .slice(0, 5)
+            .map(
+              (f: { name: string; instructions: number }) =>
+                `${f.name} ${apart(f.instructions / training.instructions)}`,
+            )
+            .join(', '),
+      );
+      expect(functions.total.instructions).toBe(training.instructions);
+      expect(sum('instructions')).toBe(training.instructions);
+      expect(relDiff(training.estimatedCycles, sum('estimatedCycles'))).toBeLessThan(1e-9);
+      expect(unattributed).toBeLessThan(0.02);
+    }
+  });
+
+  it('A/A per function: no function of the identical engine moves beyond 0.1% of its total', () => {
+    const r = compare(dirs.base, dirs.same, '--threshold', '0.5');
+    const { functions } = engineChange(r).counts;
+    console.log(
+      'A/A per function: ' +
+        functions.top.map((f: { name: string; ofTotal: number }) => `${f.name} ${apart(f.ofTotal)}`).join(', '),
+    );
+    for (const f of functions.top) expect(Math.abs(f.ofTotal), f.name).toBeLessThan(1e-3);
+  });
+
+  it('compare per function: the function doing the extra work comes first, with most of the change', () => {
+    const r = compare(dirs.base, dirs.next, '--threshold', '0.5', '--format', 'md');
+    const { functions, ratio } = engineChange(compare(dirs.base, dirs.next, '--threshold', '0.5')).counts;
+    console.log(
+      `1% more work per function (ratio ${ratio}): ` +
+        functions.top
+          .map(
+            (f: { name: string; ofChange: number; ofTotal: number }) =>
+              `${f.name} ${f.ofChange.toFixed(3)} ${apart(f.ofTotal)}`,
+          )
+          .join(', '),
+    );
+    const sum = functions.top.reduce((s: number, f: { change: number }) => s + f.change, functions.rest.change);
+    expect(relDiff(functions.change, sum)).toBeLessThan(1e-9);
+    expect(functions.top[0].name).toMatch(/^pass \(/);
+    expect(Math.abs(functions.top[0].ofChange - 1)).toBeLessThan(0.1);
+    expect(r.stdout).toBeDefined();
+  });
+
   it('the same pair on time alone, 3 trials each, is not slower', () => {
     const timeOnly = (dir: string) => {
       const copy = join(tmp('time-only'), 'r');

@@ -7,6 +7,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { CountsSetup } from '../bench/env.ts';
 import { countsRowOf } from '../bench/counts/rows.ts';
 import type { ResultsFolder } from '../bench/results.ts';
+import { functionChanges, type FunctionChanges } from './functions.ts';
 
 export interface CountsChange {
   /** Estimated cycles per step (what decides), and instructions per step, on each side. */
@@ -17,6 +18,8 @@ export interface CountsChange {
   /** NEW / BASE of the estimated cycles. */
   readonly ratio: number;
   readonly verdict: 'faster' | 'slower' | 'no change';
+  /** Where the change went, function by function, when both count runs recorded their functions. */
+  readonly functions: FunctionChanges | null;
 }
 
 /** The engine's change in estimated cycles per step, or null unless both folders counted it alike. */
@@ -28,8 +31,10 @@ export function countsChange(
 ): CountsChange | null {
   const [a, b] = [base.env.bench.counts, next.env.bench.counts];
   if (!a || !b || !isDeepStrictEqual(a, b)) return null;
-  const [x, y] = [countsRowOf(base, engine)?.perStep, countsRowOf(next, engine)?.perStep];
+  const [rowA, rowB] = [countsRowOf(base, engine), countsRowOf(next, engine)];
+  const [x, y] = [rowA?.perStep, rowB?.perStep];
   if (!x || !y) return null;
+  const [fa, fb] = [rowA?.counts?.functions, rowB?.counts?.functions];
   const ratio = y.estimatedCycles / x.estimatedCycles;
   const verdict = ratio > 1 + threshold ? 'slower' : ratio < 1 - threshold ? 'faster' : 'no change';
   return {
@@ -39,6 +44,7 @@ export function countsChange(
     newInstructionsPerStep: y.instructions,
     ratio,
     verdict,
+    functions: fa && fb ? functionChanges(fa, fb, { base: rowA!.steps, new: rowB!.steps }) : null,
   };
 }
 
