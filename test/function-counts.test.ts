@@ -45,7 +45,8 @@ describe('per-function counts', () => {
   });
 
   it('names JIT code by the perf map: the newest entry before the steps’ end wins, tiers kept apart', () => {
-    // 0x5000 is in both hot entries: the turbofan one (written in the steps) wins; 0x5090, 0x5094 only in the interpreted one.
+    // 0x5000 is in both hot entries: the turbofan one (written in the steps) wins; 0x5090 and 0x5094
+    // are in the interpreted one alone.
     expect(f['hot (t.js)']).toMatchObject({ group: 'JavaScript', instructions: 142, location: '1:13' });
     expect(f['hot (t.js)'].tiers).toEqual({
       turbofan: { instructions: 100, estimatedCycles: 115 - 2 + 5 + 35 },

@@ -27,6 +27,8 @@ export const MARKER_FUNCTION = 'uv_os_getpriority';
  * flushing, which drops the bytecode of functions unused for some GCs: how many GCs start-up makes
  * depends on the event loop's timing, and a function flushed is compiled again in the steps. With it,
  * two counts of 20 steps of tape were 1.5e-4 apart; without it, 4 instructions of 435 million.
+ * Then the perf map that names the code V8 compiles (functions.ts), and its log, which the map turns
+ * on, sent nowhere (else every count run leaves an isolate-*-v8.log in its working directory).
  */
 export const DETERMINISTIC_NODE_FLAGS = [
   '--predictable',
@@ -36,6 +38,8 @@ export const DETERMINISTIC_NODE_FLAGS = [
   '--expose-gc',
   '--no-flush-bytecode',
   '--perf-basic-prof',
+  '--no-logfile-per-isolate',
+  '--logfile=/dev/null',
 ] as const;
 
 /** CPython's string hashes are seeded at random unless this is set. */

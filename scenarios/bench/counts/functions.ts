@@ -28,7 +28,7 @@ export interface FunctionCost {
 export interface FunctionCounts extends FunctionCost {
   /** What identifies the function across runs: `name (file)` for JavaScript, the symbol for native code. */
   readonly name: string;
-  /** Where it belongs: JavaScript, WebAssembly, V8 builtins, V8 runtime, V8 compiler, V8 GC, V8, or a native object's file. */
+  /** Where it belongs: JavaScript, WebAssembly, V8 builtins, runtime, compiler, GC, other V8, or a native object. */
   readonly group: string;
   /** JavaScript: the cost of each of V8's tiers (interpreted, sparkplug, maglev, turbofan) that ran it. */
   readonly tiers?: Readonly<Record<string, FunctionCost>>;
@@ -177,7 +177,7 @@ export function perfMapFunction(mapName: string): Named {
   return { name: mapName.replace(/^[A-Za-z]+:/, 'Builtins_'), group: 'V8 builtins' };
 }
 
-/** A script's URL or path without its folders and content hashes (`chunk-LPSTVWM4.mjs` → `chunk.mjs`); Node's own as it is. */
+/** A script's URL without its folders and content hashes (`chunk-LPSTVWM4.mjs` → `chunk.mjs`); Node's own as is. */
 function shortFile(url: string): string {
   if (url.startsWith('node:')) return url;
   const base = url.split('/').at(-1) ?? url;
