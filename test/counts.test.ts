@@ -179,8 +179,19 @@ describe.skipIf(skip)('bench:all --counts', () => {
   });
 
   it('compare per function: the function doing the extra work comes first, with most of the change', () => {
-    const r = compare(dirs.base, dirs.next, '--threshold', '0.5', '--format', 'md');
-    const { functions, ratio } = engineChange(compare(dirs.base, dirs.next, '--threshold', '0.5')).counts;
+    const out = join(tmp('cmp-functions'), 'c.md');
+    const r = runScript('compare.ts', [
+      dirs.base,
+      dirs.next,
+      '--threshold',
+      '0.5',
+      '--format',
+      'md,json,html',
+      '--output',
+      out,
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    const { functions, ratio } = JSON.parse(readFileSync(out.replace(/md$/, 'json'), 'utf8')).engines[0].counts;
     console.log(
       `1% more work per function (ratio ${ratio}): ` +
         functions.top
@@ -192,9 +203,15 @@ describe.skipIf(skip)('bench:all --counts', () => {
     );
     const sum = functions.top.reduce((s: number, f: { change: number }) => s + f.change, functions.rest.change);
     expect(relDiff(functions.change, sum)).toBeLessThan(1e-9);
-    expect(functions.top[0].name).toMatch(/^pass \(/);
+    expect(functions.top[0].name).toBe('pass (counted-engines.mjs)');
     expect(Math.abs(functions.top[0].ofChange - 1)).toBeLessThan(0.1);
-    expect(r.stdout).toBeDefined();
+    expect(readFileSync(out, 'utf8')).toMatch(
+      /## tape-padded: where the change went \(slower[^\n]*\n\n.*\n.*\n\| pass \(counted-engines\.mjs\) \| JavaScript \|/,
+    );
+    const page = readFileSync(out.replace(/md$/, 'html'), 'utf8');
+    for (const id of ['function-diff-0', 'function-icicle-base-0', 'function-icicle-new-0']) {
+      expect(page).toMatch(new RegExp(`<figure id="${id}"><svg`));
+    }
   });
 
   it('the same pair on time alone, 3 trials each, is not slower', () => {
