@@ -11,7 +11,8 @@
  * steps' end owns an address (entries written after the steps never ran in them). Where that newest
  * entry was written during the steps over a range that an older entry also covered, the old code may
  * have run there first: that cost is attributed to the new code and reported as `contested`. Cost at
- * an address no map entry covers and callgrind cannot name is `unattributed`.
+ * an address no map entry covers and callgrind cannot name is `(no symbol) <file>` when callgrind
+ * knows the object file that holds it (a stripped binary, such as dash), else `unattributed`.
  *
  * The files are read line by line (a training part is several MB with every address in it).
  */
@@ -187,6 +188,7 @@ function shortFile(url: string): string {
 /** A symbol callgrind named, grouped: V8's builtins, runtime, compilers and GC apart; other code by its object file. */
 export function nativeFunction(symbol: string, object: string): Named {
   const name = symbol.replace(/'\d+$/, '');
+  if (name.startsWith('(no symbol)')) return { name, group: object.split('/').at(-1)! };
   return { name, group: nativeGroup(name, object) };
 }
 
@@ -275,10 +277,18 @@ class ProfileBuilder {
     return t;
   }
 
-  /** The target of JIT code at `address`, from the perf map. */
-  addressTarget(address: number): Target {
+  /**
+   * The target of code callgrind knows only by address: from the perf map (JIT code), else the object
+   * file's when callgrind knows which file holds it (a stripped binary: `(no symbol) dash`), else
+   * unattributed.
+   */
+  addressTarget(address: number, object: string): Target {
     const owner = this.owners?.lookup(address);
-    if (!owner) return this.unattributed;
+    if (!owner) {
+      const file = object.split('/').at(-1) ?? '';
+      if (file === '' || file === '???') return this.unattributed;
+      return this.symbolTarget(`(no symbol) ${file}`, object)!;
+    }
     const targets = this.byEntry[owner.contested ? 1 : 0];
     let t = targets.get(owner.entry);
     if (!t) targets.set(owner.entry, (t = this.target(perfMapFunction(owner.entry.name), owner.contested)));
@@ -408,7 +418,7 @@ function readCostLines(path: string, builder: ProfileBuilder): void {
         field++;
         at = end + 1;
       }
-      builder.add(target ?? builder.addressTarget(address), costs, n);
+      builder.add(target ?? builder.addressTarget(address, object), costs, n);
       return;
     }
     if (line.startsWith('fn=')) {
