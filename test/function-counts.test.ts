@@ -17,6 +17,7 @@ import {
 } from '../scenarios/bench/counts/functions.ts';
 import { perfMapPath, perfMarksPath } from '../scenarios/bench/counts/perf-map.ts';
 import { functionChanges } from '../scenarios/compare/functions.ts';
+import { functionPage } from '../scenarios/output/export/function-page.ts';
 import { ROOT, tempDirs } from './helpers.ts';
 
 const FIXTURES = join(ROOT, 'test/fixtures/function-counts');
@@ -121,5 +122,12 @@ describe('per-function counts', () => {
     expect(changes.top[0].ofTotal).toBeCloseTo(47.5 / (profile.total.estimatedCycles / 2), 12);
     expect(changes.rest).toMatchObject({ change: 2.5 });
     expect(changes.top[0].change + changes.rest.change).toBe(changes.change);
+  });
+
+  it('flame --counts’ page: an icicle and the costliest functions with their tiers', async () => {
+    const page = await functionPage('tape', profile, 2, 'job');
+    expect(page).toMatch(/<figure id="function-icicle"><svg/);
+    expect(page).toMatch(/<td>hot \(t\.js\)<\/td><td>JavaScript<\/td><td>[^<]+<\/td><td>[^<]+<\/td><td>71<\/td>/);
+    expect(page).toMatch(/turbofan \d+\.\d+%, interpreted \d+\.\d+%/);
   });
 });
