@@ -130,4 +130,12 @@ describe('per-function counts', () => {
     expect(page).toMatch(/<td>hot \(t\.js\)<\/td><td>JavaScript<\/td><td>[^<]+<\/td><td>[^<]+<\/td><td>71<\/td>/);
     expect(page).toMatch(/turbofan \d+\.\d+%, interpreted \d+\.\d+%/);
   });
+
+  it('a file without a positions line has lines for positions (the format’s default), no addresses', () => {
+    const file = join(tmp('no-positions'), 'callgrind.out');
+    writeFileSync(file, 'events: Ir Dr\nob=(1) ???\nfn=(1) main\n16 5 2\nfn=(2) 0x0000000000005000\n17 3\n');
+    const p = readFunctionProfile([file], new AddressOwners(parsePerfMap(MAP_TEXT)));
+    expect(byName(p)['main']).toMatchObject({ instructions: 5 });
+    expect(p.unattributed.instructions).toBe(3);
+  });
 });

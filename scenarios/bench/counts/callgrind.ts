@@ -151,13 +151,16 @@ export function callgrindRun(argv: readonly string[], dir = tmpdir()): Callgrind
 export function readCounts(dir: string): ProcessCounts | null {
   const threads = new Map<string, Map<number, { events: Record<Event, number>; path: string }>>();
   const pids = new Set<string>();
+  const seen = new Set<string>();
   for (const file of readdirSync(dir)) {
     const m = /^callgrind\.(\d+)(?:\.(\d+))?-(\d+)$/.exec(file);
     if (!m) continue;
-    pids.add(m[1]);
+    // Every process's perf map is removed, counted or not (a file cut short still had a process).
+    seen.add(m[1]);
     const path = join(dir, file);
     const events = parseCallgrindFile(readHeader(path));
     if (events === null) continue;
+    pids.add(m[1]);
     const key = `${m[1]}-${m[3]}`;
     const parts = threads.get(key) ?? new Map<number, { events: Record<Event, number>; path: string }>();
     parts.set(m[2] === undefined ? Infinity : Number(m[2]), { events, path });
@@ -180,7 +183,7 @@ export function readCounts(dir: string): ProcessCounts | null {
         );
     return { whole: cacheCounts(sum(all.map((p) => p.events))), training, processes: pids.size, functions };
   } finally {
-    for (const pid of pids) removePerfFiles(pid);
+    for (const pid of seen) removePerfFiles(pid);
   }
 }
 

@@ -127,6 +127,7 @@ export class AddressOwners {
 
   /** The entry that owns `address`, and whether older code shared it during the steps; null if none. */
   lookup(address: number): { entry: PerfMapEntry; contested: boolean } | null {
+    if (!Number.isFinite(address)) return null;
     let [lo, hi] = [0, this.starts.length - 1];
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
@@ -384,8 +385,13 @@ function readCostLines(path: string, builder: ProfileBuilder): void {
   let address = 0;
   let skipNext = false;
   let inBody = false;
-  /** Fields before the events in a cost line: the position's (instr, and line unless --dump-line=no). */
-  let positionFields = 2;
+  /**
+   * Fields before the events in a cost line: the position's. Without a `positions:` line they are
+   * lines alone (the format's default), and no address can be looked up; the count run's files have
+   * `instr line` (--dump-instr=yes).
+   */
+  let positionFields = 1;
+  let byInstruction = false;
   const costs = new Float64Array(EVENT_COUNT);
   const compressed = (line: string, start: number, names: Map<string, string>): string => {
     const m = /^\((\d+)\)(?: (.*))?$/.exec(line.slice(start));
@@ -418,7 +424,7 @@ function readCostLines(path: string, builder: ProfileBuilder): void {
         field++;
         at = end + 1;
       }
-      builder.add(target ?? builder.addressTarget(address, object), costs, n);
+      builder.add(target ?? builder.addressTarget(byInstruction ? address : NaN, object), costs, n);
       return;
     }
     if (line.startsWith('fn=')) {
@@ -430,9 +436,8 @@ function readCostLines(path: string, builder: ProfileBuilder): void {
     else if (line.startsWith('calls=')) skipNext = true;
     else if (line.startsWith('positions:')) {
       const positions = line.slice(10).trim().split(/\s+/);
-      if (positions[0] !== 'instr')
-        throw new Error(`${path}: positions are "${positions.join(' ')}", not by instruction`);
       positionFields = positions.length;
+      byInstruction = positions[0] === 'instr';
     }
   });
 }
