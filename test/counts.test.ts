@@ -1,10 +1,11 @@
 /**
  * bench:all --counts and compare on counts, with valgrind for real, four benches of a plugin engine
  * (tape-padded) at once: BASE; SAME, BASE's command again (the A/A pair); BASE with a much heavier start-up;
- * NEXT, one extra pass over a small array per step (about 1% more work). External programs are
- * counted beside BASE (and SAME). The plugin is bundled to JavaScript first, so its runs start from the compiled
- * worker as the built-in engines' do (under tsx, whose loader thread also runs, counts were 3e-4 apart
- * and a count run took 2.4 times as long).
+ * NEXT, a longer pass over a small array per step (about 1% more work, in one function). External
+ * programs are counted beside BASE (and SAME). Each count records its functions too, checked here on
+ * these runs (the mapping itself on fixtures in function-counts.test.ts). The plugin is bundled to
+ * JavaScript first, so its runs start from the compiled worker as the built-in engines' do (under tsx,
+ * whose loader thread also runs, counts were 3e-4 apart and a count run took 2.4 times as long).
  */
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,10 +26,10 @@ const STEPS = 40;
 const JOB = ['--steps', `${STEPS}`, '--count-steps', `${STEPS}`, '--samples', '2'];
 /**
  * Elements of the extra pass per step: about 1% of tape-padded's estimated cycles per step on JOB
- * (checked below). Not in proportion to the elements, as V8 compiles the pass in tiers: 300 and 600
- * cost 0.75% and 0.81%, 1000 and 1600 cost 1.5-1.7%, 5000 cost 2.2%.
+ * (checked below). The pass is optimized before the steps on both sides (counted-engines.ts), so
+ * its cost is its loop's: 20000 elements cost 3.3% (37 estimated cycles an element).
  */
-const EXTRA_WORK = '500';
+const EXTRA_WORK = '6000';
 /** Elements of the extra start-up pass: about a billion instructions, more than the whole process without it. */
 const EXTRA_STARTUP = 3e7;
 const EXTERNALS = [
@@ -140,6 +141,77 @@ describe.skipIf(skip)('bench:all --counts', () => {
     expect(change.counts.verdict).toBe('slower');
     expect(change.regression).toBe(true);
     expect(r.status).toBe(1);
+  });
+
+  /** The training part's functions: every function, and unattributed among them, sums to the counted total. */
+  it('per function: the training steps’ functions sum to the counted total, unattributed under 2%', () => {
+    for (const dir of [dirs.base, dirs.same, dirs.next]) {
+      const { training, functions } = counted(dir).counts;
+      const sum = (key: 'instructions' | 'estimatedCycles') =>
+        functions.functions.reduce((s: number, f: Record<string, number>) => s + f[key], 0);
+      const unattributed = functions.unattributed.instructions / training.instructions;
+      console.log(
+        `per function: ${functions.functions.length} rows, unattributed ${apart(unattributed)}, contested ` +
+          `${apart(functions.contested.instructions / training.instructions)}; top: ` +
+          functions.functions
+            .slice(0, 5)
+            .map(
+              (f: { name: string; instructions: number }) =>
+                `${f.name} ${apart(f.instructions / training.instructions)}`,
+            )
+            .join(', '),
+      );
+      expect(functions.total.instructions).toBe(training.instructions);
+      expect(sum('instructions')).toBe(training.instructions);
+      expect(relDiff(training.estimatedCycles, sum('estimatedCycles'))).toBeLessThan(1e-9);
+      expect(unattributed).toBeLessThan(0.02);
+    }
+  });
+
+  it('A/A per function: no function of the identical engine moves beyond 0.1% of its total', () => {
+    const r = compare(dirs.base, dirs.same, '--threshold', '0.5');
+    const { functions } = engineChange(r).counts;
+    console.log(
+      'A/A per function: ' +
+        functions.top.map((f: { name: string; ofTotal: number }) => `${f.name} ${apart(f.ofTotal)}`).join(', '),
+    );
+    for (const f of functions.top) expect(Math.abs(f.ofTotal), f.name).toBeLessThan(1e-3);
+  });
+
+  it('compare per function: the function doing the extra work comes first, with most of the change', () => {
+    const out = join(tmp('cmp-functions'), 'c.md');
+    const r = runScript('compare.ts', [
+      dirs.base,
+      dirs.next,
+      '--threshold',
+      '0.5',
+      '--format',
+      'md,json,html',
+      '--output',
+      out,
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    const { functions, ratio } = JSON.parse(readFileSync(out.replace(/md$/, 'json'), 'utf8')).engines[0].counts;
+    console.log(
+      `1% more work per function (ratio ${ratio}): ` +
+        functions.top
+          .map(
+            (f: { name: string; ofChange: number; ofTotal: number }) =>
+              `${f.name} ${f.ofChange.toFixed(3)} ${apart(f.ofTotal)}`,
+          )
+          .join(', '),
+    );
+    const sum = functions.top.reduce((s: number, f: { change: number }) => s + f.change, functions.rest.change);
+    expect(relDiff(functions.change, sum)).toBeLessThan(1e-9);
+    expect(functions.top[0].name).toBe('pass (counted-engines.mjs)');
+    expect(Math.abs(functions.top[0].ofChange - 1)).toBeLessThan(0.1);
+    expect(readFileSync(out, 'utf8')).toMatch(
+      /## tape-padded: where the change went \(slower[^\n]*\n\n.*\n.*\n\| pass \(counted-engines\.mjs\) \| JavaScript \|/,
+    );
+    const page = readFileSync(out.replace(/md$/, 'html'), 'utf8');
+    for (const id of ['function-diff-0', 'function-icicle-base-0', 'function-icicle-new-0']) {
+      expect(page).toMatch(new RegExp(`<figure id="${id}"><svg`));
+    }
   });
 
   it('the same pair on time alone, 3 trials each, is not slower', () => {

@@ -98,7 +98,7 @@ describe('the format registry', () => {
       'html: html function',
     ]);
     expect(shape(fresh.MICRO_FORMATS)).toEqual(['md: md function', 'csv: csv function']);
-    expect(shape(fresh.COMPARE_FORMATS)).toEqual(['md: md function', 'json: json function']);
+    expect(shape(fresh.COMPARE_FORMATS)).toEqual(['md: md function', 'json: json function', 'html: html function']);
   });
 
   it('writeFormats writes every file of the chosen formats and returns their paths', async () => {

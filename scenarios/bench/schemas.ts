@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { TrainConfig } from '../../workload/config.ts';
 import type { CacheCounts, ProcessCounts } from './counts/callgrind.ts';
+import type { FunctionProfile } from './counts/functions.ts';
 
 /** In the order runs.jsonl and env.json hold it (configFromFlags' order), which parsing keeps. */
 const configObject = z.object({
@@ -46,8 +47,24 @@ const cacheCounts: z.ZodType<CacheCounts> = z.object({
   llMisses: events,
   estimatedCycles: z.number().positive(),
 });
+const functionCost = z.object({ instructions: z.number(), estimatedCycles: z.number() });
+const functionProfile: z.ZodType<FunctionProfile> = z.object({
+  functions: z.array(
+    functionCost.extend({
+      name: z.string(),
+      group: z.string(),
+      tiers: z.record(z.string(), functionCost).optional(),
+      location: z.string().optional(),
+    }),
+  ),
+  total: functionCost,
+  unattributed: functionCost,
+  contested: functionCost,
+});
 export const processCountsSchema: z.ZodType<ProcessCounts> = z.object({
   whole: cacheCounts,
   training: cacheCounts.nullable(),
   processes: z.number().int().positive(),
+  // Folders counted before per-function counts have none.
+  functions: functionProfile.nullable().optional(),
 });

@@ -9,6 +9,7 @@ import type { CountsSetup } from '../bench/env.ts';
 import { countIdentity, identityDifference } from '../bench/counts/identity.ts';
 import { countsRowOf, type CountsRow } from '../bench/counts/rows.ts';
 import type { ResultsFolder } from '../bench/results.ts';
+import { functionChanges, type FunctionChanges } from './functions.ts';
 
 export interface CountsChange {
   /** Estimated cycles per step (what decides), and instructions per step, on each side. */
@@ -19,6 +20,8 @@ export interface CountsChange {
   /** NEW / BASE of the estimated cycles. */
   readonly ratio: number;
   readonly verdict: 'faster' | 'slower' | 'no change';
+  /** Where the change went, function by function, when both count runs recorded their functions. */
+  readonly functions: FunctionChanges | null;
 }
 
 /** An engine's counts on the two sides: a change, or why there is none. */
@@ -70,6 +73,10 @@ export function countsChange(
     newInstructionsPerStep: q.instructions,
     ratio,
     verdict,
+    functions:
+      x.counts?.functions && y.counts?.functions
+        ? functionChanges(x.counts.functions, y.counts.functions, { base: x.steps, new: y.steps })
+        : null,
   } as const;
   return { change, note: null, unverified: false };
 }

@@ -11,9 +11,12 @@
  * what follows (sampling, exit). A program that makes no such call is counted whole.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { estimatedCycles } from './cycles.ts';
+import { AddressOwners, parsePerfMap, readFunctionProfile, type FunctionProfile } from './functions.ts';
+import { perfMapPath, perfMarksPath, removePerfFiles } from './perf-map.ts';
 
 /** The function whose calls mark the training job's bounds, and the call that reaches it. */
 export const MARKER_FUNCTION = 'uv_os_getpriority';
@@ -24,6 +27,8 @@ export const MARKER_FUNCTION = 'uv_os_getpriority';
  * flushing, which drops the bytecode of functions unused for some GCs: how many GCs start-up makes
  * depends on the event loop's timing, and a function flushed is compiled again in the steps. With it,
  * two counts of 20 steps of tape were 1.5e-4 apart; without it, 4 instructions of 435 million.
+ * Then the perf map that names the code V8 compiles (functions.ts), and its log, which the map turns
+ * on, sent nowhere (else every count run leaves an isolate-*-v8.log in its working directory).
  */
 export const DETERMINISTIC_NODE_FLAGS = [
   '--predictable',
@@ -32,6 +37,9 @@ export const DETERMINISTIC_NODE_FLAGS = [
   '--random-seed=1',
   '--expose-gc',
   '--no-flush-bytecode',
+  '--perf-basic-prof',
+  '--no-logfile-per-isolate',
+  '--logfile=/dev/null',
 ] as const;
 
 /** CPython's string hashes are seeded at random unless this is set. */
@@ -65,15 +73,11 @@ export interface ProcessCounts {
   readonly training: CacheCounts | null;
   /** How many processes were counted (the command and its children). */
   readonly processes: number;
+  /** Per function: of the training steps where the program marked them, else of the whole (null in older folders). */
+  readonly functions?: FunctionProfile | null;
 }
 
-/**
- * Turner-Trauring's estimate, as iai-callgrind and CodSpeed use it: every access that hits L1 costs
- * a cycle, one that hits LL 5, one that goes to memory 35.
- */
-export function estimatedCycles(accesses: number, l1Misses: number, llMisses: number): number {
-  return accesses - l1Misses + 5 * (l1Misses - llMisses) + 35 * llMisses;
-}
+export { estimatedCycles };
 
 let version: string | null | undefined;
 
@@ -114,6 +118,7 @@ export const CALLGRIND_OPTIONS: readonly string[] = [
   // wake on their own clocks).
   '--separate-threads=yes',
   `--dump-before=${MARKER_FUNCTION}`,
+  '--dump-instr=yes',
 ];
 
 /** One counted command's files: callgrind's dumps and valgrind's own messages, kept off the program's stderr. */
@@ -147,27 +152,69 @@ export function callgrindRun(argv: readonly string[], dir = tmpdir()): Callgrind
 /**
  * The counts in a folder of callgrind files: `callgrind.<pid>-<thread>` (a thread's last part) and
  * `callgrind.<pid>.<n>-<thread>` (its dumps). Every part of every thread of every process adds to
- * the whole; the training job is part 2 of the one thread that dumped twice.
+ * the whole; the training job is part 2 of the one thread that dumped twice. Per function: the
+ * training part's, its JIT code named by its process's perf map; else (a program) every file's.
+ * The perf maps and marks of the processes counted are removed once read.
  */
 export function readCounts(dir: string): ProcessCounts | null {
-  const threads = new Map<string, Map<number, Record<Event, number>>>();
+  const threads = new Map<string, Map<number, { events: Record<Event, number>; path: string }>>();
   const pids = new Set<string>();
+  const seen = new Set<string>();
   for (const file of readdirSync(dir)) {
     const m = /^callgrind\.(\d+)(?:\.(\d+))?-(\d+)$/.exec(file);
     if (!m) continue;
-    const events = parseCallgrindFile(readFileSync(join(dir, file), 'utf8'));
+    // Every process's perf map is removed, counted or not (a file cut short still had a process).
+    seen.add(m[1]);
+    const path = join(dir, file);
+    const events = parseCallgrindFile(readHeader(path));
     if (events === null) continue;
-    const key = `${m[1]}-${m[3]}`;
-    const parts = threads.get(key) ?? new Map<number, Record<Event, number>>();
-    parts.set(m[2] === undefined ? Infinity : Number(m[2]), events);
-    threads.set(key, parts);
     pids.add(m[1]);
+    const key = `${m[1]}-${m[3]}`;
+    const parts = threads.get(key) ?? new Map<number, { events: Record<Event, number>; path: string }>();
+    parts.set(m[2] === undefined ? Infinity : Number(m[2]), { events, path });
+    threads.set(key, parts);
   }
-  if (threads.size === 0) return null;
-  const all = [...threads.values()].flatMap((p) => [...p.values()]);
-  const marked = [...threads.values()].filter((p) => p.has(1) && p.has(2) && !p.has(3));
-  const training = marked.length === 1 ? cacheCounts(marked[0].get(2)!) : null;
-  return { whole: cacheCounts(sum(all)), training, processes: pids.size };
+  try {
+    if (threads.size === 0) return null;
+    const all = [...threads.values()].flatMap((p) => [...p.values()]);
+    const markedKeys = [...threads.keys()].filter((k) => {
+      const p = threads.get(k)!;
+      return p.has(1) && p.has(2) && !p.has(3);
+    });
+    const marked = markedKeys.length === 1 ? threads.get(markedKeys[0])!.get(2)! : null;
+    const training = marked ? cacheCounts(marked.events) : null;
+    const functions = marked
+      ? readFunctionProfile([marked.path], perfMapOwners(markedKeys[0].split('-')[0]))
+      : readFunctionProfile(
+          all.map((p) => p.path),
+          null,
+        );
+    return { whole: cacheCounts(sum(all.map((p) => p.events))), training, processes: pids.size, functions };
+  } finally {
+    for (const pid of seen) removePerfFiles(pid);
+  }
+}
+
+/** Who owns which JIT address in the steps, from the process's perf map and marks; null without a map. */
+function perfMapOwners(pid: string): AddressOwners | null {
+  if (!existsSync(perfMapPath(pid))) return null;
+  const marks = existsSync(perfMarksPath(pid))
+    ? readFileSync(perfMarksPath(pid), 'utf8').trim().split(' ').map(Number)
+    : [];
+  const [start, end] = marks.length === 2 && marks.every(Number.isFinite) ? marks : [0, Infinity];
+  return new AddressOwners(parsePerfMap(readFileSync(perfMapPath(pid), 'utf8')), { start, end });
+}
+
+/** A callgrind file's header, where its `summary:` line is (the whole file if it has none there). */
+function readHeader(path: string): string {
+  const fd = openSync(path, 'r');
+  try {
+    const buffer = Buffer.alloc(1 << 16);
+    const head = buffer.toString('latin1', 0, readSync(fd, buffer, 0, buffer.length, 0));
+    return /^summary: /m.test(head) ? head : readFileSync(path, 'latin1');
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** A callgrind file's totals by event; null if it has none (cut short). */

@@ -3,6 +3,7 @@ import { startEngine } from '../../../engines/registry.ts';
 import { getPriority } from 'node:os';
 import { train } from '../../train.ts';
 import { defineRun } from '../job-kind.ts';
+import { perfMapSize, savePerfMarks, writesPerfMap } from '../counts/perf-map.ts';
 
 /** What a count run returns (the counts are the meter's, not the run's). */
 export interface CountsResult {
@@ -12,8 +13,15 @@ export interface CountsResult {
   readonly finalLoss: number;
 }
 
-/** Calls uv_os_getpriority, before which callgrind dumps its counters (MARKER_FUNCTION). */
-const mark = () => void getPriority();
+/**
+ * Calls uv_os_getpriority, before which callgrind dumps its counters (MARKER_FUNCTION), noting first
+ * how far V8's perf map had got, to tell code made in the steps from code made before or after them.
+ */
+const perfMarks: number[] = [];
+const mark = () => {
+  if (writesPerfMap()) perfMarks.push(perfMapSize());
+  getPriority();
+};
 
 /**
  * A full collection before the first step (the worker runs with --expose-gc): start-up's garbage,
@@ -59,6 +67,7 @@ export default defineRun<CountsResult>({
         marks.onStep(step);
       },
     });
+    if (perfMarks.length === 2) savePerfMarks(perfMarks);
     return { steps: result.losses.length - countSkip, skipped: countSkip, finalLoss: result.finalLoss };
   },
 });

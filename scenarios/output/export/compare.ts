@@ -3,6 +3,7 @@ import { formatPct, type Comparison, type EngineChange } from '../../compare/com
 import { markdownTable } from '../table.ts';
 import { formatCount, formatExp, formatNumber } from '../units.ts';
 import type { Exporter } from './exporter.ts';
+import { functionSections } from './compare-functions.ts';
 
 /** "+12.3% (+8.1% … +16.0%)": the change of the median time as new/base − 1, with its interval. */
 function changeText(e: EngineChange): string {
@@ -85,6 +86,7 @@ export const compareMarkdown: Exporter<Comparison> = {
       'compared on the training time it printed, or on its wall time where a trial printed none.',
       decidedBy(c),
       ...(c.warnings.length ? ['', ...c.warnings.map((w) => `- warning: ${w}`)] : []),
+      ...functionSections(c),
       '',
     ];
     return lines.join('\n');

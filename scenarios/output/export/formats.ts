@@ -7,6 +7,7 @@ import { writeFileAtomic } from '../../files.ts';
 import { KINDS } from '../../bench/kinds/index.ts';
 import type { Comparison } from '../../compare/compare.ts';
 import { compareJson, compareMarkdown } from './compare.ts';
+import { compareHtml } from './compare-html.ts';
 import { countsCsv, kindCsv, lossesCsv, summaryCsv } from './csv.ts';
 import type { AsyncExporter, Exporter, Folders } from './exporter.ts';
 import { htmlReport } from './html.ts';
@@ -54,6 +55,7 @@ export const MICRO_FORMATS: readonly Format<MicroReport>[] = [
 export const COMPARE_FORMATS: readonly Format<Comparison>[] = [
   { name: 'md', files: [{ suffix: 'md', exporter: compareMarkdown }] },
   { name: 'json', files: [{ suffix: 'json', exporter: compareJson }] },
+  { name: 'html', files: [{ suffix: 'html', exporter: compareHtml }] },
 ];
 
 export function formatNames<T>(registry: readonly Format<T>[]): string[] {
