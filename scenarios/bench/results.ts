@@ -140,6 +140,7 @@ function runSchema(kinds: readonly AnyKind[]): z.ZodType<RunRecord> {
     systemMs: z.number().nullable().default(null),
     maxRssBytes: z.number().nullable().default(null),
     counts: processCountsSchema.nullable().default(null),
+    lingering: z.array(z.string()).optional(),
   };
   return z
     .discriminatedUnion('status', [

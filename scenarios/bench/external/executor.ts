@@ -55,7 +55,7 @@ export function externalExecutor({ specs, job, meter }: ExternalSetup): Executor
         readers.forEach((r) => r.end());
         const { end, cost } = meteredEnd(watched, metered?.read());
         if (end.interrupted) return resolve({ status: 'interrupted' });
-        const footing = { wallMs, startupMs: null, ...cost };
+        const footing = { wallMs, startupMs: null, ...cost, ...(end.lingering && { lingering: end.lingering }) };
         const failure = end.timedOut ? `timed out after ${opts.timeoutMs / 1000} s` : crashReason(end);
         if (failure !== null) return resolve({ status: 'failed', reason: failure, ...footing });
         const result: ExternalResult = { command, ...output };
