@@ -6,6 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { externalExecutor } from '../scenarios/bench/external/executor.ts';
+import { emptyOutput, MAX_LINE_CHARS, OutputReader } from '../scenarios/bench/external/output.ts';
 import { externalFlag, type ExternalSpec } from '../scenarios/bench/external/spec.ts';
 import type { ExternalResult } from '../scenarios/bench/kinds/external.ts';
 import { externalKind } from '../scenarios/bench/kinds/index.ts';
@@ -80,4 +81,66 @@ describe('a program that exits and leaves descendants running', () => {
     expect(run).toMatchObject({ status: 'ok' });
     expect(run.status !== 'interrupted' && run.lingering).toBeUndefined();
   });
+});
+
+describe('patterns that backtrack without end', () => {
+  // 2^40 backtracking steps on its line: hours, so only a timeout the bench keeps can end the run.
+  const endless = 'a'.repeat(40);
+
+  // The issue's instance: a --config lossPattern with nested quantifiers blocked the event loop, and
+  // `--timeout 5` never fired.
+  it('a lossPattern with nested quantifiers: the run times out at --timeout, and the bench goes on', async () => {
+    const lossPattern = String.raw`^step (?<step>\d+) (?<loss>(a+)+)$`;
+    const run = await runScript(`echo "step 1 ${endless}!"`, 2, { lossPattern });
+    expect(run).toMatchObject({ status: 'failed', reason: expect.stringMatching(/^timed out after 2 s/) });
+  }, 60_000);
+
+  it('a samplePattern that backtracks on a program still running: the program killed at --timeout', async () => {
+    const leftover = 'sleep 67.25';
+    const samplePattern = String.raw`^sample (?<text>(\w*\s?)*)$`;
+    const run = await runScript(`echo "sample ${endless} ?"; exec ${leftover}`, 2, { samplePattern });
+    expect(run).toMatchObject({ status: 'failed', reason: expect.stringMatching(/^timed out after 2 s/) });
+    expect(running(leftover)).toEqual([]);
+  }, 60_000);
+
+  it('a pattern that is merely slow on a short line still reads every line', async () => {
+    const timePattern = String.raw`^took (?<ms>\d+) ms$`;
+    const lines = Array.from({ length: 2000 }, (_, i) => `step ${i + 1} / 2000 | loss 3.${i}`).join('\n');
+    const run = await runScript(`printf '%s\\n' "${lines}" 'took 42 ms'`, 30, { timePattern });
+    expect(run).toMatchObject({ status: 'ok', result: { trainingMs: 42, printedSteps: 2000 } });
+    expect(run.status === 'ok' && run.result.losses.map((l) => l.step)).toEqual(
+      Array.from({ length: 2000 }, (_, i) => i + 1),
+    );
+  }, 60_000);
+});
+
+describe('output without line ends', () => {
+  // The issue's instance: 100 MB without a newline took more than 40 s to read, each chunk re-splitting
+  // the whole line so far. Read in linear time it takes about a second (9 s at load average 25); the limit is 30 s.
+  it('100 MB on stdout without a newline, then a loss line: read in time, the loss line found', async () => {
+    const run = await runScript(`head -c 100000000 /dev/zero | tr '\\0' x; echo; ${LOSS_LINE}`, 30);
+    expect(run).toMatchObject({ status: 'ok', result: { losses: [{ step: 1, loss: '3.0000' }] } });
+  }, 60_000);
+
+  it('a line past the cap is kept to its head, in bounded memory; the lines after it are read whole', () => {
+    const out = emptyOutput();
+    const patterns = { lossPattern: String.raw`^(?<step>\d+) (?<loss>x*)$`, samplePattern: null, timePattern: null };
+    const reader = new OutputReader(patterns, out);
+    reader.push('1 ');
+    for (let i = 0; i < 200; i++) reader.push('x'.repeat(65_536));
+    reader.push('\r\n2 xx\r');
+    reader.push('\n3 x');
+    reader.end();
+    expect(out.losses.map((l) => [l.step, l.loss.length])).toEqual([
+      [1, MAX_LINE_CHARS - 2],
+      [2, 2],
+      [3, 1],
+    ]);
+  });
+
+  it('20 MB on stderr without a line end, loss lines on stdout meanwhile: both read', async () => {
+    const noise = `head -c 20000000 /dev/zero | tr '\\0' y >&2`;
+    const run = await runScript(`echo "step 1 / 2 | loss 3.0000"; ${noise}; echo "step 2 / 2 | loss 2.0000"`, 20);
+    expect(run).toMatchObject({ status: 'ok', result: { losses: [{ step: 1 }, { step: 2 }] } });
+  }, 60_000);
 });
