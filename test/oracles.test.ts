@@ -15,6 +15,8 @@ import { readResultsFolder, type ResultsFolder } from '../scenarios/bench/result
 import { RESULTS_FORMATS } from '../scenarios/output/export/formats.ts';
 import { prepareReference } from '../scenarios/bench/reference-run.ts';
 import { compareFolders } from '../scenarios/compare/compare.ts';
+import { spread } from '../scenarios/bench/spread.ts';
+import { powerLawFit } from '../scenarios/sweep/fit.ts';
 import { htmlReport } from '../scenarios/output/export/html.ts';
 import { prepareJob, train } from '../scenarios/train.ts';
 import { EngineUpdate } from '../scenarios/update.ts';
@@ -249,3 +251,22 @@ async function countsCsvText(folder: ResultsFolder): Promise<string> {
   const file = RESULTS_FORMATS.flatMap((f) => f.files).find((f) => f.suffix === 'counts.csv')!;
   return file.exporter.serialize([folder]);
 }
+
+describe('the sweep fit and the spread, on points where every one matters', () => {
+  it('fits log y on log x through three points off any line: slope 3/2, R² 27/28, worked by hand', () => {
+    // (log x, log y) = (0, 0), (1, 2), (2, 3): mean (1, 5/3), slope 3/2, residuals −1/6, 1/3, −1/6.
+    const fit = powerLawFit([
+      { x: 1, y: 1 },
+      { x: Math.E, y: Math.E ** 2 },
+      { x: Math.E ** 2, y: Math.E ** 3 },
+    ])!;
+    expect(fit.exponent).toBeCloseTo(1.5, 12);
+    expect(fit.r2).toBeCloseTo(27 / 28, 12);
+    expect(fit.points).toBe(3);
+  });
+
+  it('the median of an even count is the mean of the middle two, whatever the input order', () => {
+    expect(spread([7, 2, 11, 5])).toEqual({ median: 6, min: 2, max: 11 });
+    expect(spread([13, 3, 7])).toEqual({ median: 7, min: 3, max: 13 });
+  });
+});
