@@ -92,7 +92,8 @@ export function watchChild(child: ChildProcess, timeoutMs: number, signal?: Abor
       clearTimeout(graceTimer);
       signal?.removeEventListener('abort', onAbort);
       // A pipe still open past the grace: its holder is not ours to wait for.
-      for (const stream of child.stdio) stream?.destroy();
+      // (A child Node refused to start, see startChild, has no stdio at all.)
+      for (const stream of child.stdio ?? []) stream?.destroy();
       resolve(end);
     };
     // Past the time limit or stopped: the child killed; once it has exited, its pipes no longer waited for.
