@@ -1,13 +1,31 @@
 /**
  * Supervising a child process that runs one measurement: the tail of its stderr kept to explain a
- * crash, SIGKILL past its time limit or when the caller stops, and how it ended in one phrase.
+ * crash, SIGKILL past its time limit or when the caller stops, the processes it left running killed
+ * when it exits, and how it ended in one phrase.
  */
 import { ChildProcess, spawn, type SpawnOptions } from 'node:child_process';
+import {
+  describeLeftover,
+  findLeftovers,
+  killLeftovers,
+  newRunToken,
+  outputsOf,
+  type RunMarks,
+  RUN_TOKEN_VARIABLE,
+} from './leftovers.ts';
 
 /** How long past its timeout a child may outlive a bench that can no longer kill it. */
 const REAPER_GRACE_SECONDS = 5;
 /** How much of a child's stderr is kept. */
 const STDERR_TAIL = 4096;
+/**
+ * How long after a child's exit, its leftovers killed, its output pipes may stay open before the
+ * bench stops reading them (a holder it could not kill: another user's process, say).
+ */
+const PIPE_GRACE_MS = 2000;
+
+/** What marks each started child's processes (see leftovers.ts), for watchChild to find its leftovers by. */
+const runMarks = new WeakMap<ChildProcess, Omit<RunMarks, 'group'>>();
 
 /** How a child ended, as its parent saw it. */
 export interface ChildExit {
@@ -18,6 +36,8 @@ export interface ChildExit {
   interrupted: boolean;
   stderr: string;
   spawnError?: Error;
+  /** Processes it left running when it exited, killed here: `sleep 200 (pid 4242)`. */
+  lingering?: string[];
 }
 
 /**
@@ -26,8 +46,14 @@ export interface ChildExit {
  * failed run (`could not start: …`) and not an exception out of the bench.
  */
 export function startChild(file: string, args: readonly string[], options: SpawnOptions): ChildProcess {
+  const token = newRunToken();
   try {
-    return spawn(file, args, options);
+    const child = spawn(file, args, {
+      ...options,
+      env: { ...(options.env ?? process.env), [RUN_TOKEN_VARIABLE]: token },
+    });
+    runMarks.set(child, { token, outputs: outputsOf(child) });
+    return child;
   } catch (err) {
     const unstarted = new ChildProcess();
     process.nextTick(() => unstarted.emit('error', err));
@@ -36,32 +62,52 @@ export function startChild(file: string, args: readonly string[], options: Spawn
 }
 
 /**
- * Watches a started child whose stderr is piped; resolves once it has ended, however it ended. A
- * child started `detached` leads a process group, and the whole group is killed: a wrapper (GNU time,
- * a shell script) must not leave its command running.
+ * Watches a started child whose stderr is piped; resolves once it has ended, however it ended, and
+ * never later than its time limit. A child started `detached` leads a process group, and the whole
+ * group is killed: a wrapper (GNU time, a shell script) must not leave its command running. When the
+ * child exits, whatever it left running (in its group, or a session of its own: see leftovers.ts) is
+ * named and killed, so that a descendant holding its output open neither holds the bench nor turns
+ * its exit into a timeout; its output is read until those pipes close, at most PIPE_GRACE_MS more.
  */
 export function watchChild(child: ChildProcess, timeoutMs: number, signal?: AbortSignal): Promise<ChildExit> {
   return new Promise((resolve) => {
     const end: ChildExit = { code: null, signal: null, timedOut: false, interrupted: false, stderr: '' };
+    let exited = false;
+    let graceTimer: NodeJS.Timeout | undefined;
+    let finished = false;
     child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
       end.stderr = (end.stderr + chunk).slice(-STDERR_TAIL);
     });
-    const kill = (why: 'timedOut' | 'interrupted') => {
-      end[why] = true;
+    const killGroup = () => {
       try {
         process.kill(-child.pid!, 'SIGKILL');
       } catch {
         child.kill('SIGKILL'); // not a group leader
       }
     };
-    const timer = setTimeout(() => kill('timedOut'), timeoutMs);
-    const onAbort = () => kill('interrupted');
-    signal?.addEventListener('abort', onAbort, { once: true });
     const finish = () => {
+      if (finished) return;
+      finished = true;
       clearTimeout(timer);
+      clearTimeout(graceTimer);
       signal?.removeEventListener('abort', onAbort);
+      // A pipe still open past the grace: its holder is not ours to wait for.
+      // (A child Node refused to start, see startChild, has no stdio at all.)
+      for (const stream of child.stdio ?? []) stream?.destroy();
       resolve(end);
     };
+    // Past the time limit or stopped: the child killed; once it has exited, its pipes no longer waited for.
+    const stop = (why: 'timedOut' | 'interrupted') => {
+      if (exited) {
+        if (why === 'interrupted') end.interrupted = true;
+        return finish();
+      }
+      end[why] = true;
+      killGroup();
+    };
+    const timer = setTimeout(() => stop('timedOut'), timeoutMs);
+    const onAbort = () => stop('interrupted');
+    signal?.addEventListener('abort', onAbort, { once: true });
     child.on('error', (err) => {
       // A failed spawn gets no 'close'; a failed kill or send does, and is explained by it.
       if (child.pid === undefined) {
@@ -69,11 +115,24 @@ export function watchChild(child: ChildProcess, timeoutMs: number, signal?: Abor
         finish();
       }
     });
-    child.on('close', (code, exitSignal) => {
+    child.on('exit', (code, exitSignal) => {
+      exited = true;
       end.code = code;
       end.signal = exitSignal;
-      finish();
+      const leftovers = findLeftovers({ group: child.pid!, token: null, outputs: new Set(), ...runMarks.get(child) });
+      if (leftovers.length > 0) {
+        end.lingering = leftovers.map(describeLeftover);
+        killLeftovers(leftovers);
+      }
+      // Without /proc, the group is all there is to find; with it, this reaches one started meanwhile.
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // no group left, or the child led none
+      }
+      graceTimer = setTimeout(finish, PIPE_GRACE_MS);
     });
+    child.on('close', finish);
   });
 }
 

@@ -310,6 +310,7 @@ describe('external-runs.csv, column by column', () => {
     ['last_loss', (r) => r.result?.losses.at(-1)?.loss],
     ['samples', (r) => r.result?.samples.length],
     ['command', (r) => r.result?.command.join(' ')],
+    ['lingering', (r) => r.lingering?.join('; ')],
   ];
 
   it('has exactly these columns, one row per run (warm-up included), every cell the raw record’s value', () => {

@@ -103,6 +103,8 @@ export type RunRecord<R = unknown> = {
   /** 1-based, counted separately for warm-up and counted runs. */
   trial: number;
   warmup: boolean;
+  /** Processes it left running when it exited (killed then): `sleep 200 (pid 4242)`; absent when none. */
+  lingering?: string[];
 } & ProcessCost &
   Printed &
   RunOutcome<R>;

@@ -91,7 +91,8 @@ export function processExecutor(setup: JobSetup, { worker, meter }: ProcessOptio
         const measured = meteredEnd(end, metered?.read());
         const outcome = outcomeOf(kind, { ...measured.end, reply }, opts.timeoutMs, wallMs);
         if (outcome.status === 'interrupted') return resolve(outcome);
-        resolve({ ...outcome, startupMs, ...measured.cost, ...printed() });
+        const lingering = measured.end.lingering && { lingering: measured.end.lingering };
+        resolve({ ...outcome, startupMs, ...measured.cost, ...lingering, ...printed() });
       });
     });
   };

@@ -98,9 +98,41 @@ export function readResultsFolder(dir: string, kinds: readonly AnyKind[] = KINDS
   };
 }
 
-/** The runs of one kind, typed by it (their results were checked against its schema when read). */
+/**
+ * The runs of one kind, typed by it (their results were checked against its schema when read), in
+ * the order of the job list, never the order they ended in (runs.jsonl's, which for runs carried out
+ * at once, as count runs are, is whichever process finished first): warm-up runs first, then by
+ * trial, then by engine as env.json lists them and external programs after them. For runs made one
+ * at a time that is the order they ran in; engines the job list lacks keep their order, last.
+ */
 export function runsOf<R>(folder: ResultsFolder, kind: RunKind<R>): RunRecord<R>[] {
-  return folder.runs.filter((r) => r.kind === kind.name) as RunRecord<R>[];
+  return inJobOrder(folder, folder.runs.filter((r) => r.kind === kind.name) as RunRecord<R>[]);
+}
+
+/**
+ * Every run, kind by kind in the order they are scheduled (a kind not built in after them), each
+ * kind's in runsOf's order.
+ */
+export function runsInJobOrder(folder: ResultsFolder): RunRecord[] {
+  const kinds = [...new Set([...KINDS.map((k) => k.name), ...folder.runs.map((r) => r.kind)])];
+  return kinds.flatMap((kind) =>
+    inJobOrder(
+      folder,
+      folder.runs.filter((r) => r.kind === kind),
+    ),
+  );
+}
+
+function inJobOrder<R>(folder: ResultsFolder, runs: RunRecord<R>[]): RunRecord<R>[] {
+  const listed = [...folder.env.bench.engines.map((e) => e.name), ...folder.env.bench.externals.map((e) => e.name)];
+  const position = (engine: string) => {
+    const i = listed.indexOf(engine);
+    return i < 0 ? listed.length : i;
+  };
+  // Array.prototype.sort is stable: runs that tie keep runs.jsonl's order.
+  return runs.sort(
+    (a, b) => Number(b.warmup) - Number(a.warmup) || a.trial - b.trial || position(a.engine) - position(b.engine),
+  );
 }
 
 /**
@@ -157,6 +189,7 @@ function runSchema(kinds: readonly AnyKind[]): z.ZodType<RunRecord> {
     maxRssBytes: z.number().nullable().default(null),
     counts: processCountsSchema.nullable().default(null),
     output: z.string().optional(),
+    lingering: z.array(z.string()).optional(),
   };
   return z
     .discriminatedUnion('status', [

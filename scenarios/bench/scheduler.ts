@@ -34,7 +34,8 @@ export interface ExecuteOptions {
  * `interrupted` (stopped by the caller's signal: nothing to record).
  */
 export type Executed<R> =
-  (RunOutcome<R> & Pick<ProcessCost, 'wallMs'> & Partial<ProcessCost> & Printed) | { status: 'interrupted' };
+  | (RunOutcome<R> & Pick<ProcessCost, 'wallMs'> & Partial<ProcessCost> & Printed & { lingering?: string[] })
+  | { status: 'interrupted' };
 
 const UNKNOWN_COST = { startupMs: null, ...UNMEASURED };
 

@@ -43,7 +43,8 @@ export class RunProgress implements Required<ScheduleHooks> {
     const counted = c
       ? `, ${formatCount((c.training ?? c.whole).instructions)} instructions${c.training ? ' training' : ''}`
       : '';
-    const line = `${printable(`${this.name(task)}: ${outcome}${counted}`)} (${formatSeconds(run.wallMs, 1)} wall)\n`;
+    const left = run.lingering ? `; left running, killed: ${run.lingering.join(', ')}` : '';
+    const line = `${printable(`${this.name(task)}: ${outcome}${counted}`)} (${formatSeconds(run.wallMs, 1)} wall${printable(left)})\n`;
     // Above the bars while some are drawn.
     if (this.active.size > 0) this.bars.log(line);
     else process.stderr.write(line);

@@ -49,6 +49,7 @@ const kind: RunKind<ExternalResult> = {
       last_loss: (r) => ok(r)?.losses.at(-1)?.loss,
       samples: (r) => ok(r)?.samples.length,
       command: (r) => ok(r)?.command.join(' '),
+      lingering: (r) => r.lingering?.join('; '),
     },
   },
 };

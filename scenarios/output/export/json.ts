@@ -2,6 +2,7 @@
  * One JSON document with everything: per folder its environment, the summary (a row per engine, with
  * summary.csv's fields) and every run as runs.jsonl holds it. Infinite figures are written as null.
  */
+import { runsInJobOrder } from '../../bench/results.ts';
 import { summarize } from '../../bench/summary.ts';
 import { SUMMARY_COLUMNS } from './csv.ts';
 import { machineLabels, type Exporter, type Folders } from './exporter.ts';
@@ -18,7 +19,7 @@ export const jsonExport: Exporter<Folders> = {
         summary: summarize(f).map((s) =>
           Object.fromEntries(Object.entries(SUMMARY_COLUMNS).map(([column, cell]) => [column, cell(s) ?? null])),
         ),
-        runs: f.runs,
+        runs: runsInJobOrder(f),
       })),
     };
     return JSON.stringify(document, null, 2) + '\n';
