@@ -55,7 +55,7 @@ export function resolveOutputFile(path: string): OutputFile {
     const code = ioReason(err);
     // Nothing there yet (or a parent that is not a folder, which makeDirs reports by name).
     if (code === 'ENOENT' || code === 'ENOTDIR') return { target: full, problem: null };
-    return { problem: `cannot look at it (${code})` };
+    return { problem: `cannot write it (${code})` };
   }
   if (!stats.isSymbolicLink())
     return stats.isFile() ? { target: full, problem: null } : { problem: `is ${entryKind(stats)}, expected a file` };
