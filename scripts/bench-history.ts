@@ -155,9 +155,7 @@ function historySetup(v: Values) {
   if (!counts && v['count-steps'] !== undefined) throw new InputError('--count-steps needs counts (drop --no-counts)');
   if (v.bisect && !counts) throw new InputError('--bisect decides on counts: drop --no-counts');
   if (counts && valgrindVersion() === null)
-    throw new InputError(
-      'counts need valgrind, which is not installed (Debian: apt-get install valgrind); or --no-counts --trials N',
-    );
+    throw new InputError('counts need valgrind, which is not installed (apt-get install valgrind); or --no-counts');
   const engines = v.bisect ? [v.engine!] : enginesWanted(v, source);
   if (v.bisect && source.kind === 'harness') enginesFlag(new EngineRegistry(ENGINES), v.engine);
   const threshold = numberFlag(
@@ -211,14 +209,16 @@ async function runWalk(s: Setup, o: HistoryOptions): Promise<number> {
   const flagged = flaggedLines(table);
   say(flagged.length === 0 ? `No change beyond ±${s.threshold}%.` : `Beyond ±${s.threshold}%:`);
   flagged.forEach((line) => say(`  ${line}`));
-  const title = `microgpt-bench: engines over ${s.commits.length} commits of ${o.source.kind === 'harness' ? 'this repository' : o.source.repo}`;
+  const where = o.source.kind === 'harness' ? 'this repository' : o.source.repo;
+  const title = `microgpt-bench: engines over ${s.commits.length} commits of ${where}`;
   writeFileAtomic(join(s.out, 'history.md'), `# ${title}\n\n${historyMarkdown(table)}`);
   writeFileAtomic(join(s.out, 'history.csv'), historyCsv(table));
   writeFileAtomic(join(s.out, 'history.html'), await historyHtml(table, title));
   say();
   say(
     `${m.measured.length} commits measured, ${m.reused.length} reused, ` +
-      `${m.installs.length} dependency installs, in ${formatElapsed(performance.now() - started)}`,
+      `${m.installs.length} dependency installs, ${m.same.length} the same engines as a commit measured, ` +
+      `in ${formatElapsed(performance.now() - started)}`,
   );
   say(`Table: ${FILES.map((f) => displayPath(join(s.out, f))).join(', ')}`);
   return 0;
@@ -264,12 +264,15 @@ async function runBisect(s: Setup, o: HistoryOptions): Promise<number> {
     );
   else
     say(
-      `${short(s.commits.at(-1)!)} is not slower than ${short(s.good!)} by more than ${s.threshold}% (${pct(outcome.change)})`,
+      `${short(s.commits.at(-1)!)} is not slower than ${short(s.good!)} by more than ${s.threshold}% ` +
+        `(${pct(outcome.change)})`,
     );
   for (const c of result.skipped) say(`skipped ${short(c)} ${c.subject}: its engine did not build, load or run`);
   say(
-    `${result.probes.length} commits looked at of ${s.commits.length + 1} (at most ceil(log2(${s.commits.length})) + 2 = ${bound} ` +
-      `without skips): ${m.measured.length} measured, ${m.reused.length} from earlier runs`,
+    `${result.probes.length} commits looked at of ${s.commits.length + 1} ` +
+      `(at most ceil(log2(${s.commits.length})) + 2 = ${bound} without skips): ` +
+      `${m.measured.length} measured, ${m.reused.length} from earlier runs, ` +
+      `${m.installs.length} dependency installs, ${m.same.length} the same engines as a commit measured`,
   );
   return 0;
 }

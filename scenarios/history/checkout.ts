@@ -19,7 +19,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ENGINES, loadEngines, type EngineInfo } from '../../engines/registry.ts';
 import { makeDirs, writeFileAtomic } from '../files.ts';
@@ -45,6 +45,8 @@ export function sourceModule(source: EngineSource): string {
 /** A commit's engines, loaded: each as the harness registers it (run name) and as the table shows it. */
 export interface CommitEngines {
   readonly bundle: string;
+  /** The bundle's content hash: two commits with the same one run the same engines. */
+  readonly bundleHash: string;
   readonly engines: readonly { readonly info: EngineInfo; readonly display: string }[];
 }
 
@@ -158,7 +160,8 @@ export async function prepareCommit(o: PrepareOptions): Promise<Prepared> {
   const engines = all
     .map((info) => ({ info, display: display(info) }))
     .filter((e) => o.wanted === null || o.wanted.includes(e.display));
-  return { ok: true, value: { bundle, engines } };
+  const bundleHash = createHash('sha256').update(readFileSync(bundle)).digest('hex').slice(0, 16);
+  return { ok: true, value: { bundle, bundleHash, engines } };
 }
 
 /**
@@ -197,6 +200,8 @@ async function bundleModule(entry: string, outfile: string): Promise<void> {
   await build({
     entryPoints: [entry],
     outfile,
+    // Paths in the bundle's comments relative to the commit's folder, so that they do not name the commit.
+    absWorkingDir: dirname(dirname(outfile)),
     bundle: true,
     format: 'esm',
     platform: 'node',

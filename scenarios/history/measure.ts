@@ -6,7 +6,7 @@
  * a temporary name and renamed into place once complete, so an interrupted walk leaves no half folder.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import type { TrainConfig } from '../../workload/config.ts';
@@ -64,6 +64,10 @@ export interface CommitRecord extends CommitInfo {
   /** The engines asked for when it was measured, or null for all the commit had. */
   readonly wanted: readonly string[] | null;
   readonly measuredAt: string;
+  /** The engines' bundle's content hash (null when none was built). */
+  readonly bundle: string | null;
+  /** The commit whose figures these are, when this commit's bundle was the same byte for byte. */
+  readonly sameAs: string | null;
   readonly failure: string | null;
   readonly engines: readonly EngineFigures[];
 }
@@ -83,6 +87,8 @@ const recordSchema = z.object({
   key: z.string(),
   wanted: z.array(z.string()).nullable(),
   measuredAt: z.string(),
+  bundle: z.string().nullable(),
+  sameAs: z.string().nullable(),
   failure: z.string().nullable(),
   engines: z.array(figuresSchema),
 });
@@ -156,7 +162,51 @@ export function recordFailure(
 ): CommitRecord {
   const tmp = tempFolder(dir);
   prepareResultsDir(tmp);
-  return settle(tmp, dir, { ...info, key, wanted, measuredAt: new Date().toISOString(), failure, engines: [] });
+  const record = { ...info, key, wanted, measuredAt: now(), bundle: null, sameAs: null, failure, engines: [] };
+  return settle(tmp, dir, record);
+}
+
+const now = () => new Date().toISOString();
+
+/**
+ * A commit whose engines bundle is byte for byte one measured already: the same code on the same
+ * harness counts the same (within the A/A spread), so its figures are that commit's, said so.
+ */
+export function recordSame(dir: string, info: CommitInfo, bundle: string, same: CommitRecord): CommitRecord {
+  const tmp = tempFolder(dir);
+  prepareResultsDir(tmp);
+  const { key, wanted, engines } = same;
+  return settle(tmp, dir, {
+    ...info,
+    key,
+    wanted,
+    measuredAt: now(),
+    bundle,
+    sameAs: same.commit,
+    failure: null,
+    engines,
+  });
+}
+
+/** A commit measured (not copied) under `key` from the same bundle, every engine asked for ok; or null. */
+export function findByBundle(
+  out: string,
+  key: string,
+  wanted: readonly string[] | null,
+  bundle: string,
+): CommitRecord | null {
+  if (!existsSync(out)) return null;
+  for (const name of readdirSync(out)) {
+    if (!/^[0-9a-f]{40,64}$/.test(name)) continue;
+    const r = readRecord(join(out, name), key, wanted);
+    if (r && r.bundle === bundle && r.sameAs === null && isWhole(r)) return r;
+  }
+  return null;
+}
+
+/** Every engine measured well. */
+export function isWhole(r: CommitRecord): boolean {
+  return r.failure === null && r.engines.length > 0 && r.engines.every((e) => e.status === 'ok');
 }
 
 /**
@@ -188,28 +238,7 @@ export async function measureCommit(
     countSteps: s.countSteps,
   };
   startResults(tmp, captureEnv(setup));
-  const hooks: ScheduleHooks = { onRunEnd: (_task, record) => appendRun(tmp, record) };
-  const job = { dataPath: s.dataPath, config: s.config, enginesModule: loaded.bundle };
-  const plan = {
-    engines: infos.map((e) => e.name),
-    trials: s.trials,
-    warmup: 0,
-    timeoutMs: s.timeoutSeconds * 1000,
-  };
-  let ended: 'completed' | 'interrupted' = 'completed';
-  if (s.trials > 0 && infos.length > 0) {
-    const meter = resourceMeter();
-    const timed = processExecutor(job, { worker: s.worker, meter });
-    ended = await schedule({ ...plan, kinds: [trainKind] }, timed, hooks, signal);
-    meter?.dispose();
-  }
-  if (ended === 'completed' && s.countSteps !== null && infos.length > 0) {
-    const config = countJob(s.config, s.countSteps);
-    const counter = countExecutor({ ...job, config, externals: [], externalDataPath: '' }, s.worker);
-    ended = await schedule({ ...plan, kinds: [countsKind] }, counter.execute, hooks, signal);
-    counter.dispose();
-  }
-  if (ended !== 'completed') {
+  if (!(await runAll(tmp, s, loaded, signal))) {
     rmSync(tmp, { recursive: true, force: true });
     return null;
   }
@@ -231,8 +260,31 @@ export async function measureCommit(
     };
   });
   for (const engine of missing) engines.push({ engine, status: 'failed', reason: 'not at this commit', ...NO_FIGURES });
-  const record = { ...info, key, wanted: s.engines, measuredAt: new Date().toISOString(), failure: null, engines };
+  const bundle = loaded.bundleHash;
+  const record = { ...info, key, wanted: s.engines, measuredAt: now(), bundle, sameAs: null, failure: null, engines };
   return settle(tmp, dir, record);
+}
+
+/** The timed trials (if any), then the count runs (if any), each saved as it ends; false when stopped. */
+async function runAll(dir: string, s: MeasureSetup, loaded: CommitEngines, signal: AbortSignal): Promise<boolean> {
+  const names = loaded.engines.map((e) => e.info.name);
+  if (names.length === 0) return true;
+  const hooks: ScheduleHooks = { onRunEnd: (_task, record) => appendRun(dir, record) };
+  const job = { dataPath: s.dataPath, config: s.config, enginesModule: loaded.bundle };
+  const plan = { engines: names, trials: s.trials, warmup: 0, timeoutMs: s.timeoutSeconds * 1000 };
+  if (s.trials > 0) {
+    const meter = resourceMeter();
+    const timed = processExecutor(job, { worker: s.worker, meter });
+    const ended = await schedule({ ...plan, kinds: [trainKind] }, timed, hooks, signal);
+    meter?.dispose();
+    if (ended !== 'completed') return false;
+  }
+  if (s.countSteps === null) return true;
+  const config = countJob(s.config, s.countSteps);
+  const counter = countExecutor({ ...job, config, externals: [], externalDataPath: '' }, s.worker);
+  const ended = await schedule({ ...plan, kinds: [countsKind] }, counter.execute, hooks, signal);
+  counter.dispose();
+  return ended === 'completed';
 }
 
 const NO_FIGURES = { instructionsPerStep: null, cyclesPerStep: null, timeMs: null } as const;

@@ -9,7 +9,10 @@ import { join } from 'node:path';
 import { dependencyCache, prepareCommit, type EngineSource } from './checkout.ts';
 import type { CommitInfo } from './git.ts';
 import {
+  findByBundle,
+  isWhole,
   measureCommit,
+  recordSame,
   measureKey,
   readRecord,
   recordFailure,
@@ -33,8 +36,11 @@ export interface HistoryOptions {
 
 export interface Settled {
   readonly record: CommitRecord;
-  readonly how: 'measured' | 'reused';
+  /** Measured now; read back; or the same engines as a commit measured (see recordSame). */
+  readonly how: Settlement;
 }
+
+export type Settlement = 'measured' | 'reused' | 'same';
 
 export interface Measurer {
   /** The commit's record, measured or read back; null when stopped. */
@@ -42,6 +48,8 @@ export interface Measurer {
   /** Commits measured by this process (a failed one too), and those read back. */
   readonly measured: string[];
   readonly reused: string[];
+  /** Commits whose engines were byte for byte those of a commit measured, not measured again. */
+  readonly same: string[];
   /** Lockfile hashes installed by this process. */
   readonly installs: readonly string[];
 }
@@ -51,9 +59,11 @@ export function measurer(o: HistoryOptions): Measurer {
   const deps = dependencyCache(join(o.work, 'deps'));
   const measured: string[] = [];
   const reused: string[] = [];
+  const same: string[] = [];
+  const byBundle = new Map<string, Promise<CommitRecord | null>>();
   const record = async (info: CommitInfo): Promise<Settled | null> => {
     const r = await settle(info);
-    if (r) (r.how === 'measured' ? measured : reused).push(info.commit);
+    if (r) ({ measured, reused, same })[r.how].push(info.commit);
     return r;
   };
   const settle = async (info: CommitInfo): Promise<Settled | null> => {
@@ -71,17 +81,32 @@ export function measurer(o: HistoryOptions): Measurer {
       const missing = (wanted ?? []).filter((name) => !present.includes(name));
       if (present.length === 0 && missing.length === 0)
         return measuredNow(recordFailure(dir, info, key, o.setup.engines, 'it exports no engine'));
-      return measuredNow(await measureCommit(dir, info, key, o.setup, prepared.value, missing, o.signal));
+      const bundle = prepared.value.bundleHash;
+      const earlier = o.rerun ? undefined : (byBundle.get(bundle) ?? found(findByBundle(o.out, key, wanted, bundle)));
+      // No await unless there is a measurement to wait for: a lane measuring the same bundle registers it first.
+      const twin = earlier ? await earlier : null;
+      if (twin && twin.commit !== info.commit) return { record: recordSame(dir, info, bundle, twin), how: 'same' };
+      const measuring = measureCommit(dir, info, key, o.setup, prepared.value, missing, o.signal);
+      byBundle.set(
+        bundle,
+        measuring.then((r) => (r && isWhole(r) ? r : null)),
+      );
+      return measuredNow(await measuring);
     } finally {
       rmSync(tree, { recursive: true, force: true });
     }
   };
-  return { record, measured, reused, installs: deps.installed };
+  return { record, measured, reused, same, installs: deps.installed };
 }
 
+const found = (r: CommitRecord | null) => (r ? Promise.resolve(r) : undefined);
+
 /** One line for a settled commit. */
-export function commitLine(r: CommitRecord, how: 'measured' | 'reused'): string {
-  const head = `${r.commit.slice(0, 10)} ${how}`;
+export function commitLine(r: CommitRecord, how: Settlement): string {
+  const head =
+    how === 'same' || r.sameAs !== null
+      ? `${r.commit.slice(0, 10)} ${how === 'same' ? '' : 'reused, '}same engines as ${r.sameAs!.slice(0, 10)}`
+      : `${r.commit.slice(0, 10)} ${how}`;
   if (r.failure !== null) return `${head}: failed: ${r.failure}`;
   const parts = r.engines.map((e) =>
     e.status !== 'ok'
