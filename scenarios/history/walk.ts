@@ -4,7 +4,8 @@
  * build, load or fit costs a failed record, never the walk. Several commits can be measured at once
  * (count runs do not change with the load); timed trials go one commit at a time.
  */
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { makeDirs } from '../files.ts';
 import { join } from 'node:path';
 import { dependencyCache, prepareCommit, type EngineSource } from './checkout.ts';
 import type { CommitInfo } from './git.ts';
@@ -71,7 +72,7 @@ export function measurer(o: HistoryOptions): Measurer {
     const dir = join(o.out, info.commit);
     const known = o.rerun ? null : readRecord(dir, key, o.setup.engines);
     if (known) return { record: known, how: 'reused' };
-    const tree = join(o.work, 'trees', info.commit);
+    const { tree, release } = claimTree(o.work, info.commit);
     try {
       const wanted = o.setup.engines;
       const prepared = await prepareCommit({ source: o.source, commit: info.commit, dir: tree, deps, wanted });
@@ -94,9 +95,43 @@ export function measurer(o: HistoryOptions): Measurer {
       return measuredNow(await measuring);
     } finally {
       rmSync(tree, { recursive: true, force: true });
+      release();
     }
   };
   return { record, measured, reused, same, installs: deps.installed };
+}
+
+/**
+ * The folder a commit's tree is staged in: `trees/<commit>`, the same every time (see checkout.ts),
+ * claimed by a lock file; when another walk holds it (the same commit in two walks at once), a folder
+ * of this process's own.
+ */
+function claimTree(work: string, commit: string): { tree: string; release: () => void } {
+  const trees = join(work, 'trees');
+  makeDirs(trees);
+  const lock = join(trees, `${commit}.lock`);
+  const own = { tree: join(trees, commit), release: () => rmSync(lock, { force: true }) };
+  try {
+    writeFileSync(lock, String(process.pid), { flag: 'wx' });
+    return own;
+  } catch {
+    // A lock left by a walk that is gone (killed) is taken over.
+    if (!isAlive(Number(readFileSync(lock, 'utf8')))) {
+      writeFileSync(lock, String(process.pid));
+      return own;
+    }
+    return { tree: join(trees, `${commit}-${process.pid}`), release: () => {} };
+  }
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 const found = (r: CommitRecord | null) => (r ? Promise.resolve(r) : undefined);
