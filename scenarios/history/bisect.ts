@@ -55,14 +55,15 @@ export async function bisect(
     probes.push({ commit, reading });
     return reading;
   };
-  const goodReading = await probe(good);
+  // GOOD and BAD at once: neither depends on the other (count runs do not change with the load).
+  const bad = commits.at(-1)!;
+  const [goodReading, badReading] = await Promise.all([read(good), read(bad)]);
+  probes.push({ commit: good, reading: goodReading }, { commit: bad, reading: badReading });
   if (!('value' in goodReading))
     throw new BisectInputError(`--good ${short(good)} has no count: ${goodReading.failed}`);
+  if (!('value' in badReading)) throw new BisectInputError(`--bad ${short(bad)} has no count: ${badReading.failed}`);
   const base = goodReading.value;
   const slower = (v: number) => (v / base - 1) * 100 > threshold;
-  const bad = commits.at(-1)!;
-  const badReading = await probe(bad);
-  if (!('value' in badReading)) throw new BisectInputError(`--bad ${short(bad)} has no count: ${badReading.failed}`);
   if (!slower(badReading.value))
     return { good: base, outcome: { kind: 'not slower', change: badReading.value / base - 1 }, probes, skipped: [] };
 
