@@ -27,7 +27,7 @@ import type { CommitEngines } from './checkout.ts';
 import type { CommitInfo } from './git.ts';
 
 /** Bumped when what a history folder holds, or how a commit's engines are made loadable, changes. */
-const HISTORY_FORMAT = 1;
+const HISTORY_FORMAT = 2;
 export const HISTORY_FILE = 'history.json';
 
 /** The job and options every commit of a walk is measured with. */

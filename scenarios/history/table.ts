@@ -84,7 +84,8 @@ function headers(t: HistoryTable): string[] {
     t.measure === 'cycles'
       ? [`${e} est. cycles/step`, `${e} instr./step`, `${e} change`]
       : [`${e} time (ms)`, `${e} change`];
-  return ['commit', 'date', 'subject', ...t.engines.flatMap(per)];
+  // A walk where no commit had an engine still has a column for its failures.
+  return ['commit', 'date', 'subject', ...(t.engines.length === 0 ? ['result'] : t.engines.flatMap(per))];
 }
 
 /** The cells of a row: a commit that failed as a whole says so once, in its first engine's place. */
@@ -95,7 +96,7 @@ function cellsOf(t: HistoryTable, row: HistoryRow, subjectWidth = Infinity): str
   const head = [short(record.commit), day(record.date), subject];
   const width = t.measure === 'cycles' ? 3 : 2;
   if (record.failure !== null)
-    return [...head, `failed: ${record.failure}`, ...Array<string>(t.engines.length * width - 1).fill('')];
+    return [...head, `failed: ${record.failure}`, ...Array<string>(Math.max(0, t.engines.length * width - 1)).fill('')];
   return [
     ...head,
     ...t.engines.flatMap((engine) => {
