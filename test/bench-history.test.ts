@@ -17,8 +17,8 @@ import { expectInputError, rawResults, ROOT, startScript, tempDirs } from './hel
 
 const tmp = tempDirs();
 /** A tiny job: two counted steps of an 8-wide model (a count run is then mostly Node's start-up). */
-const JOB = ['--count-steps', '2', '--steps', '2', '--n-embd', '8', '--n-head', '2', '--block-size', '8'];
-const JOB_ALL = [...JOB, '--samples', '0'];
+const MODEL = ['--steps', '2', '--n-embd', '8', '--n-head', '2', '--block-size', '8', '--samples', '0'];
+const JOB_ALL = ['--count-steps', '2', ...MODEL];
 /**
  * The pass's elements per step: 3000 at first, 40000 from the sixth commit. On the tiny job the
  * engine's steps are about 68.5M estimated cycles each; 17000 and 30000 more elements cost 0.93% and
@@ -131,7 +131,7 @@ describe.skipIf(skip)('bench:history', () => {
       '1',
       '--out',
       ownOut,
-      ...JOB_ALL,
+      ...MODEL,
     ]).done.then((r) => (ends.own = r));
     const bisect = ['--bisect', '--good', 'HEAD~7', '--bad', 'HEAD', '--engine', ENGINE];
     ends.bisect = await startScript('bench-history.ts', [...plugin, ...bisect]).done;
@@ -140,8 +140,8 @@ describe.skipIf(skip)('bench:history', () => {
     beforeRerun = rawResults(join(out, commits[7]));
     ends.rerun = await startScript('bench-history.ts', [...plugin, '--commits', 'HEAD~1..HEAD', '--rerun']).done;
     await own;
-    // A guard against a hang, not a verdict on speed: on a quiet 2-core machine this takes about 3
-    // minutes; at a load average of 38 a count run took up to 5 minutes.
+    // A guard against a hang, not a verdict on speed: at a load average of 20-38 the bisect's three
+    // count runs took about 8 minutes.
   }, 2_400_000);
 
   const csvRows = () =>

@@ -83,7 +83,9 @@ export function measurer(o: HistoryOptions): Measurer {
       if (present.length === 0 && missing.length === 0)
         return measuredNow(recordFailure(dir, info, key, o.setup.engines, 'it exports no engine'));
       const bundle = prepared.value.bundleHash;
-      const earlier = o.rerun ? undefined : (byBundle.get(bundle) ?? found(findByBundle(o.out, key, wanted, bundle)));
+      // Counts only: the same code counts the same; a time is a measurement of its own.
+      const shared = !o.rerun && o.setup.trials === 0;
+      const earlier = !shared ? undefined : (byBundle.get(bundle) ?? found(findByBundle(o.out, key, wanted, bundle)));
       // No await unless there is a measurement to wait for: a lane measuring the same bundle registers it first.
       const twin = earlier ? await earlier : null;
       if (twin && twin.commit !== info.commit) return { record: recordSame(dir, info, bundle, twin), how: 'same' };
