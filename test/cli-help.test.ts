@@ -7,6 +7,7 @@ const COMMANDS: [script: string, lead: string[]][] = [
   ['gradcheck.ts', []],
   ['bench-all.ts', []],
   ['bench-sweep.ts', []],
+  ['bench-history.ts', []],
   ['report.ts', []],
   ['compare.ts', []],
   ['flame.ts', []],
