@@ -26,7 +26,8 @@ describe.skipIf(skip !== undefined)('1000 training steps on names.txt', () => {
   const STEPS: Record<string, number> = { pending: 100 };
 
   // topo's own 1000 steps are test/reference-job.test.ts's.
-  // The opt-in engines (TensorFlow.js, float32, seconds per 100 steps) have trajectory tests of their own (tfjs.test.ts).
+  // The opt-in engines (TensorFlow.js: float32, seconds per 100 steps) have their own trajectory
+  // tests (tfjs.test.ts).
   const correct = ENGINES.filter((e) => e.expected === 'correct' && e.name !== 'topo' && !e.optIn).map((e) => e.name);
   for (const name of correct) {
     const steps = STEPS[name] ?? 1000;

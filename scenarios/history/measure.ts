@@ -236,6 +236,8 @@ export async function measureCommit(
     args: [`history of ${s.source} at ${info.commit}`],
     enginesModule: loaded.bundle,
     countSteps: s.countSteps,
+    // A history counts from the first step: its commits are compared with each other, window alike.
+    countSkip: 0,
   };
   startResults(tmp, captureEnv(setup));
   if (!(await runAll(tmp, s, loaded, signal))) {
@@ -281,7 +283,7 @@ async function runAll(dir: string, s: MeasureSetup, loaded: CommitEngines, signa
   }
   if (s.countSteps === null) return true;
   const config = countJob(s.config, s.countSteps);
-  const counter = countExecutor({ ...job, config, externals: [], externalDataPath: '' }, s.worker);
+  const counter = countExecutor({ ...job, config, countSkip: 0, externals: [], externalDataPath: '' }, s.worker);
   const ended = await schedule({ ...plan, kinds: [countsKind] }, counter.execute, hooks, signal);
   counter.dispose();
   return ended === 'completed';

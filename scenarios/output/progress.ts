@@ -44,7 +44,8 @@ export class RunProgress implements Required<ScheduleHooks> {
       ? `, ${formatCount((c.training ?? c.whole).instructions)} instructions${c.training ? ' training' : ''}`
       : '';
     const left = run.lingering ? `; left running, killed: ${run.lingering.join(', ')}` : '';
-    const line = `${printable(`${this.name(task)}: ${outcome}${counted}`)} (${formatSeconds(run.wallMs, 1)} wall${printable(left)})\n`;
+    const head = printable(`${this.name(task)}: ${outcome}${counted}`);
+    const line = `${head} (${formatSeconds(run.wallMs, 1)} wall${printable(left)})\n`;
     // Above the bars while some are drawn.
     if (this.active.size > 0) this.bars.log(line);
     else process.stderr.write(line);
