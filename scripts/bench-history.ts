@@ -54,6 +54,7 @@ again (--rerun measures it again).
 
 Options:
   --commits REV-RANGE  the commits: A..B, or one revision (it and its ancestors)
+  --first-parent       only the commits on the first-parent line (merges stand for their branches)
   --repo DIR           a git repository of plugin engines (default: this harness's own)
   --module PATH        with --repo: the module, inside the repository, exporting \`engines\`
   --engines a,b        the engines to measure (default: all the commit has; for this repository,
@@ -79,6 +80,7 @@ ${JOB_HELP}`;
 const FLAGS = {
   ...JOB_FLAGS,
   commits: { type: 'string' },
+  'first-parent': { type: 'boolean' },
   repo: { type: 'string' },
   module: { type: 'string' },
   engines: { type: 'string' },
@@ -124,11 +126,12 @@ function enginesWanted(v: Values, source: EngineSource): string[] | null {
 
 /** Which commits: the range's, or for --bisect GOOD..BAD and GOOD itself. */
 function commitsFlags(v: Values, repo: string) {
+  const firstParent = v['first-parent'] === true;
   if (v.bisect !== true) {
     for (const flag of ['good', 'bad', 'engine'] as const)
       if (v[flag] !== undefined) throw new InputError(`--${flag} needs --bisect`);
     if (v.commits === undefined) throw new InputError('--commits REV-RANGE is required (or --bisect)');
-    return { commits: commitsOf(repo, v.commits), good: null };
+    return { commits: commitsOf(repo, v.commits, '--commits', firstParent), good: null };
   }
   if (v.commits !== undefined) throw new InputError('--bisect takes --good and --bad, not --commits');
   if (v.good === undefined || v.bad === undefined) throw new InputError('--bisect needs --good REV and --bad REV');
@@ -136,7 +139,7 @@ function commitsFlags(v: Values, repo: string) {
   const good = resolveRevision(repo, v.good, '--good');
   const bad = resolveRevision(repo, v.bad, '--bad');
   if (!isAncestor(repo, good, bad)) throw new InputError(`--good ${v.good} is not an ancestor of --bad ${v.bad}`);
-  const commits = commitsOf(repo, `${good}..${bad}`, '--good..--bad');
+  const commits = commitsOf(repo, `${good}..${bad}`, '--good..--bad', firstParent);
   const goodInfo = commitsOf(repo, `${good}^!`, '--good')[0] ?? commitsOf(repo, good, '--good').at(-1)!;
   return { commits, good: goodInfo };
 }

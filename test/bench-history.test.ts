@@ -128,6 +128,8 @@ describe.skipIf(skip)('bench:history', () => {
     const own = startScript('bench-history.ts', [
       '--commits',
       'HEAD~3..HEAD',
+      // Main's own history holds merges: the first-parent line is exactly three commits.
+      '--first-parent',
       '--engines',
       'tape',
       '--no-counts',

@@ -44,15 +44,17 @@ export function resolveRevision(repo: string, rev: string, flag: string): string
 /**
  * The commits of REV-RANGE as `git rev-list --reverse` lists them (oldest first), each with its date and
  * subject. The range is one argument of rev-list (`A..B`, `A...B`, or one revision: it and its
- * ancestors); an unknown revision or an empty range is an InputError.
+ * ancestors); an unknown revision or an empty range is an InputError. With `firstParent`, only the
+ * commits on the first-parent line (a merge is one commit, not its branch's commits in date order).
  */
-export function commitsOf(repo: string, range: string, flag = '--commits'): CommitInfo[] {
+export function commitsOf(repo: string, range: string, flag = '--commits', firstParent = false): CommitInfo[] {
   if (range.trim() === '' || range.startsWith('-'))
     throw new InputError(`${flag} expects a revision range, got '${range}'`);
   let out: string;
   try {
     // %x00 between fields, a record per line: subjects hold no newline.
-    out = git(repo, ['log', '--reverse', '--format=%H%x00%cI%x00%s', range, '--']);
+    const line = firstParent ? ['--first-parent'] : [];
+    out = git(repo, ['log', '--reverse', ...line, '--format=%H%x00%cI%x00%s', range, '--']);
   } catch (err) {
     throw new InputError(`${flag} ${range}: ${(err as Error).message.replace(/^fatal: /, '')}`);
   }
