@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT, SPAWN_GUARD_MS, tempDirs } from './helpers.ts';
+import { scriptArgs } from './compiled-scripts.ts';
 
 const tmp = tempDirs()('bad-input');
 const file = join(tmp, 'a-file');
@@ -94,7 +95,7 @@ for (const [command, c] of Object.entries(COMMANDS)) {
 
 function run(script: string, args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', script), ...args], {
+    const child = spawn(process.execPath, scriptArgs(script, args, process.env), {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: SPAWN_GUARD_MS,

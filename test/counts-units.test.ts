@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { countedSteps, countJob, estimatedCycles, readCounts } from '../scenarios/bench/counts/callgrind.ts';
 import { countMarks } from '../scenarios/bench/kinds/counts-run.ts';
+import { countingMeter } from '../scenarios/bench/counts/meter.ts';
+import { meteredEnv } from '../scenarios/bench/resource-meter.ts';
 import { readResultsFolder } from '../scenarios/bench/results.ts';
 import { compareFolders } from '../scenarios/compare/compare.ts';
 import { engineFits, type PointRow } from '../scenarios/sweep/points.ts';
@@ -128,6 +130,27 @@ describe('compare on counts', () => {
     const c = compareFolders(readResultsFolder(base), readResultsFolder(later), { threshold: 0.02, confidence: 0.95 });
     expect(c.engines.find((e) => e.engine === 'tape')!.counts).toBeNull();
     expect(c.warnings.join('\n')).toMatch(/counts made differently \(20 steps, .* vs 20 steps after 100, .*\)/);
+  });
+});
+
+describe("a counted process's environment", () => {
+  it('drops NODE_EXTRA_CA_CERTS (not the rest), sets PYTHONHASHSEED, and a run may still set its own', () => {
+    const saved = process.env.NODE_EXTRA_CA_CERTS;
+    process.env.NODE_EXTRA_CA_CERTS = '/etc/ssl/certs/ca-certificates.crt';
+    const meter = countingMeter();
+    try {
+      const env = meteredEnv(meter);
+      expect(env.NODE_EXTRA_CA_CERTS).toBeUndefined();
+      expect(env.PYTHONHASHSEED).toBe('0');
+      expect(env.PATH).toBe(process.env.PATH);
+      expect(meteredEnv(meter, { NODE_EXTRA_CA_CERTS: '/mine.pem' }).NODE_EXTRA_CA_CERTS).toBe('/mine.pem');
+      // A timed run's meter (or none) leaves the environment as it is.
+      expect(meteredEnv(null).NODE_EXTRA_CA_CERTS).toBe('/etc/ssl/certs/ca-certificates.crt');
+    } finally {
+      meter.dispose();
+      if (saved === undefined) delete process.env.NODE_EXTRA_CA_CERTS;
+      else process.env.NODE_EXTRA_CA_CERTS = saved;
+    }
   });
 });
 

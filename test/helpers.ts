@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, expect } from 'vitest';
 import { DEFAULT_CONFIG, type TrainConfig } from '../workload/config.ts';
 import type { Dataset } from '../workload/dataset.ts';
+import { scriptArgs } from './compiled-scripts.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -58,22 +59,24 @@ export function namesSkipReason(): string | undefined {
  */
 export const SPAWN_GUARD_MS = 480_000;
 
-/** Runs one of the project's npm scripts' entry points with tsx, as `npm run` would. */
+/** Runs one of the project's npm scripts' entry points: compiled (compiled-scripts.ts), or under tsx as npm does. */
 export function runScript(script: string, args: string[], opts: { timeout?: number; env?: NodeJS.ProcessEnv } = {}) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', script), ...args], {
+  const env = { ...process.env, ...opts.env };
+  const r = spawnSync(process.execPath, scriptArgs(script, args, env), {
     cwd: ROOT,
     encoding: 'utf8',
     timeout: opts.timeout ?? SPAWN_GUARD_MS,
-    env: { ...process.env, ...opts.env },
+    env,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Starts a script without waiting for it (runScript blocks), so benches can overlap or be interrupted. */
 export function startScript(script: string, args: string[], env: NodeJS.ProcessEnv = {}) {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', script), ...args], {
+  const childEnv = { ...process.env, ...env };
+  const child = spawn(process.execPath, scriptArgs(script, args, childEnv), {
     cwd: ROOT,
-    env: { ...process.env, ...env },
+    env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -122,4 +125,18 @@ export function rawResults(dir: string): { runs: any[]; env: any } {
 export function syncText(text: string | Promise<string>): string {
   if (typeof text !== 'string') throw new Error('expected an exporter that returns its text at once');
   return text;
+}
+
+/** runScript without blocking the test process: for concurrent tests, which mostly wait on their commands. */
+export function runScriptAsync(script: string, args: string[], opts: { env?: NodeJS.ProcessEnv } = {}) {
+  return startScript(script, args, opts.env ?? {}).done;
+}
+
+/** A results folder's runs.jsonl, one parsed record per line (an empty file: none). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- raw JSON records
+export function runsOf(dir: string): any[] {
+  return readFileSync(join(dir, 'runs.jsonl'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l));
 }

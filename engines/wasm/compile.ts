@@ -6,7 +6,8 @@
  * profilers' compiled copy.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,8 +41,31 @@ export function compileKernels(): Uint8Array {
   }
 }
 
-/** Compiles the source and writes build/kernels.wasm and build/kernels-binary.ts; returns the binary. */
-export function buildKernels(): Uint8Array {
+/**
+ * What the binary is a function of: the source, asc's options and asc's version (asc's output is
+ * deterministic: test/wasm.test.ts compiles it again and compares).
+ */
+function buildInputs(): string {
+  const ascPackage = createRequire(import.meta.url).resolve('assemblyscript/package.json');
+  const { version } = JSON.parse(readFileSync(ascPackage, 'utf8')) as { version: string };
+  return createHash('sha256')
+    .update(readFileSync(KERNELS_SOURCE))
+    .update(`\0${ASC_FLAGS.join(' ')}\0${version}`)
+    .digest('hex');
+}
+
+/**
+ * Compiles the source and writes build/kernels.wasm and build/kernels-binary.ts; returns the binary.
+ * With `reuse`, a build made from the same inputs is kept as it is (the test run's global setup: asc
+ * takes about 6 s, before any test can start).
+ */
+export function buildKernels({ reuse = false }: { reuse?: boolean } = {}): Uint8Array {
+  const inputs = buildInputs();
+  const stamp = join(BUILD_DIR, 'kernels.inputs');
+  const wasm = join(BUILD_DIR, 'kernels.wasm');
+  if (reuse && existsSync(stamp) && existsSync(wasm) && existsSync(join(BUILD_DIR, 'kernels-binary.ts'))) {
+    if (readFileSync(stamp, 'utf8') === inputs) return readFileSync(wasm);
+  }
   const binary = compileKernels();
   mkdirSync(BUILD_DIR, { recursive: true });
   const module =
@@ -49,6 +73,8 @@ export function buildKernels(): Uint8Array {
     `export const KERNELS_WASM_BASE64 =\n  '${Buffer.from(binary).toString('base64')}';\n`;
   writeAtomically(join(BUILD_DIR, 'kernels.wasm'), binary);
   writeAtomically(join(BUILD_DIR, 'kernels-binary.ts'), module);
+  // Last: a stamp stands only beside the files it describes.
+  writeAtomically(stamp, inputs);
   return binary;
 }
 

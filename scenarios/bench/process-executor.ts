@@ -12,7 +12,7 @@ import type { ChildJob, WorkerMessage } from './protocol.ts';
 import type { Executed, Executor } from './scheduler.ts';
 import { crashReason, startChild, startReaper, watchChild, type ChildExit } from '../child-process.ts';
 import { firstIssue } from './schemas.ts';
-import { meteredEnd, type ResourceMeter } from './resource-meter.ts';
+import { meteredEnd, meteredEnv, type ResourceMeter } from './resource-meter.ts';
 import { isTypeScript, type WorkerBuild } from './worker-build.ts';
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
@@ -73,7 +73,7 @@ export function processExecutor(setup: JobSetup, { worker, meter }: ProcessOptio
       const child = startChild(file, args, {
         // stdout piped too: what the engine's libraries print goes into the run's record, nowhere else.
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-        env: { ...process.env, ...meter?.env },
+        env: meteredEnv(meter),
         // A process group of its own: ^C in the terminal reaches the bench, which then stops its worker;
         // a worker ended by a signal of its own is that run's failure.
         detached: true,

@@ -28,7 +28,19 @@ export interface ResourceMeter {
   /** Flags for a Node process it measures, and environment variables for any process (none by default). */
   readonly nodeFlags?: readonly string[];
   readonly env?: Readonly<Record<string, string>>;
+  /** Environment variables a process it measures runs without. */
+  readonly unsetEnv?: readonly string[];
   dispose(): void;
+}
+
+/** A measured process's environment: ours, the meter's variables set and unset, then the run's own (`extra`). */
+export function meteredEnv(
+  meter: ResourceMeter | null,
+  extra: Readonly<Record<string, string>> = {},
+): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...meter?.env };
+  for (const name of meter?.unsetEnv ?? []) delete env[name];
+  return { ...env, ...extra };
 }
 
 let gnuTime: boolean | undefined;

@@ -9,7 +9,8 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
+import type { BuildOptions } from 'esbuild';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { WORKER_KINDS } from './kinds/index.ts';
 
@@ -43,25 +44,13 @@ export async function buildWorker(): Promise<WorkerBuild> {
   const outdir = mkdtempSync(join(CACHE, 'build-'));
   const entries = [WORKER_SOURCE, ...WORKER_KINDS.map((k) => fileURLToPath(k.module))];
   try {
-    await build({
-      entryPoints: entries,
-      outbase: PROJECT_ROOT,
-      outdir,
-      bundle: true,
-      // Shared modules in shared chunks: the worker and a kind must see one DivergedError class.
-      splitting: true,
-      format: 'esm',
-      platform: 'node',
-      target: 'node20',
-      packages: 'external',
-      outExtension: { '.js': '.mjs' },
-      logLevel: 'silent',
-    });
+    // Shared modules in shared chunks: the worker and a kind must see one DivergedError class.
+    await build({ ...CHUNKED_NODE_BUNDLE, entryPoints: entries, outbase: PROJECT_ROOT, outdir });
   } catch (err) {
     rmSync(outdir, { recursive: true, force: true });
     throw err;
   }
-  const dir = settle(outdir);
+  const dir = settleBuild(outdir, 'worker');
   const compiled = (source: string) => join(dir, relative(PROJECT_ROOT, source).replace(/\.ts$/, '.mjs'));
   return {
     script: compiled(WORKER_SOURCE),
@@ -69,8 +58,26 @@ export async function buildWorker(): Promise<WorkerBuild> {
   };
 }
 
-/** Moves a fresh build to its contents' folder, or drops it where that folder is already there (another bench's). */
-function settle(outdir: string): string {
+/**
+ * esbuild's options for ES modules run by Node from under node_modules/.cache (where Node finds the
+ * packages left out of them), modules shared between entry points in chunks of their own.
+ */
+export const CHUNKED_NODE_BUNDLE = {
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  packages: 'external',
+  outExtension: { '.js': '.mjs' },
+  logLevel: 'silent',
+} as const satisfies BuildOptions;
+
+/**
+ * Moves a fresh build to the folder named by its contents (`<prefix>-<hash>` beside it), or drops it
+ * where that folder is already there (another bench's); returns that folder.
+ */
+export function settleBuild(outdir: string, prefix: string): string {
   const hash = createHash('sha256');
   const files = readdirSync(outdir, { recursive: true, encoding: 'utf8' }).sort();
   for (const file of files.filter((f) => f.endsWith('.mjs'))) {
@@ -80,7 +87,7 @@ function settle(outdir: string): string {
       .update(readFileSync(join(outdir, file)))
       .update('\0');
   }
-  const dir = join(CACHE, `worker-${hash.digest('hex').slice(0, 16)}`);
+  const dir = join(dirname(outdir), `${prefix}-${hash.digest('hex').slice(0, 16)}`);
   try {
     renameSync(outdir, dir);
   } catch (err) {

@@ -7,7 +7,7 @@
 import type { ExternalResult } from '../kinds/external.ts';
 import type { Executed, Executor } from '../scheduler.ts';
 import { crashReason, startChild, startReaper, watchChild } from '../../child-process.ts';
-import { meteredEnd, type ResourceMeter } from '../resource-meter.ts';
+import { meteredEnd, meteredEnv, type ResourceMeter } from '../resource-meter.ts';
 import { emptyOutput, hasOwnPatterns, InlineMatcher, OutputReader } from './output.ts';
 import { WorkerMatcher } from './pattern-worker.ts';
 import { fillPlaceholders, type ExternalSpec, type PlaceholderJob } from './spec.ts';
@@ -33,7 +33,7 @@ export function externalExecutor({ specs, job, meter }: ExternalSetup): Executor
       const started = performance.now();
       const child = startChild(file, args, {
         cwd: spec.cwd ?? undefined,
-        env: { ...process.env, ...meter?.env, ...spec.env },
+        env: meteredEnv(meter, spec.env),
         stdio: ['ignore', 'pipe', 'pipe'],
         detached: true,
       });

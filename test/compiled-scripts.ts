@@ -1,0 +1,72 @@
+/**
+ * The command scripts compiled to JavaScript once per test run, so that the hundreds of commands the
+ * tests start begin in plain Node. Under tsx every process first starts tsx's loader thread and
+ * compiles what it imports: about 1.1 s of CPU for a command that only rejects a flag, against 0.3 s
+ * from the bundle (measured on `compare --bogus`), which over the suite's spawns is minutes on 2 cores.
+ *
+ * The bundles are built from the same sources by esbuild (the compiler tsx itself uses), with one
+ * change: every project file's `import.meta.url` is replaced by that source file's own URL, so paths
+ * the code finds relative to itself (the wasm build, the worker, the repository's root) are the same
+ * as under tsx. Runs that need tsx still get it: a TypeScript plugin module (only tsx imports it), and
+ * the tests that run a command exactly as `npm run` does (cli-help.test.ts and the npm process in
+ * faults.test.ts).
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Plugin } from 'esbuild';
+import { CHUNKED_NODE_BUNDLE, settleBuild } from '../scenarios/bench/worker-build.ts';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** The environment variable through which the global setup tells the test processes where the bundles are. */
+export const COMPILED_SCRIPTS_VAR = 'MGB_TEST_COMPILED_SCRIPTS';
+
+const CACHE = join(ROOT, 'node_modules', '.cache', 'microgpt-bench');
+
+/** The npm scripts' entry points (package.json's `node --import tsx scripts/X.ts`). */
+function commandScripts(): string[] {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const scripts = Object.values(pkg.scripts).flatMap((line) => [...line.matchAll(/scripts\/([\w-]+\.ts)\b/g)]);
+  return [...new Set(scripts.map((m) => m[1]))].sort();
+}
+
+/** Each project source keeps its own `import.meta.url` inside the bundle. */
+const ownUrl: Plugin = {
+  name: 'own-import-meta-url',
+  setup(build) {
+    build.onLoad({ filter: /\.ts$/ }, (args) => {
+      if (args.path.includes('/node_modules/')) return undefined;
+      const source = readFileSync(args.path, 'utf8');
+      const url = JSON.stringify(pathToFileURL(args.path).href);
+      return { contents: source.replaceAll('import.meta.url', url), loader: 'ts' };
+    });
+  },
+};
+
+/** Compiles every command script; returns the folder of `<script>.mjs` files (named by their contents). */
+export async function compileScripts(): Promise<string> {
+  const { build } = await import('esbuild');
+  mkdirSync(CACHE, { recursive: true });
+  const outdir = mkdtempSync(join(CACHE, 'test-scripts-build-'));
+  try {
+    const entryPoints = commandScripts().map((s) => join(ROOT, 'scripts', s));
+    await build({ ...CHUNKED_NODE_BUNDLE, entryPoints, outdir, plugins: [ownUrl] });
+  } catch (err) {
+    rmSync(outdir, { recursive: true, force: true });
+    throw err;
+  }
+  return settleBuild(outdir, 'test-scripts');
+}
+
+/**
+ * Node's arguments for a command script: its bundle when the global setup built one and no
+ * TypeScript plugin is asked for (in `env`), else the script under tsx, as `npm run` starts it.
+ */
+export function scriptArgs(script: string, args: readonly string[], env: NodeJS.ProcessEnv): string[] {
+  const compiled = process.env[COMPILED_SCRIPTS_VAR];
+  const plugin = env.MICROGPT_BENCH_ENGINES ?? '';
+  const bundle = compiled ? join(compiled, script.replace(/\.ts$/, '.mjs')) : '';
+  if (bundle && !/\.[cm]?tsx?$/.test(plugin) && existsSync(bundle)) return [bundle, ...args];
+  return ['--import', 'tsx', join(ROOT, 'scripts', script), ...args];
+}
