@@ -61,10 +61,16 @@ export async function compileScripts(): Promise<string> {
 
 /**
  * Node's arguments for a command script: its bundle when the global setup built one and no
- * TypeScript plugin is asked for (in `env`), else the script under tsx, as `npm run` starts it.
+ * TypeScript plugin is asked for (in `env`), else (or with `tsx`: a test of what the source's own
+ * paths show, a CPU profile's say) the script under tsx, as `npm run` starts it.
  */
-export function scriptArgs(script: string, args: readonly string[], env: NodeJS.ProcessEnv): string[] {
-  const compiled = process.env[COMPILED_SCRIPTS_VAR];
+export function scriptArgs(
+  script: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  { tsx = false }: { tsx?: boolean } = {},
+): string[] {
+  const compiled = tsx ? undefined : process.env[COMPILED_SCRIPTS_VAR];
   const plugin = env.MICROGPT_BENCH_ENGINES ?? '';
   const bundle = compiled ? join(compiled, script.replace(/\.ts$/, '.mjs')) : '';
   if (bundle && !/\.[cm]?tsx?$/.test(plugin) && existsSync(bundle)) return [bundle, ...args];

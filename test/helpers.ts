@@ -60,9 +60,13 @@ export function namesSkipReason(): string | undefined {
 export const SPAWN_GUARD_MS = 480_000;
 
 /** Runs one of the project's npm scripts' entry points: compiled (compiled-scripts.ts), or under tsx as npm does. */
-export function runScript(script: string, args: string[], opts: { timeout?: number; env?: NodeJS.ProcessEnv } = {}) {
+export function runScript(
+  script: string,
+  args: string[],
+  opts: { timeout?: number; env?: NodeJS.ProcessEnv; tsx?: boolean } = {},
+) {
   const env = { ...process.env, ...opts.env };
-  const r = spawnSync(process.execPath, scriptArgs(script, args, env), {
+  const r = spawnSync(process.execPath, scriptArgs(script, args, env, opts), {
     cwd: ROOT,
     encoding: 'utf8',
     timeout: opts.timeout ?? SPAWN_GUARD_MS,

@@ -122,7 +122,8 @@ describe('bad input fails before any profiler starts', () => {
 describe('npm run train -- --cpu-prof', () => {
   it('writes a V8 .cpuprofile naming the engine functions and prints its path last', () => {
     const dir = tmp('cpu-prof');
-    const r = runScript('train.ts', ['--steps', '3', '--samples', '0', '--cpu-prof-dir', dir]);
+    // Under tsx, as npm runs it: the profile names the TypeScript sources (a bundle's would name the bundle).
+    const r = runScript('train.ts', ['--steps', '3', '--samples', '0', '--cpu-prof-dir', dir], { tsx: true });
     expect(r.status, r.stderr).toBe(0);
     const path = r.stdout
       .trimEnd()
