@@ -462,7 +462,15 @@ function rmsnormBackward(r: i32): void {
   let dot: f64 = 0;
   for (let i = 0; i < n; i++) dot += load<f64>(at(og, i)) * load<f64>(at(xp, i));
   const c = ((scale * scale * scale) / <f64>n) * dot;
-  for (let i = 0; i < n; i++) {
+  // Elementwise from here: two lanes, the same operations per element.
+  const ss = f64x2.splat(scale);
+  const cs = f64x2.splat(c);
+  let i = 0;
+  for (; i + 1 < n; i += 2) {
+    const d = f64x2.sub(f64x2.mul(ss, v128.load(at(og, i))), f64x2.mul(cs, v128.load(at(xp, i))));
+    v128.store(at(xg, i), f64x2.add(v128.load(at(xg, i)), d));
+  }
+  if (i < n) {
     store<f64>(at(xg, i), load<f64>(at(xg, i)) + (scale * load<f64>(at(og, i)) - c * load<f64>(at(xp, i))));
   }
 }
@@ -842,9 +850,16 @@ function reluBackward(r: i32): void {
   const xp = vp(xo);
   const xg = gp(xo);
   const og = gp(offsetOf(out));
-  for (let i = 0, n = lengthOf(out); i < n; i++) {
-    if (load<f64>(at(xp, i)) > 0) store<f64>(at(xg, i), load<f64>(at(xg, i)) + load<f64>(at(og, i)));
+  const n = lengthOf(out);
+  // Two lanes: where x > 0 the sum, elsewhere the gradient as it was (bit for bit: nothing added).
+  const zeros = f64x2.splat(0);
+  let i = 0;
+  for (; i + 1 < n; i += 2) {
+    const g = v128.load(at(xg, i));
+    const on = f64x2.gt(v128.load(at(xp, i)), zeros);
+    v128.store(at(xg, i), v128.bitselect(f64x2.add(g, v128.load(at(og, i))), g, on));
   }
+  if (i < n && load<f64>(at(xp, i)) > 0) store<f64>(at(xg, i), load<f64>(at(xg, i)) + load<f64>(at(og, i)));
 }
 
 /**
@@ -897,7 +912,13 @@ function scoresBackward(r: i32): void {
     const kp = vp(ko);
     const kg = gp(ko);
     const d = load<f64>(at(og, s)) * scale;
-    for (let j = 0; j < size; j++) {
+    const ds = f64x2.splat(d);
+    let j = 0;
+    for (; j + 1 < size; j += 2) {
+      v128.store(at(qg, j), f64x2.add(v128.load(at(qg, j)), f64x2.mul(ds, v128.load(at(kp, j)))));
+      v128.store(at(kg, j), f64x2.add(v128.load(at(kg, j)), f64x2.mul(ds, v128.load(at(qp, j)))));
+    }
+    if (j < size) {
       store<f64>(at(qg, j), load<f64>(at(qg, j)) + d * load<f64>(at(kp, j)));
       store<f64>(at(kg, j), load<f64>(at(kg, j)) + d * load<f64>(at(qp, j)));
     }
@@ -922,8 +943,12 @@ function softmaxForward(r: i32): void {
 function softmaxInto(xo: i32, oo: i32, n: i32): void {
   const xp = vp(xo);
   const op = vp(oo);
-  let peak: f64 = -Infinity;
-  for (let i = 0; i < n; i++) peak = max<f64>(peak, load<f64>(at(xp, i)));
+  // The peak two lanes at a time: max is exact in any order. The sum stays in order, one lane.
+  let peaks = f64x2.splat(-Infinity);
+  let i = 0;
+  for (; i + 1 < n; i += 2) peaks = f64x2.max(peaks, v128.load(at(xp, i)));
+  let peak = max<f64>(f64x2.extract_lane(peaks, 0), f64x2.extract_lane(peaks, 1));
+  if (i < n) peak = max<f64>(peak, load<f64>(at(xp, i)));
   let total: f64 = 0;
   for (let i = 0; i < n; i++) {
     const e = exp(load<f64>(at(xp, i)) + -peak);
@@ -931,7 +956,10 @@ function softmaxInto(xo: i32, oo: i32, n: i32): void {
     total += e;
   }
   const inv = 1.0 / total;
-  for (let i = 0; i < n; i++) store<f64>(at(op, i), load<f64>(at(op, i)) * inv);
+  const invs = f64x2.splat(inv);
+  i = 0;
+  for (; i + 1 < n; i += 2) v128.store(at(op, i), f64x2.mul(v128.load(at(op, i)), invs));
+  if (i < n) store<f64>(at(op, i), load<f64>(at(op, i)) * inv);
 }
 
 /** dx = p ⊙ (dy − p·dy). */
@@ -944,9 +972,13 @@ function softmaxBackward(r: i32): void {
   const n = lengthOf(out);
   let dot: f64 = 0;
   for (let i = 0; i < n; i++) dot += load<f64>(at(op, i)) * load<f64>(at(og, i));
-  for (let i = 0; i < n; i++) {
-    store<f64>(at(xg, i), load<f64>(at(xg, i)) + load<f64>(at(op, i)) * (load<f64>(at(og, i)) - dot));
+  const dots = f64x2.splat(dot);
+  let i = 0;
+  for (; i + 1 < n; i += 2) {
+    const d = f64x2.mul(v128.load(at(op, i)), f64x2.sub(v128.load(at(og, i)), dots));
+    v128.store(at(xg, i), f64x2.add(v128.load(at(xg, i)), d));
   }
+  if (i < n) store<f64>(at(xg, i), load<f64>(at(xg, i)) + load<f64>(at(op, i)) * (load<f64>(at(og, i)) - dot));
 }
 
 /** One head's output Σ_s w_s · v_s over the `count` values listed from `list`. */
@@ -1037,7 +1069,9 @@ function concatBackward(r: i32): void {
     const part = listed(list + p);
     const pg = gp(offsetOf(part));
     const n = lengthOf(part);
-    for (let i = 0; i < n; i++) store<f64>(at(pg, i), load<f64>(at(pg, i)) + load<f64>(at(o, i)));
+    let i = 0;
+    for (; i + 1 < n; i += 2) v128.store(at(pg, i), f64x2.add(v128.load(at(pg, i)), v128.load(at(o, i))));
+    if (i < n) store<f64>(at(pg, i), load<f64>(at(pg, i)) + load<f64>(at(o, i)));
     o += <usize>n << 3;
   }
 }
@@ -1068,10 +1102,14 @@ function crossEntropyBackward(r: i32): void {
   const oo = offsetOf(field(r, OUT));
   const pp = vp(oo + 1);
   const d = load<f64>(gp(oo));
-  for (let i = 0, n = lengthOf(x); i < n; i++) {
-    const p = load<f64>(at(pp, i)) - (i == target ? 1.0 : 0.0);
-    store<f64>(at(xg, i), load<f64>(at(xg, i)) + d * p);
-  }
+  const n = lengthOf(x);
+  // Two lanes of g·p (p − 0 is p exactly), then the target's element again from its gradient before.
+  const before = load<f64>(at(xg, target));
+  const ds = f64x2.splat(d);
+  let i = 0;
+  for (; i + 1 < n; i += 2) v128.store(at(xg, i), f64x2.add(v128.load(at(xg, i)), f64x2.mul(ds, v128.load(at(pp, i)))));
+  if (i < n) store<f64>(at(xg, i), load<f64>(at(xg, i)) + d * load<f64>(at(pp, i)));
+  store<f64>(at(xg, target), before + d * (load<f64>(at(pp, target)) - 1.0));
 }
 
 export function sum(x: i32): i32 {
@@ -1095,7 +1133,11 @@ function sumBackward(r: i32): void {
   const x = field(r, X);
   const xg = gp(offsetOf(x));
   const d = load<f64>(gp(offsetOf(field(r, OUT))));
-  for (let i = 0, n = lengthOf(x); i < n; i++) store<f64>(at(xg, i), load<f64>(at(xg, i)) + d);
+  const ds = f64x2.splat(d);
+  const n = lengthOf(x);
+  let i = 0;
+  for (; i + 1 < n; i += 2) v128.store(at(xg, i), f64x2.add(v128.load(at(xg, i)), ds));
+  if (i < n) store<f64>(at(xg, i), load<f64>(at(xg, i)) + d);
 }
 
 /** (Σ x_i) · (1/k) over the k scalars listed from `list`. */
