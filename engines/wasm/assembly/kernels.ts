@@ -896,7 +896,17 @@ function scoresForward(r: i32): void {
   const scale = constant(r);
   const qp = vp(offsetOf(field(r, X)) + offset);
   const op = vp(offsetOf(field(r, OUT)));
-  for (let s = 0; s < count; s++) {
+  // Two keys at a time, one per lane, each summing its products in order from 0.
+  const scales = f64x2.splat(scale);
+  let s = 0;
+  for (; s + 1 < count; s += 2) {
+    const k0 = vp(offsetOf(listed(list + s)) + offset);
+    const k1 = vp(offsetOf(listed(list + s + 1)) + offset);
+    let acc = f64x2.splat(0);
+    for (let j = 0; j < size; j++) acc = f64x2.add(acc, f64x2.mul(v128.load64_splat(at(qp, j)), rowPair(k0, k1, j)));
+    v128.store(at(op, s), f64x2.mul(acc, scales));
+  }
+  if (s < count) {
     const kp = vp(offsetOf(listed(list + s)) + offset);
     let acc: f64 = 0;
     for (let j = 0; j < size; j++) acc += load<f64>(at(qp, j)) * load<f64>(at(kp, j));
