@@ -5,32 +5,26 @@ import { WasmEngine } from './wasm.ts';
 const RECORD = 12;
 const TARGET = 11;
 
-/** One document length's step as the module recorded it, and where its token ids go. */
+/** One document length's step as the module saved it. */
 interface Program {
-  /** Copies of the module's tape, handle offsets and lengths, and handle lists after the recording. */
-  readonly tape: Int32Array;
-  readonly offsets: Int32Array;
-  readonly lengths: Int32Array;
-  readonly lists: Int32Array;
-  /** The arena slots, edges and flops the step used, and its loss's handle. */
-  readonly slots: number;
-  readonly edges: number;
-  readonly flops: number;
+  /** Where the module saved it (its saveProgram's answer) and its handle-list entries. */
+  readonly start: number;
+  readonly lists: number;
+  /** The loss's handle. */
   readonly loss: number;
-  /** Per token row: [handle, matrix offset, cols, token index]; per target: [tape index, token index]. */
-  readonly rows: Int32Array;
-  readonly targets: Int32Array;
 }
 
 /**
  * wasm with step capture: the model runs once per document length over placeholder tokens, and the
- * module's tape from that run is kept; each step then puts the tape back with its token rows and targets
- * and the module runs the forward operations itself, in one call. Backward and Adam are wasm's own
- * (one call each), so the same kernels run in the same order and every value is wasm's bit for bit.
+ * module saves the tape of that run in its own memory with the places where token ids go (the token
+ * rows' handles and the targets). Each step then writes its token ids to the module, which patches the
+ * saved tape with them and runs its forward operations from it, in one call. Backward and Adam are
+ * wasm's own (one call each), so the same kernels run in the same order and every value is wasm's bit
+ * for bit.
  */
 export class WasmCapturedEngine extends WasmEngine {
   private programs: (Program | undefined)[] = [];
-  /** The recording's token rows and targets, as Program's. */
+  /** The recording's token rows ([handle, matrix offset, cols, token index]) and targets ([tape index, token]). */
   private rowBindings: number[] = [];
   private targetBindings: number[] = [];
 
@@ -66,36 +60,21 @@ export class WasmCapturedEngine extends WasmEngine {
     this.targetBindings = [];
     this.reset();
     const loss = run();
-    const k = this.k;
-    const copy = (address: number, n: number) => this.i32.slice(address / 4, address / 4 + n);
-    this.programs[length] = {
-      tape: copy(k.tapeAddress(), k.opCount() * RECORD),
-      offsets: copy(k.nodeOffsetsAddress(), k.nodeCount()),
-      lengths: copy(k.nodeLengthsAddress(), k.nodeCount()),
-      lists: this.i32.slice(this.lists, this.lists + this.listTop),
-      slots: k.stepTop(),
-      edges: k.edgeCount(),
-      flops: k.flopCount(),
-      loss,
-      rows: Int32Array.from(this.rowBindings),
-      targets: Int32Array.from(this.targetBindings),
-    };
+    // The bindings go after the step's lists, from where the module saves them with the rest.
+    const lists = this.listTop;
+    this.pushList(this.rowBindings);
+    this.pushList(this.targetBindings);
+    const start = this.k.saveProgram(lists, this.rowBindings.length, this.targetBindings.length);
+    this.programs[length] = { start, lists, loss };
     this.reset();
   }
 
   private replay(tokens: readonly number[]): number {
     const p = this.programs[tokens.length]!;
-    const { rows, targets, offsets, tape } = p;
-    for (let b = 0; b < rows.length; b += 4) offsets[rows[b]] = rows[b + 1] + tokens[rows[b + 3]] * rows[b + 2];
-    for (let b = 0; b < targets.length; b += 2) tape[targets[b]] = tokens[targets[b + 1]];
-    const k = this.k;
-    const i32 = this.i32;
-    i32.set(tape, k.tapeAddress() / 4);
-    i32.set(offsets, k.nodeOffsetsAddress() / 4);
-    i32.set(p.lengths, k.nodeLengthsAddress() / 4);
-    i32.set(p.lists, this.lists);
-    this.listTop = p.lists.length;
-    k.replay(tape.length / RECORD, offsets.length, p.slots, p.edges, p.flops);
+    // The token ids go to the start of the list region, which the replayed program does not use.
+    this.writeListStart(tokens);
+    this.k.replay(p.start);
+    this.listTop = p.lists;
     return p.loss;
   }
 }

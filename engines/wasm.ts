@@ -70,15 +70,13 @@ export interface Kernels {
   sum(x: number): number;
   mean(list: number, count: number): number;
   backward(loss: number): void;
-  replay(ops: number, nodes: number, slots: number, edges: number, flops: number): void;
+  saveProgram(listEntries: number, rowEntries: number, targetEntries: number): number;
+  replay(program: number): void;
   adam(learningRate: number, steps: number, step: number, beta1: number, beta2: number, eps: number): void;
   reserveLists(entries: number): void;
   valAddress(): number;
   gradAddress(): number;
   listsAddress(): number;
-  tapeAddress(): number;
-  nodeOffsetsAddress(): number;
-  nodeLengthsAddress(): number;
   stepTop(): number;
   listCapacity(): number;
   vectorOffset(h: number): number;
@@ -226,8 +224,17 @@ export class WasmEngine implements Engine<number> {
     for (let i = 0; i < this.numParams; i++) out[i] = f64[base + i];
   }
 
+  /**
+   * Writes `values` at the start of the module's list region in one TypedArray.set (no JavaScript loop,
+   * which V8 would optimise at some step of its own); the region's entries up to listTop are then lost.
+   */
+  protected writeListStart(values: readonly number[]): void {
+    if (values.length > this.listCap) this.k.reserveLists(values.length);
+    this.i32.set(values, this.lists);
+  }
+
   /** Writes `handles` to the module's list region; returns where they start. */
-  private pushList(handles: readonly number[]): number {
+  protected pushList(handles: readonly number[]): number {
     const start = this.listTop;
     const end = start + handles.length;
     if (end > this.listCap) this.k.reserveLists(end);

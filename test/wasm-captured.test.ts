@@ -64,6 +64,46 @@ describe('wasm-captured replays', () => {
     expect(captured.capture.has(cfg.blockSize + 4)).toBe(false);
   });
 
+  it('goes on recording after a replay without a reset, and the saved step replays unchanged after', () => {
+    // A replay runs from the program the module saved; operations recorded after it without a reset
+    // continue that tape (copied home first), and must leave the saved program as it was.
+    const plain = new WasmEngine();
+    const captured = new WasmCapturedEngine();
+    plain.init(job.params);
+    captured.init(job.params);
+    const tokens = job.tokenizer.encodeDocument('emma');
+    const other = job.tokenizer.encodeDocument('anna');
+    const extended = (engine: WasmEngine, loss: () => number) => () => {
+      const l = loss();
+      const twice = engine.add(l, l);
+      return engine.mean([l, twice, engine.add(twice, l)]);
+    };
+    const n = job.layout.numParams;
+    for (const [i, doc] of [tokens, tokens, other, tokens].entries()) {
+      const a = step(
+        plain,
+        extended(plain, () => documentLoss(plain, job.layout, cfg, doc, null)),
+        cfg,
+        i,
+        n,
+      );
+      const b = step(
+        captured,
+        extended(captured, () => stepLoss(captured, job.layout, cfg, doc, null)),
+        cfg,
+        i,
+        n,
+      );
+      expect(bytesOf(b.loss).equals(bytesOf(a.loss)), `step ${i + 1}`).toBe(true);
+      expect(bytesOf(b.grads).equals(bytesOf(a.grads)), `step ${i + 1}`).toBe(true);
+      expect(b.stats, `step ${i + 1}`).toEqual(a.stats);
+      const c = step(plain, () => documentLoss(plain, job.layout, cfg, doc, null), cfg, i, n);
+      const d = step(captured, () => stepLoss(captured, job.layout, cfg, doc, null), cfg, i, n);
+      expect(bytesOf(d.loss).equals(bytesOf(c.loss)), `step ${i + 1}, plain`).toBe(true);
+      expect(bytesOf(d.grads).equals(bytesOf(c.grads)), `step ${i + 1}, plain`).toBe(true);
+    }
+  });
+
   it('records afresh for a second job on the same engine, of another size or another shape', () => {
     const dataset = {
       source: 'test',

@@ -18,9 +18,20 @@ export const BUILD_DIR = fileURLToPath(new URL('./build', import.meta.url));
 
 /**
  * asc's options: full optimisation, no garbage collector (the module allocates nothing managed), 128-bit
- * SIMD, and no assertion code.
+ * SIMD, no assertion code, and one more Binaryen pass: -O3 folds a constant added to an address into the
+ * load's offset only where the address is used once, this pass also where a local holds it (a load and
+ * a store to the same place), so that V8 computes no address for either (linear's backward kernel).
  */
-const ASC_FLAGS = ['-O3', '--runtime', 'stub', '--enable', 'simd', '--noAssert'];
+const ASC_FLAGS = [
+  '-O3',
+  '--runtime',
+  'stub',
+  '--enable',
+  'simd',
+  '--noAssert',
+  '--runPasses',
+  'optimize-added-constants-propagate',
+];
 
 /**
  * Compiles the source with asc in a plain Node process (under tsx's loader asc takes ten times as

@@ -22,6 +22,8 @@ const INITIAL_HANDLES: i32 = 1024;
 const INITIAL_RECORDS: i32 = 1024;
 const INITIAL_LIST_ENTRIES: i32 = 4096;
 const INITIAL_LIVE_ROWS: i32 = 64;
+/** i32 entries for saved programs (the region grows when a recording needs more). */
+const INITIAL_PROGRAM_ENTRIES: i32 = 65536;
 /** Weight matrices packed for linear's forward pass (a model of n layers has 6n + 1); more run unpacked. */
 const MAX_PACKED: i32 = 256;
 /** Rows per block in the packed layout: four lane pairs, one f64x2 load each per column. */
@@ -68,11 +70,24 @@ let NODE_LEN: usize = 0;
 let TAPE: usize = 0;
 let LISTS: usize = 0;
 let LIVE: usize = 0;
+let PROGRAMS: usize = 0;
+// NODE_OFF, NODE_LEN, TAPE and LISTS are the regions the operations use: their own (the home ones) or,
+// after a replay, a saved program's parts (see replay).
+let homeNodeOff: usize = 0;
+let homeNodeLen: usize = 0;
+let homeTape: usize = 0;
+let homeLists: usize = 0;
 let arenaCap: i32 = 0;
 let handleCap: i32 = 0;
 let recordCap: i32 = 0;
 let listCap: i32 = 0;
 let liveCap: i32 = 0;
+let programCap: i32 = 0;
+let programTop: i32 = 0;
+/** The replayed program's handle-list entries while its parts are in use, or −1. */
+let replayedLists: i32 = -1;
+/** The end of the memory any layout has used: beyond it the memory is as memory.grow left it, zeros. */
+let usedEnd: usize = 0;
 
 // Step state: parameters occupy arena slots [0, numParams), the step's vectors follow up to `top`.
 let numParams: i32 = 0;
@@ -126,7 +141,8 @@ let packedStale: bool = true;
  * not yet moved. Each region keeps its used part and is zeroed beyond it: gradients beyond `top` must
  * start at zero.
  */
-function layout(arena: i32, handles: i32, records: i32, list: i32, live: i32, keep: bool): void {
+function layout(arena: i32, handles: i32, records: i32, list: i32, live: i32, programs: i32, keep: bool): void {
+  if (keep) leaveProgram();
   let p: usize = (__heap_base + 15) & ~(<usize>15);
   const val = p;
   p += <usize>arena << 3;
@@ -150,12 +166,15 @@ function layout(arena: i32, handles: i32, records: i32, list: i32, live: i32, ke
   p += <usize>list << 2;
   const liveRows = p;
   p += <usize>live << 2;
+  const saved = p;
+  p += <usize>programs << 2;
   const pages = <i32>((p + 0xffff) >> 16);
   if (pages > memory.size() && memory.grow(pages - memory.size()) < 0) unreachable();
   if (keep) {
     // `top` may already be past the old arena: only its capacity holds anything.
     const slots = <usize>min(top, arenaCap) << 3;
-    moveRegion(liveRows, LIVE, 0, p);
+    moveRegion(saved, PROGRAMS, <usize>programTop << 2, p);
+    moveRegion(liveRows, LIVE, 0, saved);
     moveRegion(lists, LISTS, <usize>listCap << 2, liveRows);
     moveRegion(tape, TAPE, <usize>(ops * RECORD) << 2, lists);
     moveRegion(nodeLen, NODE_LEN, <usize>nodes << 2, tape);
@@ -166,9 +185,12 @@ function layout(arena: i32, handles: i32, records: i32, list: i32, live: i32, ke
     moveRegion(m1, MOMENT1, <usize>numParams << 3, m2);
     moveRegion(grad, GRAD, slots, m1);
     moveRegion(val, VAL, slots, grad);
-  } else {
-    memory.fill(val, 0, p - val);
+  } else if (usedEnd > val) {
+    // Only what an earlier job used needs zeroing (the first init fills nothing: about 0.7 MB
+    // that valgrind counted as one instruction and one write per byte, V8's memset being `rep stosb`).
+    memory.fill(val, 0, min(p, usedEnd) - val);
   }
+  if (p > usedEnd) usedEnd = p;
   VAL = val;
   GRAD = grad;
   MOMENT1 = m1;
@@ -180,11 +202,17 @@ function layout(arena: i32, handles: i32, records: i32, list: i32, live: i32, ke
   TAPE = tape;
   LISTS = lists;
   LIVE = liveRows;
+  PROGRAMS = saved;
+  homeNodeOff = nodeOff;
+  homeNodeLen = nodeLen;
+  homeTape = tape;
+  homeLists = lists;
   arenaCap = arena;
   handleCap = handles;
   recordCap = records;
   listCap = list;
   liveCap = live;
+  programCap = programs;
   moved();
 }
 
@@ -216,7 +244,7 @@ function zero(p: usize, n: i32): void {
 }
 
 function growArena(): void {
-  layout(grownCap(top, arenaCap), handleCap, recordCap, listCap, liveCap, true);
+  layout(grownCap(top, arenaCap), handleCap, recordCap, listCap, liveCap, programCap, true);
 }
 
 // What JavaScript reads to find its way in the memory.
@@ -228,16 +256,7 @@ export function gradAddress(): usize {
   return GRAD;
 }
 export function listsAddress(): usize {
-  return LISTS;
-}
-export function tapeAddress(): usize {
-  return TAPE;
-}
-export function nodeOffsetsAddress(): usize {
-  return NODE_OFF;
-}
-export function nodeLengthsAddress(): usize {
-  return NODE_LEN;
+  return homeLists;
 }
 export function stepTop(): i32 {
   return top;
@@ -266,7 +285,7 @@ export function vectorLength(h: i32): i32 {
 
 /** Makes room for `entries` handle-list entries; JavaScript writes the lists itself. */
 export function reserveLists(entries: i32): void {
-  if (entries > listCap) layout(arenaCap, handleCap, recordCap, grownCap(entries, listCap), liveCap, true);
+  if (entries > listCap) layout(arenaCap, handleCap, recordCap, grownCap(entries, listCap), liveCap, programCap, true);
 }
 
 // Engine lifecycle.
@@ -279,7 +298,17 @@ export function init(n: i32): void {
   ops = 0;
   packedCount = 0;
   packedStale = true;
-  layout(n + INITIAL_STEP_SLOTS, INITIAL_HANDLES, INITIAL_RECORDS, INITIAL_LIST_ENTRIES, INITIAL_LIVE_ROWS, false);
+  programTop = 0;
+  replayedLists = -1;
+  layout(
+    n + INITIAL_STEP_SLOTS,
+    INITIAL_HANDLES,
+    INITIAL_RECORDS,
+    INITIAL_LIST_ENTRIES,
+    INITIAL_LIVE_ROWS,
+    INITIAL_PROGRAM_ENTRIES,
+    false,
+  );
   clearTape();
 }
 
@@ -292,6 +321,28 @@ export function reset(): void {
   zero(GRAD, top);
   top = numParams;
   clearTape();
+  useHome();
+}
+
+function useHome(): void {
+  NODE_OFF = homeNodeOff;
+  NODE_LEN = homeNodeLen;
+  TAPE = homeTape;
+  LISTS = homeLists;
+  replayedLists = -1;
+}
+
+/**
+ * Before the tape grows after a replay (an operation recorded without a reset first): the replayed
+ * program's parts are copied into the home regions, which hold them (capacities only grow), and used.
+ */
+function leaveProgram(): void {
+  if (replayedLists < 0) return;
+  memory.copy(homeTape, TAPE, <usize>(ops * RECORD) << 2);
+  memory.copy(homeNodeOff, NODE_OFF, <usize>nodes << 2);
+  memory.copy(homeNodeLen, NODE_LEN, <usize>nodes << 2);
+  memory.copy(homeLists, LISTS, <usize>replayedLists << 2);
+  useHome();
 }
 
 function clearTape(): void {
@@ -303,7 +354,8 @@ function clearTape(): void {
 
 /** A handle for arena slots [off, off + n): a view, used for parameter rows. */
 export function view(off: i32, n: i32): i32 {
-  if (nodes == handleCap) layout(arenaCap, handleCap * 2, recordCap, listCap, liveCap, true);
+  leaveProgram();
+  if (nodes == handleCap) layout(arenaCap, handleCap * 2, recordCap, listCap, liveCap, programCap, true);
   store<i32>(NODE_OFF + (<usize>nodes << 2), off);
   store<i32>(NODE_LEN + (<usize>nodes << 2), n);
   return nodes++;
@@ -318,7 +370,8 @@ function alloc(n: i32, scratch: i32): i32 {
 }
 
 function record(op: i32, out: i32, inputs: i32, forwardFlops: i32, backwardFlops: i32): i32 {
-  if (ops == recordCap) layout(arenaCap, handleCap, recordCap * 2, listCap, liveCap, true);
+  leaveProgram();
+  if (ops == recordCap) layout(arenaCap, handleCap, recordCap * 2, listCap, liveCap, programCap, true);
   const r = ops * RECORD;
   setField(r, OP, op);
   setField(r, OUT, out);
@@ -414,7 +467,15 @@ function rmsnormBackward(r: i32): void {
   let dot: f64 = 0;
   for (let i = 0; i < n; i++) dot += load<f64>(at(og, i)) * load<f64>(at(xp, i));
   const c = ((scale * scale * scale) / <f64>n) * dot;
-  for (let i = 0; i < n; i++) {
+  // Elementwise from here: two lanes, the same operations per element.
+  const ss = f64x2.splat(scale);
+  const cs = f64x2.splat(c);
+  let i = 0;
+  for (; i + 1 < n; i += 2) {
+    const d = f64x2.sub(f64x2.mul(ss, v128.load(at(og, i))), f64x2.mul(cs, v128.load(at(xp, i))));
+    v128.store(at(xg, i), f64x2.add(v128.load(at(xg, i)), d));
+  }
+  if (i < n) {
     store<f64>(at(xg, i), load<f64>(at(xg, i)) + (scale * load<f64>(at(og, i)) - c * load<f64>(at(xp, i))));
   }
 }
@@ -426,7 +487,7 @@ function rmsnormBackward(r: i32): void {
 
 /** y = W·x, four rows at a time in two lanes pairs; each row sums its columns in order. */
 export function linear(x: i32, wo: i32, rows: i32, cols: i32): i32 {
-  if (rows > liveCap) layout(arenaCap, handleCap, recordCap, listCap, rows, true);
+  if (rows > liveCap) layout(arenaCap, handleCap, recordCap, listCap, rows, programCap, true);
   const out = alloc(rows, 0);
   const rec = record(LINEAR, out, 2, 2 * rows * cols, 4 * rows * cols);
   setField(rec, X, x);
@@ -476,19 +537,23 @@ function pack(wo: i32, rows: i32, cols: i32): void {
   if (r < rows) memory.copy(dst + <usize>r * rowBytes, src + <usize>r * rowBytes, rowBytes);
 }
 
-/** Rows at a and a + rowBytes, interleaved column by column into dst, `width` doubles from column to column. */
-function packPair(a: usize, rowBytes: usize, dst: usize, width: i32, cols: i32): void {
-  const b = a + rowBytes;
+/**
+ * Rows at a and a + rowBytes, interleaved column by column into dst, `width` doubles from column to
+ * column (a constant once inlined: the stores' offsets are then fixed and the three addresses advance
+ * once per two columns).
+ */
+@inline function packPair(a: usize, rowBytes: usize, dst: usize, width: i32, cols: i32): void {
   const step = <usize>width << 3;
-  let i = 0;
-  for (; i + 1 < cols; i += 2) {
-    const lo = v128.load(at(a, i));
-    const hi = v128.load(at(b, i));
-    const d = dst + <usize>i * step;
+  let b = a + rowBytes;
+  let d = dst;
+  const end = a + (<usize>(cols & ~1) << 3);
+  for (; a < end; a += 16, b += 16, d += step << 1) {
+    const lo = v128.load(a);
+    const hi = v128.load(b);
     v128.store(d, v128.shuffle<f64>(lo, hi, 0, 2));
     v128.store(d + step, v128.shuffle<f64>(lo, hi, 1, 3));
   }
-  if (i < cols) v128.store(dst + <usize>i * step, rowPair(a, b, i));
+  if (cols & 1) v128.store(d, rowPair(a, b, 0));
 }
 
 function linearForward(rec: i32): void {
@@ -622,6 +687,74 @@ function linearBackward(rec: i32): void {
   }
 }
 
+/**
+ * Sixteen columns (eight pairs) of linearBackward4's loop from the given row, x and gradient addresses,
+ * rows 1 and 3 at k1 and k3 bytes past w1 and w3 (and g1, g3): 0 for any four rows, or the row size
+ * for consecutive rows passed as w1 = w0 and w3 = w2, whose accesses are then all a base and a constant
+ * offset (six bases rather than ten, which V8 then holds in registers without spilling).
+ */
+@inline function backwardColumns16(
+  w0: usize,
+  w1: usize,
+  w2: usize,
+  w3: usize,
+  g0: usize,
+  g1: usize,
+  g2: usize,
+  g3: usize,
+  xp: usize,
+  xg: usize,
+  k1: usize,
+  k3: usize,
+  s0: v128,
+  s1: v128,
+  s2: v128,
+  s3: v128,
+): void {
+  backwardPair(w0, w1, w2, w3, g0, g1, g2, g3, xp, xg, k1, k3, 0, s0, s1, s2, s3);
+  backwardPair(w0, w1, w2, w3, g0, g1, g2, g3, xp, xg, k1, k3, 16, s0, s1, s2, s3);
+  backwardPair(w0, w1, w2, w3, g0, g1, g2, g3, xp, xg, k1, k3, 32, s0, s1, s2, s3);
+  backwardPair(w0, w1, w2, w3, g0, g1, g2, g3, xp, xg, k1, k3, 48, s0, s1, s2, s3);
+  backwardPair(w0, w1, w2, w3, g0, g1, g2, g3, xp, xg, k1, k3, 64, s0, s1, s2, s3);
+  backwardPair(w0, w1, w2, w3, g0, g1, g2, g3, xp, xg, k1, k3, 80, s0, s1, s2, s3);
+  backwardPair(w0, w1, w2, w3, g0, g1, g2, g3, xp, xg, k1, k3, 96, s0, s1, s2, s3);
+  backwardPair(w0, w1, w2, w3, g0, g1, g2, g3, xp, xg, k1, k3, 112, s0, s1, s2, s3);
+}
+
+/**
+ * One column pair, `j` bytes on from each address (rows 1 and 3 `k1 + j` and `k3 + j`; constants once
+ * inlined, which the optimiser folds into the loads' and stores' offsets): the same operations in the
+ * same order as linearBackward4's loop.
+ */
+@inline function backwardPair(
+  w0: usize,
+  w1: usize,
+  w2: usize,
+  w3: usize,
+  g0: usize,
+  g1: usize,
+  g2: usize,
+  g3: usize,
+  xp: usize,
+  xg: usize,
+  k1: usize,
+  k3: usize,
+  j: usize,
+  s0: v128,
+  s1: v128,
+  s2: v128,
+  s3: v128,
+): void {
+  const xv = v128.load(xp + j);
+  const sum01 = f64x2.add(f64x2.mul(v128.load(w0 + j), s0), f64x2.mul(v128.load(w1 + (k1 + j)), s1));
+  const sum23 = f64x2.add(f64x2.mul(v128.load(w2 + j), s2), f64x2.mul(v128.load(w3 + (k3 + j)), s3));
+  v128.store(xg + j, f64x2.add(v128.load(xg + j), f64x2.add(sum01, sum23)));
+  v128.store(g0 + j, f64x2.add(v128.load(g0 + j), f64x2.mul(s0, xv)));
+  v128.store(g1 + (k1 + j), f64x2.add(v128.load(g1 + (k1 + j)), f64x2.mul(s1, xv)));
+  v128.store(g2 + j, f64x2.add(v128.load(g2 + j), f64x2.mul(s2, xv)));
+  v128.store(g3 + (k3 + j), f64x2.add(v128.load(g3 + (k3 + j)), f64x2.mul(s3, xv)));
+}
+
 @inline function linearBackward4(
   wp: usize,
   wg: usize,
@@ -652,6 +785,33 @@ function linearBackward(rec: i32): void {
   const s2 = f64x2.splat(d2);
   const s3 = f64x2.splat(d3);
   let i = 0;
+  if ((cols & 15) == 0) {
+    // Sixteen columns a turn, unrolled, each pair at a constant offset from bases that advance once a
+    // turn (the loop over pairs below computes ten addresses and checks the stack per pair). Four
+    // consecutive rows of 16 or 64 columns are reached from two bases each for w and its gradient,
+    // at constant offsets, which leaves V8 registers for all of them.
+    const colBytes = <usize>cols << 3;
+    if (r3 == r0 + 3 && cols == 16) {
+      const w23 = w0 + 256;
+      const g23 = g0 + 256;
+      backwardColumns16(w0, w0, w23, w23, g0, g0, g23, g23, xp, xg, 128, 128, s0, s1, s2, s3);
+      return;
+    }
+    if (r3 == r0 + 3 && cols == 64) {
+      for (let c: usize = 0; c < colBytes; c += 128) {
+        const w01 = w0 + c;
+        const w23 = w2 + c;
+        const g01 = g0 + c;
+        const g23 = g2 + c;
+        backwardColumns16(w01, w01, w23, w23, g01, g01, g23, g23, xp + c, xg + c, 512, 512, s0, s1, s2, s3);
+      }
+      return;
+    }
+    for (let c: usize = 0; c < colBytes; c += 128) {
+      backwardColumns16(w0 + c, w1 + c, w2 + c, w3 + c, g0 + c, g1 + c, g2 + c, g3 + c, xp + c, xg + c, 0, 0, s0, s1, s2, s3);
+    }
+    return;
+  }
   for (; i + 1 < cols; i += 2) {
     const xv = v128.load(at(xp, i));
     const sum01 = f64x2.add(f64x2.mul(v128.load(at(w0, i)), s0), f64x2.mul(v128.load(at(w1, i)), s1));
@@ -686,7 +846,11 @@ function reluForward(r: i32): void {
   const out = field(r, OUT);
   const xp = vp(offsetOf(field(r, X)));
   const op = vp(offsetOf(out));
-  for (let i = 0, n = lengthOf(out); i < n; i++) store<f64>(at(op, i), max<f64>(0, load<f64>(at(xp, i))));
+  const n = lengthOf(out);
+  const zeros = f64x2.splat(0);
+  let i = 0;
+  for (; i + 1 < n; i += 2) v128.store(at(op, i), f64x2.max(zeros, v128.load(at(xp, i))));
+  if (i < n) store<f64>(at(op, i), max<f64>(0, load<f64>(at(xp, i))));
 }
 
 function reluBackward(r: i32): void {
@@ -695,9 +859,16 @@ function reluBackward(r: i32): void {
   const xp = vp(xo);
   const xg = gp(xo);
   const og = gp(offsetOf(out));
-  for (let i = 0, n = lengthOf(out); i < n; i++) {
-    if (load<f64>(at(xp, i)) > 0) store<f64>(at(xg, i), load<f64>(at(xg, i)) + load<f64>(at(og, i)));
+  const n = lengthOf(out);
+  // Two lanes: where x > 0 the sum, elsewhere the gradient as it was (bit for bit: nothing added).
+  const zeros = f64x2.splat(0);
+  let i = 0;
+  for (; i + 1 < n; i += 2) {
+    const g = v128.load(at(xg, i));
+    const on = f64x2.gt(v128.load(at(xp, i)), zeros);
+    v128.store(at(xg, i), v128.bitselect(f64x2.add(g, v128.load(at(og, i))), g, on));
   }
+  if (i < n && load<f64>(at(xp, i)) > 0) store<f64>(at(xg, i), load<f64>(at(xg, i)) + load<f64>(at(og, i)));
 }
 
 /**
@@ -725,7 +896,17 @@ function scoresForward(r: i32): void {
   const scale = constant(r);
   const qp = vp(offsetOf(field(r, X)) + offset);
   const op = vp(offsetOf(field(r, OUT)));
-  for (let s = 0; s < count; s++) {
+  // Two keys at a time, one per lane, each summing its products in order from 0.
+  const scales = f64x2.splat(scale);
+  let s = 0;
+  for (; s + 1 < count; s += 2) {
+    const k0 = vp(offsetOf(listed(list + s)) + offset);
+    const k1 = vp(offsetOf(listed(list + s + 1)) + offset);
+    let acc = f64x2.splat(0);
+    for (let j = 0; j < size; j++) acc = f64x2.add(acc, f64x2.mul(v128.load64_splat(at(qp, j)), rowPair(k0, k1, j)));
+    v128.store(at(op, s), f64x2.mul(acc, scales));
+  }
+  if (s < count) {
     const kp = vp(offsetOf(listed(list + s)) + offset);
     let acc: f64 = 0;
     for (let j = 0; j < size; j++) acc += load<f64>(at(qp, j)) * load<f64>(at(kp, j));
@@ -750,7 +931,13 @@ function scoresBackward(r: i32): void {
     const kp = vp(ko);
     const kg = gp(ko);
     const d = load<f64>(at(og, s)) * scale;
-    for (let j = 0; j < size; j++) {
+    const ds = f64x2.splat(d);
+    let j = 0;
+    for (; j + 1 < size; j += 2) {
+      v128.store(at(qg, j), f64x2.add(v128.load(at(qg, j)), f64x2.mul(ds, v128.load(at(kp, j)))));
+      v128.store(at(kg, j), f64x2.add(v128.load(at(kg, j)), f64x2.mul(ds, v128.load(at(qp, j)))));
+    }
+    if (j < size) {
       store<f64>(at(qg, j), load<f64>(at(qg, j)) + d * load<f64>(at(kp, j)));
       store<f64>(at(kg, j), load<f64>(at(kg, j)) + d * load<f64>(at(qp, j)));
     }
@@ -775,8 +962,12 @@ function softmaxForward(r: i32): void {
 function softmaxInto(xo: i32, oo: i32, n: i32): void {
   const xp = vp(xo);
   const op = vp(oo);
-  let peak: f64 = -Infinity;
-  for (let i = 0; i < n; i++) peak = max<f64>(peak, load<f64>(at(xp, i)));
+  // The peak two lanes at a time: max is exact in any order. The sum stays in order, one lane.
+  let peaks = f64x2.splat(-Infinity);
+  let i = 0;
+  for (; i + 1 < n; i += 2) peaks = f64x2.max(peaks, v128.load(at(xp, i)));
+  let peak = max<f64>(f64x2.extract_lane(peaks, 0), f64x2.extract_lane(peaks, 1));
+  if (i < n) peak = max<f64>(peak, load<f64>(at(xp, i)));
   let total: f64 = 0;
   for (let i = 0; i < n; i++) {
     const e = exp(load<f64>(at(xp, i)) + -peak);
@@ -784,7 +975,10 @@ function softmaxInto(xo: i32, oo: i32, n: i32): void {
     total += e;
   }
   const inv = 1.0 / total;
-  for (let i = 0; i < n; i++) store<f64>(at(op, i), load<f64>(at(op, i)) * inv);
+  const invs = f64x2.splat(inv);
+  i = 0;
+  for (; i + 1 < n; i += 2) v128.store(at(op, i), f64x2.mul(v128.load(at(op, i)), invs));
+  if (i < n) store<f64>(at(op, i), load<f64>(at(op, i)) * inv);
 }
 
 /** dx = p ⊙ (dy − p·dy). */
@@ -797,9 +991,13 @@ function softmaxBackward(r: i32): void {
   const n = lengthOf(out);
   let dot: f64 = 0;
   for (let i = 0; i < n; i++) dot += load<f64>(at(op, i)) * load<f64>(at(og, i));
-  for (let i = 0; i < n; i++) {
-    store<f64>(at(xg, i), load<f64>(at(xg, i)) + load<f64>(at(op, i)) * (load<f64>(at(og, i)) - dot));
+  const dots = f64x2.splat(dot);
+  let i = 0;
+  for (; i + 1 < n; i += 2) {
+    const d = f64x2.mul(v128.load(at(op, i)), f64x2.sub(v128.load(at(og, i)), dots));
+    v128.store(at(xg, i), f64x2.add(v128.load(at(xg, i)), d));
   }
+  if (i < n) store<f64>(at(xg, i), load<f64>(at(xg, i)) + load<f64>(at(op, i)) * (load<f64>(at(og, i)) - dot));
 }
 
 /** One head's output Σ_s w_s · v_s over the `count` values listed from `list`. */
@@ -875,10 +1073,14 @@ function concatForward(r: i32): void {
   const count = field(r, COUNT);
   let o = vp(offsetOf(field(r, OUT)));
   for (let p = 0; p < count; p++) {
+    // Copied two lanes at a time: memory.copy is a call out of the module (to memmove) per part.
     const part = listed(list + p);
-    const bytes = <usize>lengthOf(part) << 3;
-    memory.copy(o, vp(offsetOf(part)), bytes);
-    o += bytes;
+    const n = lengthOf(part);
+    const src = vp(offsetOf(part));
+    let i = 0;
+    for (; i + 1 < n; i += 2) v128.store(at(o, i), v128.load(at(src, i)));
+    if (i < n) store<f64>(at(o, i), load<f64>(at(src, i)));
+    o += <usize>n << 3;
   }
 }
 
@@ -890,7 +1092,9 @@ function concatBackward(r: i32): void {
     const part = listed(list + p);
     const pg = gp(offsetOf(part));
     const n = lengthOf(part);
-    for (let i = 0; i < n; i++) store<f64>(at(pg, i), load<f64>(at(pg, i)) + load<f64>(at(o, i)));
+    let i = 0;
+    for (; i + 1 < n; i += 2) v128.store(at(pg, i), f64x2.add(v128.load(at(pg, i)), v128.load(at(o, i))));
+    if (i < n) store<f64>(at(pg, i), load<f64>(at(pg, i)) + load<f64>(at(o, i)));
     o += <usize>n << 3;
   }
 }
@@ -921,10 +1125,14 @@ function crossEntropyBackward(r: i32): void {
   const oo = offsetOf(field(r, OUT));
   const pp = vp(oo + 1);
   const d = load<f64>(gp(oo));
-  for (let i = 0, n = lengthOf(x); i < n; i++) {
-    const p = load<f64>(at(pp, i)) - (i == target ? 1.0 : 0.0);
-    store<f64>(at(xg, i), load<f64>(at(xg, i)) + d * p);
-  }
+  const n = lengthOf(x);
+  // Two lanes of g·p (p − 0 is p exactly), then the target's element again from its gradient before.
+  const before = load<f64>(at(xg, target));
+  const ds = f64x2.splat(d);
+  let i = 0;
+  for (; i + 1 < n; i += 2) v128.store(at(xg, i), f64x2.add(v128.load(at(xg, i)), f64x2.mul(ds, v128.load(at(pp, i)))));
+  if (i < n) store<f64>(at(xg, i), load<f64>(at(xg, i)) + d * load<f64>(at(pp, i)));
+  store<f64>(at(xg, target), before + d * (load<f64>(at(pp, target)) - 1.0));
 }
 
 export function sum(x: i32): i32 {
@@ -948,7 +1156,11 @@ function sumBackward(r: i32): void {
   const x = field(r, X);
   const xg = gp(offsetOf(x));
   const d = load<f64>(gp(offsetOf(field(r, OUT))));
-  for (let i = 0, n = lengthOf(x); i < n; i++) store<f64>(at(xg, i), load<f64>(at(xg, i)) + d);
+  const ds = f64x2.splat(d);
+  const n = lengthOf(x);
+  let i = 0;
+  for (; i + 1 < n; i += 2) v128.store(at(xg, i), f64x2.add(v128.load(at(xg, i)), ds));
+  if (i < n) store<f64>(at(xg, i), load<f64>(at(xg, i)) + d);
 }
 
 /** (Σ x_i) · (1/k) over the k scalars listed from `list`. */
@@ -979,18 +1191,87 @@ function meanBackward(r: i32): void {
   }
 }
 
+/** Where the saved programs start (bytes): JavaScript patches their token rows and targets there. */
+export function programsAddress(): usize {
+  return PROGRAMS;
+}
+
+// A saved program, from its start (i32 entries): a header of PROGRAM_HEADER entries (the counts below,
+// then the flops as an f64), the tape, the handle offsets and lengths, the handle lists, then its token
+// bindings: per token row [handle, matrix offset, cols, token index], per target [tape index, token index].
+const P_OPS: i32 = 0;
+const P_NODES: i32 = 1;
+const P_LISTS: i32 = 2;
+const P_ROWS: i32 = 3;
+const P_TARGETS: i32 = 4;
+const P_SLOTS: i32 = 5;
+const P_EDGES: i32 = 6;
+const P_FLOPS: i32 = 8;
+const PROGRAM_HEADER: i32 = 10;
+
 /**
- * Runs a recorded step's forward pass again, every operation in the tape's order into the vectors it
- * wrote before: JavaScript has put back the step's tape, handles and lists (with the new step's token
- * rows and targets) and passes its counts. The regions hold them: capacities only grow until `init`.
+ * Saves the step just recorded for replay: its tape, handles, its first `listEntries` handle-list
+ * entries and, after those in the list region (JavaScript wrote them there), its token bindings,
+ * `rowEntries` then `targetEntries` of them. Returns where it starts, in i32 entries.
  */
-export function replay(opCount: i32, nodeCount: i32, slots: i32, edgeCount: i32, flopCount: f64): void {
+export function saveProgram(listEntries: i32, rowEntries: i32, targetEntries: i32): i32 {
+  const tapeEntries = ops * RECORD;
+  const listed = listEntries + rowEntries + targetEntries;
+  const need = programTop + PROGRAM_HEADER + tapeEntries + 2 * nodes + listed;
+  if (need > programCap) layout(arenaCap, handleCap, recordCap, listCap, liveCap, grownCap(need, programCap), true);
+  const start = programTop;
+  const h = PROGRAMS + (<usize>start << 2);
+  store<i32>(h + (<usize>P_OPS << 2), ops);
+  store<i32>(h + (<usize>P_NODES << 2), nodes);
+  store<i32>(h + (<usize>P_LISTS << 2), listEntries);
+  store<i32>(h + (<usize>P_ROWS << 2), rowEntries);
+  store<i32>(h + (<usize>P_TARGETS << 2), targetEntries);
+  store<i32>(h + (<usize>P_SLOTS << 2), top);
+  store<i32>(h + (<usize>P_EDGES << 2), edges);
+  store<f64>(h + (<usize>P_FLOPS << 2), flops);
+  let p = h + (<usize>PROGRAM_HEADER << 2);
+  memory.copy(p, TAPE, <usize>tapeEntries << 2);
+  p += <usize>tapeEntries << 2;
+  memory.copy(p, NODE_OFF, <usize>nodes << 2);
+  p += <usize>nodes << 2;
+  memory.copy(p, NODE_LEN, <usize>nodes << 2);
+  p += <usize>nodes << 2;
+  memory.copy(p, LISTS, <usize>listed << 2);
+  programTop = need;
+  return start;
+}
+
+/**
+ * Runs a saved step's forward pass again, every operation in the tape's order into the vectors it
+ * wrote before, reading the saved program where it lies rather than copying it in: its parts are the
+ * tape, handles and lists in use until the next reset. This step's token ids are at the start of the
+ * (home) list region, written by JavaScript; the program's token rows and targets are patched from them.
+ */
+export function replay(program: i32): void {
   reset();
-  top = slots;
-  nodes = nodeCount;
-  ops = opCount;
-  edges = edgeCount;
-  flops = flopCount;
+  const h = PROGRAMS + (<usize>program << 2);
+  const listEntries = load<i32>(h + (<usize>P_LISTS << 2));
+  const rowEntries = load<i32>(h + (<usize>P_ROWS << 2));
+  const targetEntries = load<i32>(h + (<usize>P_TARGETS << 2));
+  ops = load<i32>(h + (<usize>P_OPS << 2));
+  nodes = load<i32>(h + (<usize>P_NODES << 2));
+  top = load<i32>(h + (<usize>P_SLOTS << 2));
+  edges = load<i32>(h + (<usize>P_EDGES << 2));
+  flops = load<f64>(h + (<usize>P_FLOPS << 2));
+  TAPE = h + (<usize>PROGRAM_HEADER << 2);
+  NODE_OFF = TAPE + (<usize>(ops * RECORD) << 2);
+  NODE_LEN = NODE_OFF + (<usize>nodes << 2);
+  LISTS = NODE_LEN + (<usize>nodes << 2);
+  replayedLists = listEntries;
+  const tokens = homeLists;
+  let b = LISTS + (<usize>listEntries << 2);
+  for (const end = b + (<usize>rowEntries << 2); b < end; b += 16) {
+    const token = load<i32>(tokens + (<usize>load<i32>(b, 12) << 2));
+    store<i32>(NODE_OFF + (<usize>load<i32>(b) << 2), load<i32>(b, 4) + token * load<i32>(b, 8));
+  }
+  for (const end = b + (<usize>targetEntries << 2); b < end; b += 8) {
+    store<i32>(TAPE + (<usize>load<i32>(b) << 2), load<i32>(tokens + (<usize>load<i32>(b, 4) << 2)));
+  }
   for (let r = 0, end = ops * RECORD; r < end; r += RECORD) {
     switch (field(r, OP)) {
       case ADD:
@@ -1072,6 +1353,30 @@ export function backward(loss: i32): void {
   }
 }
 
+/** Adam on the two parameters at val (gradients at grad, moments at m1 and m2), as `adam` says. */
+@inline function adamPair(
+  val: usize,
+  grad: usize,
+  m1: usize,
+  m2: usize,
+  b1: v128,
+  b2: v128,
+  c1: v128,
+  c2: v128,
+  mc: v128,
+  vc: v128,
+  lrs: v128,
+  epss: v128,
+): void {
+  const g = v128.load(grad);
+  const m = f64x2.add(f64x2.mul(b1, v128.load(m1)), f64x2.mul(c1, g));
+  const v = f64x2.add(f64x2.mul(b2, v128.load(m2)), f64x2.mul(c2, f64x2.mul(g, g)));
+  v128.store(m1, m);
+  v128.store(m2, v);
+  const step = f64x2.div(f64x2.mul(lrs, f64x2.div(m, mc)), f64x2.add(f64x2.sqrt(f64x2.div(v, vc)), epss));
+  v128.store(val, f64x2.sub(v128.load(val), step));
+}
+
 /**
  * microgpt.py's Adam for step `step` (from 0) on the parameters with their gradients, float operation
  * for float operation as workload/adam.ts (divisions, not reciprocals, and V8's pow): lanes take
@@ -1098,15 +1403,14 @@ export function adam(learningRate: f64, steps: f64, step: f64, beta1: f64, beta2
   const m1 = MOMENT1;
   const m2 = MOMENT2;
   const pairs = <usize>(numParams >> 1) << 4;
-  for (let o: usize = 0; o < pairs; o += 16) {
-    const g = v128.load(grad + o);
-    const m = f64x2.add(f64x2.mul(b1, v128.load(m1 + o)), f64x2.mul(c1, g));
-    const v = f64x2.add(f64x2.mul(b2, v128.load(m2 + o)), f64x2.mul(c2, f64x2.mul(g, g)));
-    v128.store(m1 + o, m);
-    v128.store(m2 + o, v);
-    const step = f64x2.div(f64x2.mul(lrs, f64x2.div(m, mc)), f64x2.add(f64x2.sqrt(f64x2.div(v, vc)), epss));
-    v128.store(val + o, f64x2.sub(v128.load(val + o), step));
+  // Two pairs a turn: V8 re-splats the constants inside the loop (vmovddup, some from the stack) and
+  // checks the stack once a turn, so a turn of two pays those once for four parameters.
+  let o: usize = 0;
+  for (; o + 32 <= pairs; o += 32) {
+    adamPair(val + o, grad + o, m1 + o, m2 + o, b1, b2, c1, c2, mc, vc, lrs, epss);
+    adamPair(val + o + 16, grad + o + 16, m1 + o + 16, m2 + o + 16, b1, b2, c1, c2, mc, vc, lrs, epss);
   }
+  if (o < pairs) adamPair(val + o, grad + o, m1 + o, m2 + o, b1, b2, c1, c2, mc, vc, lrs, epss);
   for (let i = numParams & ~1; i < numParams; i++) {
     const g = load<f64>(at(GRAD, i));
     const m = beta1 * load<f64>(at(MOMENT1, i)) + (1 - beta1) * g;
