@@ -4,8 +4,9 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],
-    // The default leaves a core idle; the suite spends most of its time in long single-threaded jobs.
-    maxWorkers: '100%',
+    // One more file than cores: several files spend most of their time waiting (on a --timeout to
+    // pass, a signal to land, PyTorch to load), and a waiting file should not hold a core.
+    maxWorkers: '150%',
     // A guard against a hang, never a verdict on speed: the longest test takes about 40 s on a quiet
     // 2-core machine and took 100 s at load average 12 (test/helpers.ts's SPAWN_GUARD_MS is below it).
     testTimeout: 600_000,
