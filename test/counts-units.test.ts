@@ -10,6 +10,7 @@ import { countedSteps, countJob, estimatedCycles, readCounts } from '../scenario
 import { countMarks } from '../scenarios/bench/kinds/counts-run.ts';
 import { countingMeter } from '../scenarios/bench/counts/meter.ts';
 import { meteredEnv } from '../scenarios/bench/resource-meter.ts';
+import { workerEnv } from '../scenarios/bench/process-executor.ts';
 import { readResultsFolder } from '../scenarios/bench/results.ts';
 import { compareFolders } from '../scenarios/compare/compare.ts';
 import { engineFits, type PointRow } from '../scenarios/sweep/points.ts';
@@ -134,7 +135,7 @@ describe('compare on counts', () => {
 });
 
 describe("a counted process's environment", () => {
-  it('drops NODE_EXTRA_CA_CERTS (not the rest), sets PYTHONHASHSEED, and a run may still set its own', () => {
+  it('drops NODE_EXTRA_CA_CERTS (not the rest), sets PYTHONHASHSEED, and a program may still set its own', () => {
     const saved = process.env.NODE_EXTRA_CA_CERTS;
     process.env.NODE_EXTRA_CA_CERTS = '/etc/ssl/certs/ca-certificates.crt';
     const meter = countingMeter();
@@ -144,8 +145,11 @@ describe("a counted process's environment", () => {
       expect(env.PYTHONHASHSEED).toBe('0');
       expect(env.PATH).toBe(process.env.PATH);
       expect(meteredEnv(meter, { NODE_EXTRA_CA_CERTS: '/mine.pem' }).NODE_EXTRA_CA_CERTS).toBe('/mine.pem');
-      // A timed run's meter (or none) leaves the environment as it is.
+      // A timed program's meter (or none) leaves the environment as it is; an engine's worker, timed
+      // or counted, runs without it.
       expect(meteredEnv(null).NODE_EXTRA_CA_CERTS).toBe('/etc/ssl/certs/ca-certificates.crt');
+      expect(workerEnv(null).NODE_EXTRA_CA_CERTS).toBeUndefined();
+      expect(workerEnv(meter)).toMatchObject({ PYTHONHASHSEED: '0', PATH: process.env.PATH });
     } finally {
       meter.dispose();
       if (saved === undefined) delete process.env.NODE_EXTRA_CA_CERTS;
