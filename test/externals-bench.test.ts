@@ -19,8 +19,11 @@ const JOB_PLACEHOLDERS =
   '--samples {samples} --data {data}';
 const trainCli = (engine: string, logEvery: number) =>
   `node --import tsx scripts/train.ts --engine ${engine} --log-every ${logEvery} ${JOB_PLACEHOLDERS}`;
-/** Past it `hangs` is killed; each other program's whole run takes about a second (15-fold margin at load 12). */
-const TIMEOUT_SECONDS = 30;
+/**
+ * Past it `hangs` is killed (the bench waits that long for it); each other program's whole run takes
+ * about a second quiet and 2 s at load 12 (a 10-fold margin there).
+ */
+const TIMEOUT_SECONDS = 20;
 
 const EXTERNALS = [
   `own-tensor=${trainCli('tensor', 1)}`,
