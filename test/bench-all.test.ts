@@ -24,10 +24,11 @@ interface RunLine {
 }
 type RunRecord = RunLine;
 type TrainRun = RunLine;
-import { ROOT, expectInputError, runScript, startScript, tempDirs } from './helpers.ts';
+import { expectInputError, runScript, startScript, tempDirs } from './helpers.ts';
+import { fixturePlugin } from './compiled-scripts.ts';
 
 /** The test-only faulty engines join the registry through the documented extension point. */
-const FAULTY = { MICROGPT_BENCH_ENGINES: join(ROOT, 'test/fixtures/faulty-engines.ts') };
+const FAULTY = { MICROGPT_BENCH_ENGINES: fixturePlugin('faulty-engines') };
 const tmp = tempDirs()('bench-all');
 const SHORT_JOB = ['--steps', '4', '--samples', '1'];
 

@@ -24,6 +24,20 @@ export const COMPILED_SCRIPTS_VAR = 'MGB_TEST_COMPILED_SCRIPTS';
 
 const CACHE = join(ROOT, 'node_modules', '.cache', 'microgpt-bench');
 
+/** test/fixtures/<name>.ts plugins also compiled (see `fixturePlugin`). */
+const COMPILED_FIXTURES = ['faulty-engines'] as const;
+
+/**
+ * A fixture plugin module for MICROGPT_BENCH_ENGINES: compiled when the global setup built it (no
+ * tsx for the command or its workers: about 1 s of CPU each), else its TypeScript source. Tests of
+ * what a TypeScript plugin does use the source itself.
+ */
+export function fixturePlugin(name: (typeof COMPILED_FIXTURES)[number]): string {
+  const compiled = process.env[COMPILED_SCRIPTS_VAR];
+  const bundle = compiled ? join(compiled, 'fixtures', `${name}.mjs`) : '';
+  return bundle && existsSync(bundle) ? bundle : join(ROOT, 'test', 'fixtures', `${name}.ts`);
+}
+
 /** The npm scripts' entry points (package.json's `node --import tsx scripts/X.ts`). */
 function commandScripts(): string[] {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
@@ -52,6 +66,13 @@ export async function compileScripts(): Promise<string> {
   try {
     const entryPoints = commandScripts().map((s) => join(ROOT, 'scripts', s));
     await build({ ...CHUNKED_NODE_BUNDLE, entryPoints, outdir, plugins: [ownUrl] });
+    // The fixture plugins whose TypeScript is not what a test is about, as one module each (the
+    // way a plugin with dependencies is bundled): their runs start from the compiled worker.
+    for (const name of COMPILED_FIXTURES) {
+      const entry = join(ROOT, 'test', 'fixtures', `${name}.ts`);
+      const outfile = join(outdir, 'fixtures', `${name}.mjs`);
+      await build({ ...CHUNKED_NODE_BUNDLE, splitting: false, entryPoints: [entry], outfile, plugins: [ownUrl] });
+    }
   } catch (err) {
     rmSync(outdir, { recursive: true, force: true });
     throw err;

@@ -11,8 +11,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { ROOT, runsOf, runScriptAsync, startScript, tempDirs } from './helpers.ts';
+import { fixturePlugin } from './compiled-scripts.ts';
 
-const FAULTY = { MICROGPT_BENCH_ENGINES: join(ROOT, 'test/fixtures/faulty-engines.ts') };
+const FAULTY = { MICROGPT_BENCH_ENGINES: fixturePlugin('faulty-engines') };
 const tmp = tempDirs()('faults-processes');
 const TINY_JOB = ['--steps', '4', '--samples', '0'];
 
@@ -43,15 +44,15 @@ function running(pid: number): boolean {
 }
 
 /**
- * The bench's worker process, once there is one: the Node process running scenarios/bench/worker.ts,
- * its child, or its grandchild under GNU time.
+ * The bench's worker process, once there is one: the Node process running scenarios/bench/worker.ts
+ * or its compiled worker.mjs, its child, or its grandchild under GNU time.
  */
 async function workerOf(pid: number): Promise<number> {
   for (let i = 0; i < 300; i++) {
     const worker = [...childrenOf(pid), ...childrenOf(pid).flatMap(childrenOf)].find((c) => {
       try {
         const argv = readFileSync(`/proc/${c}/cmdline`, 'utf8').split('\0');
-        return argv[0] === process.execPath && argv.some((arg) => arg.endsWith('worker.ts'));
+        return argv[0] === process.execPath && argv.some((arg) => /worker\.m?[jt]s$/.test(arg));
       } catch {
         return false;
       }
