@@ -43,12 +43,12 @@ const COMMAND_CHARS = 80;
 /**
  * The child's ends of its piped output as /proc names them (`socket:[123]`: Node's stdio "pipes" are
  * socket pairs, whose two ends are different inodes, so the bench's own ends would not match). Read
- * right after spawn, which returns once the child has exec'd with them as its fds 1 and 2.
+ * right after spawn, which returns once the child has exec'd with them as its fds 1, 2 and any after.
  */
 export function outputsOf(child: ChildProcess): Set<string> {
   const outputs = new Set<string>();
   if (child.pid === undefined) return outputs;
-  for (const fd of [1, 2]) {
+  for (let fd = 1; fd < child.stdio.length; fd++) {
     if (!child.stdio[fd]) continue;
     try {
       outputs.add(readlinkSync(`/proc/${child.pid}/fd/${fd}`));

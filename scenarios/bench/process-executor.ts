@@ -8,7 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { TrainConfig } from '../../workload/config.ts';
 import { runsInWorker, type JobKind } from './job-kind.ts';
-import type { ChildJob, WorkerMessage } from './protocol.ts';
+import { MESSAGES_FD, type ChildJob, type WorkerMessage } from './protocol.ts';
 import type { Executed, Executor } from './scheduler.ts';
 import { crashReason, startChild, startReaper, watchChild, type ChildExit } from '../child-process.ts';
 import { firstIssue } from './schemas.ts';
@@ -72,7 +72,8 @@ export function processExecutor(setup: JobSetup, { worker, meter }: ProcessOptio
       let startupMs: number | null = null;
       const child = startChild(file, args, {
         // stdout piped too: what the engine's libraries print goes into the run's record, nowhere else.
-        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+        // The messages come through a pipe of their own (MESSAGES_FD).
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
         env: workerEnv(meter),
         // A process group of its own: ^C in the terminal reaches the bench, which then stops its worker;
         // a worker ended by a signal of its own is that run's failure.
@@ -81,7 +82,7 @@ export function processExecutor(setup: JobSetup, { worker, meter }: ProcessOptio
       startReaper(child, opts.timeoutMs);
       const printed = printedBy(child);
       let reply: FinalMessage | undefined;
-      child.on('message', (m: WorkerMessage) => {
+      onMessages(child, (m) => {
         if (m.type === 'start') startupMs = performance.now() - started;
         if (m.type === 'start' || m.type === 'step') opts.onProgress?.(m);
         else reply = m;
@@ -96,6 +97,33 @@ export function processExecutor(setup: JobSetup, { worker, meter }: ProcessOptio
       });
     });
   };
+}
+
+/**
+ * Calls `handle` with each message the worker writes to its messages pipe. Each chunk is split
+ * where it is read; a line that is not a message (a library writing to that descriptor) is skipped.
+ */
+function onMessages(child: ChildProcess, handle: (message: WorkerMessage) => void): void {
+  const pipe = child.stdio[MESSAGES_FD];
+  if (!pipe) return;
+  let partial: Buffer[] = [];
+  pipe.on('data', (chunk: Buffer) => {
+    let start = 0;
+    for (let end = chunk.indexOf(10); end !== -1; end = chunk.indexOf(10, start)) {
+      partial.push(chunk.subarray(start, end));
+      const line = Buffer.concat(partial).toString('utf8');
+      partial = [];
+      start = end + 1;
+      let message: unknown;
+      try {
+        message = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      if (typeof message === 'object' && message !== null && 'type' in message) handle(message as WorkerMessage);
+    }
+    if (start < chunk.length) partial.push(chunk.subarray(start));
+  });
 }
 
 /**
