@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -13,17 +13,19 @@ const tmp = tempDirs();
 const VALGRIND = valgrindVersion() !== null;
 if (!VALGRIND) console.warn('[skip] valgrind is not installed: skipping bench:sweep --counts');
 
+/** The sweep the tests share: its folder is also the whole sweep that the shards' merge must equal. */
+const SWEEP = ['--vary', 'n-embd=8,16', '--engines', 'tape,tensor', '--steps', '3', '--trials', '2', '--check'];
+
 describe('npm run bench:sweep', () => {
   const dir = tmp('sweep');
   const out = join(dir, 'out');
   const report = join(dir, 'sweep.md');
   let r: ReturnType<typeof runScript>;
   beforeAll(() => {
-    const args = ['--vary', 'n-embd=8,16', '--engines', 'tape,tensor', '--steps', '5', '--trials', '1', '--check'];
-    r = runScript('bench-sweep.ts', [...args, '--out', out, '--report', report]);
+    r = runScript('bench-sweep.ts', [...SWEEP, '--out', out, '--report', report]);
   });
 
-  it('n-embd 8,16 × tape,tensor at 5 steps: 4 rows in points.csv with every column, a results folder per point', () => {
+  it('n-embd 8,16 × tape,tensor at 3 steps: 4 rows in points.csv with every column, a results folder per point', () => {
     expect(r.status, r.stderr).toBe(0);
     const rows: Record<string, string>[] = parse(readFileSync(join(out, 'points.csv'), 'utf8'), { columns: true });
     expect(rows.map((row) => `${row['n-embd']} ${row.engine}`)).toEqual(['8 tape', '8 tensor', '16 tape', '16 tensor']);
@@ -34,7 +36,7 @@ describe('npm run bench:sweep', () => {
         else expect(value, `${row.engine} ${column}`).not.toBe('');
       }
       expect(row).toMatchObject({ status: 'ok', verdict: 'pass' });
-      expect(Number(row.ms_per_step)).toBeCloseTo(Number(row.median_ms) / 5, 9);
+      expect(Number(row.ms_per_step)).toBeCloseTo(Number(row.median_ms) / 3, 9);
     }
     // The layout's size: wte, wpe and lm_head (vocab 28, 16 positions) plus one layer's 12·n_embd².
     expect(rows.map((row) => Number(row.params))).toEqual([1344, 1344, 4224, 4224]);
@@ -44,11 +46,13 @@ describe('npm run bench:sweep', () => {
 
     for (const [i, width] of [8, 16].entries()) {
       const folder = rawResults(join(out, 'points', String(i + 1).padStart(3, '0')));
-      expect(folder.env.config).toMatchObject({ nEmbd: width, steps: 5 });
+      expect(folder.env.config).toMatchObject({ nEmbd: width, steps: 3 });
       expect(folder.runs.map((run) => `${run.kind} ${run.engine}`).sort()).toEqual([
         'gradcheck tape',
         'gradcheck tensor',
         'train tape',
+        'train tape',
+        'train tensor',
         'train tensor',
       ]);
       expect(folder.env.bench.counts).toBeNull();
@@ -118,9 +122,8 @@ describe('npm run bench:sweep', () => {
   describe('--shard i/n and report', () => {
     const dir = tmp('sweep-shards');
     const sweep = (name: string, extra: string[]) => {
-      const args = ['--vary', 'n-embd=8,16', '--engines', 'tape,tensor', '--steps', '3', '--trials', '2'];
       const r = runScript('bench-sweep.ts', [
-        ...args,
+        ...SWEEP,
         ...extra,
         '--out',
         join(dir, name),
@@ -130,10 +133,10 @@ describe('npm run bench:sweep', () => {
       expect(r.status, r.stderr).toBe(0);
       return join(dir, name);
     };
-    let whole = '';
+    // The whole sweep is the one above.
+    const whole = out;
     let shards: string[] = [];
     beforeAll(() => {
-      whole = sweep('whole', []);
       shards = [sweep('shard1', ['--shard', '1/2']), sweep('shard2', ['--shard', '2/2'])];
     });
     const csvRows = (path: string): Record<string, string>[] => parse(readFileSync(path, 'utf8'), { columns: true });
@@ -150,9 +153,9 @@ describe('npm run bench:sweep', () => {
 
     it("shards 1/2 and 2/2 run half the runs each and merge into the unsharded sweep's points", () => {
       for (const point of ['001', '002']) {
-        // 2 engines × 2 trials per point, split 2 and 2.
-        expect(shards.map((s) => runCount(s, point))).toEqual([2, 2]);
-        expect(runCount(whole, point)).toBe(4);
+        // 2 engines × (2 trials + a gradient check) per point, split 3 and 3.
+        expect(shards.map((s) => runCount(s, point))).toEqual([3, 3]);
+        expect(runCount(whole, point)).toBe(6);
       }
       const r = runScript('report.ts', [...shards, '--output', join(dir, 'merged')]);
       expect(r.status, r.stderr).toBe(0);
@@ -170,7 +173,8 @@ describe('npm run bench:sweep', () => {
 
     it('refuses a missing shard, a shard given twice, another sweep and a bench:all folder, in one line', () => {
       expectInputError('report.ts', [shards[0]], /^error: shard 2\/2 is missing$/);
-      const again = sweep('shard1-again', ['--shard', '1/2']);
+      const again = join(dir, 'shard1-again');
+      cpSync(shards[0], again, { recursive: true });
       expectInputError('report.ts', [shards[0], again], /^error: shard 1\/2 is given twice \(/);
       expectInputError('report.ts', [whole, shards[0]], /a whole sweep, not a shard: give it alone$/);
       const other = join(dir, 'other');
