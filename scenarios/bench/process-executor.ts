@@ -104,7 +104,8 @@ export function processExecutor(setup: JobSetup, { worker, meter }: ProcessOptio
  * where it is read; a line that is not a message (a library writing to that descriptor) is skipped.
  */
 function onMessages(child: ChildProcess, handle: (message: WorkerMessage) => void): void {
-  const pipe = child.stdio[MESSAGES_FD];
+  // A child Node refused to start (see startChild) has no stdio at all.
+  const pipe = child.stdio?.[MESSAGES_FD];
   if (!pipe) return;
   let partial: Buffer[] = [];
   pipe.on('data', (chunk: Buffer) => {
