@@ -14,11 +14,12 @@ import {
   type MicroRow,
 } from '../scenarios/micro.ts';
 import { firstIssue } from '../scenarios/bench/schemas.ts';
+import { buildScript, isTypeScript } from '../scenarios/bench/worker-build.ts';
 import { loadDatasetFile } from '../workload/dataset.ts';
-import { choiceListFlag, command, CommandError, intFlag, timeoutFlag } from './cli.ts';
+import { choiceListFlag, command, CommandError, ENGINES_MODULE_VAR, intFlag, timeoutFlag } from './cli.ts';
 import { defaultEnginesHelp, enginesFlag } from './job-flags.ts';
 import { outputDir } from './output-paths.ts';
-import { REPORTS_DIR, RESULTS_DIR, timestamp, tsxScriptArgs } from './paths.ts';
+import { PROJECT_ROOT, REPORTS_DIR, RESULTS_DIR, timestamp, tsxScriptArgs } from './paths.ts';
 
 const DEFAULT_TIMEOUT_SECONDS = 120;
 
@@ -63,9 +64,22 @@ function stopChildOnSignals(): void {
   }
 }
 
+/**
+ * Node's arguments for one measuring process: bench-micro-engine.ts compiled, or under tsx when the
+ * plugin module is TypeScript (only tsx imports it).
+ */
+type ChildArgv = (args: string[]) => string[];
+
+async function childArgv(): Promise<ChildArgv> {
+  const plugin = process.env[ENGINES_MODULE_VAR] ?? '';
+  if (isTypeScript(plugin)) return (args) => tsxScriptArgs('bench-micro-engine.ts', args);
+  const script = await buildScript(join(PROJECT_ROOT, 'scripts', 'bench-micro-engine.ts'), 'micro');
+  return (args) => [script, ...args];
+}
+
 /** Runs bench-micro-engine.ts with `args` under watchChild; its stdout is the row. */
-async function runChild(args: string[], timeoutMs: number): Promise<ChildExit & { stdout: string }> {
-  const child = spawn(process.execPath, tsxScriptArgs('bench-micro-engine.ts', args), {
+async function runChild(argv: ChildArgv, args: string[], timeoutMs: number): Promise<ChildExit & { stdout: string }> {
+  const child = spawn(process.execPath, argv(args), {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running = child;
@@ -78,12 +92,13 @@ async function runChild(args: string[], timeoutMs: number): Promise<ChildExit & 
 
 /** One engine's time on one operation, measured in a child process of its own; a fault is a failed row. */
 async function measureInChild(
+  argv: ChildArgv,
   engine: string,
   operation: MicroOperation,
   childArgs: string[],
   timeoutSeconds: number,
 ): Promise<MicroRow> {
-  const end = await runChild(['--engine', engine, '--operation', operation, ...childArgs], timeoutSeconds * 1000);
+  const end = await runChild(argv, ['--engine', engine, '--operation', operation, ...childArgs], timeoutSeconds * 1000);
   const failed = (reason: string): MicroRow => ({ engine, operation, status: 'failed', reason });
   const failure = end.timedOut ? `timed out after ${timeoutSeconds} s` : crashReason(end);
   if (failure !== null) return failed(failure);
@@ -102,6 +117,7 @@ async function measureInChild(
 
 /** Every operation on every engine, grouped by operation so the engines sit next to each other for each one. */
 async function measureAll(
+  argv: ChildArgv,
   operations: readonly MicroOperation[],
   engines: readonly string[],
   childArgs: string[],
@@ -111,7 +127,7 @@ async function measureAll(
   for (const operation of operations) {
     for (const engine of engines) {
       process.stderr.write(`bench:micro: ${operation} on ${engine}…\n`);
-      const row = await measureInChild(engine, operation, childArgs, timeoutSeconds);
+      const row = await measureInChild(argv, engine, operation, childArgs, timeoutSeconds);
       if (row.status === 'failed')
         process.stderr.write(`bench:micro: ${operation} on ${engine} failed: ${row.reason}\n`);
       rows.push(row);
@@ -143,7 +159,7 @@ command({
     const childArgs = ['--time', String(timeMs), ...(data === undefined ? [] : ['--data', data])];
 
     stopChildOnSignals();
-    const rows = await measureAll(operations, engines, childArgs, timeoutSeconds);
+    const rows = await measureAll(await childArgv(), operations, engines, childArgs, timeoutSeconds);
     const report: MicroReport = {
       rows,
       timeMs,

@@ -13,9 +13,8 @@
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Plugin } from 'esbuild';
-import { CHUNKED_NODE_BUNDLE, settleBuild } from '../scenarios/bench/worker-build.ts';
+import { fileURLToPath } from 'node:url';
+import { CHUNKED_NODE_BUNDLE, settleBuild, SOURCE_URL_PLUGIN } from '../scenarios/bench/worker-build.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -45,19 +44,6 @@ function commandScripts(): string[] {
   return [...new Set(scripts.map((m) => m[1]))].sort();
 }
 
-/** Each project source keeps its own `import.meta.url` inside the bundle. */
-const ownUrl: Plugin = {
-  name: 'own-import-meta-url',
-  setup(build) {
-    build.onLoad({ filter: /\.ts$/ }, (args) => {
-      if (args.path.includes('/node_modules/')) return undefined;
-      const source = readFileSync(args.path, 'utf8');
-      const url = JSON.stringify(pathToFileURL(args.path).href);
-      return { contents: source.replaceAll('import.meta.url', url), loader: 'ts' };
-    });
-  },
-};
-
 /** Compiles every command script; returns the folder of `<script>.mjs` files (named by their contents). */
 export async function compileScripts(): Promise<string> {
   const { build } = await import('esbuild');
@@ -65,13 +51,13 @@ export async function compileScripts(): Promise<string> {
   const outdir = mkdtempSync(join(CACHE, 'test-scripts-build-'));
   try {
     const entryPoints = commandScripts().map((s) => join(ROOT, 'scripts', s));
-    await build({ ...CHUNKED_NODE_BUNDLE, entryPoints, outdir, plugins: [ownUrl] });
+    await build({ ...CHUNKED_NODE_BUNDLE, entryPoints, outdir, plugins: [SOURCE_URL_PLUGIN] });
     // The fixture plugins whose TypeScript is not what a test is about, as one module each (the
     // way a plugin with dependencies is bundled): their runs start from the compiled worker.
     for (const name of COMPILED_FIXTURES) {
       const entry = join(ROOT, 'test', 'fixtures', `${name}.ts`);
       const outfile = join(outdir, 'fixtures', `${name}.mjs`);
-      await build({ ...CHUNKED_NODE_BUNDLE, splitting: false, entryPoints: [entry], outfile, plugins: [ownUrl] });
+      await build({ ...CHUNKED_NODE_BUNDLE, splitting: false, entryPoints: [entry], outfile, plugins: [SOURCE_URL_PLUGIN] });
     }
   } catch (err) {
     rmSync(outdir, { recursive: true, force: true });
