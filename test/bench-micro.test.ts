@@ -6,7 +6,7 @@ import { createBuiltIn, ENGINES } from '../engines/registry.ts';
 import { MICRO_OPERATIONS, microTask, runMicro } from '../scenarios/micro.ts';
 import { DEFAULT_CONFIG } from '../workload/config.ts';
 import { loadDataset } from '../workload/dataset.ts';
-import { expectInputError, runScript, tempDirs } from './helpers.ts';
+import { expectInputError, ROOT, runScript, tempDirs } from './helpers.ts';
 
 const tmp = tempDirs();
 
@@ -83,6 +83,23 @@ describe('npm run bench:micro', () => {
       columns: true,
     });
     expect(rows.map((row) => `${row.operation} | ${row.engine}`)).toEqual(operations.map((op) => `${op} | tensor`));
+  });
+
+  it("a TypeScript plugin's engine is measured too (its process under tsx, the only loader of TypeScript here)", () => {
+    const dir = tmp('micro-ts-plugin');
+    const r = runScript(
+      'bench-micro.ts',
+      [
+        ...['--engines', 'leaves-timer,tensor', '--operations', 'softmax 27', '--time', '5'],
+        ...['--results-dir', dir, '--reports-dir', dir],
+      ],
+      { env: { MICROGPT_BENCH_ENGINES: join(ROOT, 'test/fixtures/faulty-engines.ts') } },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const rows: Record<string, string>[] = parse(readFileSync(r.stdout.trimEnd().split('\n').at(-1)!, 'utf8'), {
+      columns: true,
+    });
+    expect(rows.map((row) => `${row.engine} ${row.status}`)).toEqual(['leaves-timer ok', 'tensor ok']);
   });
 
   describe('bad input: one line, exit 2, nothing measured or written', () => {

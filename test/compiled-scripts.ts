@@ -57,7 +57,13 @@ export async function compileScripts(): Promise<string> {
     for (const name of COMPILED_FIXTURES) {
       const entry = join(ROOT, 'test', 'fixtures', `${name}.ts`);
       const outfile = join(outdir, 'fixtures', `${name}.mjs`);
-      await build({ ...CHUNKED_NODE_BUNDLE, splitting: false, entryPoints: [entry], outfile, plugins: [SOURCE_URL_PLUGIN] });
+      await build({
+        ...CHUNKED_NODE_BUNDLE,
+        splitting: false,
+        entryPoints: [entry],
+        outfile,
+        plugins: [SOURCE_URL_PLUGIN],
+      });
     }
   } catch (err) {
     rmSync(outdir, { recursive: true, force: true });
