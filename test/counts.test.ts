@@ -7,18 +7,12 @@
  * JavaScript first, so its runs start from the compiled worker as the built-in engines' do (under tsx,
  * whose loader thread also runs, counts were 3e-4 apart and a count run took 2.4 times as long).
  */
-import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  CALLGRIND_OPTIONS,
-  CALLGRIND_SPEED_OPTIONS,
-  readCounts,
-  valgrindVersion,
-} from '../scenarios/bench/counts/callgrind.ts';
+import { valgrindVersion } from '../scenarios/bench/counts/callgrind.ts';
 import { rawResults, ROOT, runScript, startScript, tempDirs } from './helpers.ts';
 
 const tmp = tempDirs();
@@ -280,27 +274,5 @@ describe.skipIf(skip)('bench:all --counts', () => {
     expect(report).toMatch(/## Instruction counts/);
     expect(report).toMatch(/\| tape-padded \| engine \| 40 \| [\d,]+ \| [\d,]+ \|/);
     expect(readFileSync(`${dirs.base}.html`, 'utf8')).toMatch(/<figure id="counts-chart"><svg/);
-  });
-});
-
-describe.skipIf(skip)("callgrind's speed options", () => {
-  it('count a /bin/sh loop exactly as it counts without them, every event', () => {
-    const count = (options: readonly string[]) => {
-      const dir = tmp('speed-options');
-      const r = spawnSync('valgrind', [
-        ...CALLGRIND_OPTIONS,
-        ...options,
-        `--callgrind-out-file=${join(dir, 'callgrind.%p')}`,
-        `--log-file=${join(dir, 'valgrind.%p.log')}`,
-        ...['sh', '-c', 'i=0; while [ $i -lt 3000 ]; do i=$((i+1)); done'],
-      ]);
-      expect(r.status).toBe(0);
-      return readCounts(dir)!.whole;
-    };
-    const [fast, plain] = [count(CALLGRIND_SPEED_OPTIONS), count([])];
-    console.log(
-      `a /bin/sh loop: ${fast.instructions} instructions with the speed options, ${plain.instructions} without`,
-    );
-    expect(fast).toEqual(plain);
   });
 });

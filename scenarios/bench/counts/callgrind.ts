@@ -129,16 +129,6 @@ export const CALLGRIND_OPTIONS: readonly string[] = [
   '--dump-instr=yes',
 ];
 
-/**
- * valgrind options that change how fast it counts, never what: not part of a count's identity (not
- * in CALLGRIND_OPTIONS, so folders counted without them still compare). VEX's optimisation level 1,
- * not 2: a count run of a small job spends most of its time translating the code Node runs once at
- * start-up, and level 1 translates faster. A count run of tape on a tiny job took 13.7-13.8 s against
- * 15.5-16.6 s, all nine events within the A/A spread; a /bin/sh loop counts the same to the event
- * (test/counts.test.ts). Level 0 does not: that loop reads data twice more.
- */
-export const CALLGRIND_SPEED_OPTIONS: readonly string[] = ['--vex-iropt-level=1'];
-
 /** One counted command's files: callgrind's dumps and valgrind's own messages, kept off the program's stderr. */
 export interface CallgrindRun {
   readonly argv: string[];
@@ -153,7 +143,6 @@ export function callgrindRun(argv: readonly string[], dir = tmpdir()): Callgrind
     argv: [
       'valgrind',
       ...CALLGRIND_OPTIONS,
-      ...CALLGRIND_SPEED_OPTIONS,
       `--callgrind-out-file=${join(out, 'callgrind.%p')}`,
       `--log-file=${join(out, 'valgrind.%p.log')}`,
       ...argv,
