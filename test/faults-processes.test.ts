@@ -195,8 +195,11 @@ describe.concurrent('5: bench:micro whose output folder is gone when it ends', (
       [...args, '--reports-dir', reports, '--results-dir', join(tmp, 'micro')],
       FAULTY,
     );
-    // bench:micro makes the folder before its first measurement, which then hangs for --timeout.
-    while (!existsSync(reports)) await sleep(50);
+    // bench:micro names each measurement as it starts it, once its folders are made and checked
+    // (replaced while it checks them, the folder is bad input: exit 2); this one hangs for --timeout.
+    let said = '';
+    bench.child.stderr.on('data', (chunk) => (said += chunk));
+    while (!said.includes('softmax 27 on hangs-at-3')) await sleep(50);
     rmSync(reports, { recursive: true });
     writeFileSync(reports, 'not a folder any more\n');
     const r = await bench.done;
