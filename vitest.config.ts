@@ -7,6 +7,10 @@ export default defineConfig({
     // One more file than cores: several files spend most of their time waiting (on a --timeout to
     // pass, a signal to land, PyTorch to load), and a waiting file should not hold a core.
     maxWorkers: '150%',
+    // Test files in worker threads, not forked processes: a file's worker then starts without a Node
+    // process of its own (about 40 s of the suite's CPU in forks). No test changes what a thread
+    // does not have its own of (the working directory, signal handlers); process.env is a thread's copy.
+    pool: 'threads',
     // A guard against a hang, never a verdict on speed: the longest test takes about 40 s on a quiet
     // 2-core machine and took 100 s at load average 12 (test/helpers.ts's SPAWN_GUARD_MS is below it).
     testTimeout: 600_000,
