@@ -38,19 +38,24 @@ export function isTypeScript(module: string): boolean {
   return /\.[cm]?tsx?$/.test(module);
 }
 
-export async function buildWorker(): Promise<WorkerBuild> {
+/** Builds with CHUNKED_NODE_BUNDLE and `options` into the cache; returns the folder named by its contents. */
+async function cachedBuild(prefix: string, options: BuildOptions): Promise<string> {
   const { build } = await import('esbuild');
   mkdirSync(CACHE, { recursive: true });
   const outdir = mkdtempSync(join(CACHE, 'build-'));
-  const entries = [WORKER_SOURCE, ...WORKER_KINDS.map((k) => fileURLToPath(k.module))];
   try {
-    // Shared modules in shared chunks: the worker and a kind must see one DivergedError class.
-    await build({ ...CHUNKED_NODE_BUNDLE, entryPoints: entries, outbase: PROJECT_ROOT, outdir });
+    await build({ ...CHUNKED_NODE_BUNDLE, ...options, outdir });
   } catch (err) {
     rmSync(outdir, { recursive: true, force: true });
     throw err;
   }
-  const dir = settleBuild(outdir, 'worker');
+  return settleBuild(outdir, prefix);
+}
+
+export async function buildWorker(): Promise<WorkerBuild> {
+  const entries = [WORKER_SOURCE, ...WORKER_KINDS.map((k) => fileURLToPath(k.module))];
+  // Shared modules in shared chunks: the worker and a kind must see one DivergedError class.
+  const dir = await cachedBuild('worker', { entryPoints: entries, outbase: PROJECT_ROOT });
   const compiled = (source: string) => join(dir, relative(PROJECT_ROOT, source).replace(/\.ts$/, '.mjs'));
   return {
     script: compiled(WORKER_SOURCE),
@@ -97,16 +102,8 @@ export const SOURCE_URL_PLUGIN: Plugin = {
  * Returns the compiled script.
  */
 export async function buildScript(source: string, prefix: string): Promise<string> {
-  const { build } = await import('esbuild');
-  mkdirSync(CACHE, { recursive: true });
-  const outdir = mkdtempSync(join(CACHE, 'build-'));
-  try {
-    await build({ ...CHUNKED_NODE_BUNDLE, entryPoints: [source], outdir, plugins: [SOURCE_URL_PLUGIN] });
-  } catch (err) {
-    rmSync(outdir, { recursive: true, force: true });
-    throw err;
-  }
-  return join(settleBuild(outdir, prefix), basename(source).replace(/\.ts$/, '.mjs'));
+  const dir = await cachedBuild(prefix, { entryPoints: [source], plugins: [SOURCE_URL_PLUGIN] });
+  return join(dir, basename(source).replace(/\.ts$/, '.mjs'));
 }
 
 /**
