@@ -3,19 +3,21 @@
  * compare's verdict on counts at a threshold, the sweep's choice of measure, --shard auto, and the
  * flags' bad input.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { countedSteps, countJob, estimatedCycles, readCounts } from '../scenarios/bench/counts/callgrind.ts';
 import { countMarks } from '../scenarios/bench/kinds/counts-run.ts';
 import { countingMeter } from '../scenarios/bench/counts/meter.ts';
-import { meteredEnv } from '../scenarios/bench/resource-meter.ts';
-import { workerEnv } from '../scenarios/bench/process-executor.ts';
+import { meteredEnv, type ResourceMeter } from '../scenarios/bench/resource-meter.ts';
+import { processExecutor, workerEnv } from '../scenarios/bench/process-executor.ts';
+import countsKind from '../scenarios/bench/kinds/counts.ts';
+import { workerFor } from '../scenarios/bench/worker-build.ts';
 import { readResultsFolder } from '../scenarios/bench/results.ts';
 import { compareFolders } from '../scenarios/compare/compare.ts';
 import { engineFits, type PointRow } from '../scenarios/sweep/points.ts';
 import { shardFlag } from '../scripts/shard-flag.ts';
-import { expectInputError, rawResults, ROOT, runScript, tempDirs } from './helpers.ts';
+import { expectInputError, rawResults, ROOT, runScript, tempDirs, TINY } from './helpers.ts';
 
 const tmp = tempDirs();
 const EVENTS = 'Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw';
@@ -177,6 +179,43 @@ describe('the count window', () => {
     expect(countJob({ steps: 1000 }, 200, 100).steps).toBe(300);
     expect(countJob({ steps: 250 }, 200, 100).steps).toBe(250);
     expect(countedSteps(250, 100)).toBe(150);
+  });
+});
+
+describe('what a count run loads in its window', () => {
+  /**
+   * A count run's worker as bench:all starts it, without valgrind: a module Node loads is compiled
+   * from source under the count flags (tens of millions of instructions), so one loaded between the
+   * marks is counted as training. A probe preloaded into the worker notes Node's module list at
+   * each mark (the calls callgrind dumps before) and writes what came after each when it exits.
+   */
+  it('no Node module between the marks; after them, not node:crypto for a hash the run never sends', async () => {
+    const dir = tmp('count-window');
+    const probe = join(dir, 'probe.cjs');
+    const out = join(dir, 'loaded.json');
+    writeFileSync(
+      probe,
+      `const os = require('node:os'); const fs = require('node:fs');
+       const getPriority = os.getPriority; const at = [];
+       os.getPriority = (...args) => (at.push(process.moduleLoadList.length), getPriority(...args));
+       process.on('exit', () => { const all = process.moduleLoadList;
+         const loaded = { at, during: all.slice(at[0], at[1]), after: all.slice(at[1]) };
+         fs.writeFileSync(${JSON.stringify(out)}, JSON.stringify(loaded)); });`,
+    );
+    const probed: ResourceMeter = {
+      nodeFlags: ['--require', probe],
+      wrap: (argv) => ({ argv: [...argv], read: () => null }),
+      dispose: () => {},
+    };
+    const config = { ...TINY.config, steps: 2, samples: 0 };
+    const setup = { dataPath: null, config, enginesModule: null, counted: true };
+    const execute = processExecutor(setup, { worker: await workerFor(), meter: probed });
+    await execute({ kind: countsKind, engine: 'tape', trial: 1, warmup: false }, { timeoutMs: 120_000 });
+    const loaded = JSON.parse(readFileSync(out, 'utf8')) as { at: number[]; during: string[]; after: string[] };
+    console.log(`count window: marks at module ${loaded.at.join(', ')}; loaded after: ${loaded.after.join(', ')}`);
+    expect(loaded.at).toHaveLength(2);
+    expect(loaded.during).toEqual([]);
+    expect(loaded.after.filter((m) => /crypto/.test(m))).toEqual([]);
   });
 });
 
