@@ -30,7 +30,8 @@ import { fixturePlugin } from './compiled-scripts.ts';
 /** The test-only faulty engines join the registry through the documented extension point. */
 const FAULTY = { MICROGPT_BENCH_ENGINES: fixturePlugin('faulty-engines') };
 const tmp = tempDirs()('bench-all');
-const SHORT_JOB = ['--steps', '4', '--samples', '1'];
+/** A short job on a small model: topo's gradient check on microgpt.py's takes 5 s of CPU, 1 s on this. */
+const SHORT_JOB = ['--steps', '4', '--samples', '1', '--n-embd', '8', '--n-head', '2', '--block-size', '8'];
 
 const readRuns = (dir: string): RunRecord[] =>
   readFileSync(join(dir, 'runs.jsonl'), 'utf8')
@@ -240,7 +241,7 @@ describe('bench:all with faulty engines', () => {
       docs: 8422,
       sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
-    expect(env.config).toMatchObject({ steps: 4, samples: 1, seed: 42, nEmbd: 16 });
+    expect(env.config).toMatchObject({ steps: 4, samples: 1, seed: 42, nEmbd: 8 });
     expect(env.seed).toBe(42);
     expect(Number.isNaN(Date.parse(env.date))).toBe(false);
     expect(env.bench).toMatchObject({ trials: 2, warmup: 0, timeoutSeconds: 600 });

@@ -278,7 +278,22 @@ describe('npm run compare', () => {
 });
 
 describe('bench:all --baseline', () => {
-  const small = ['--engines', 'tape', '--steps', '5', '--samples', '0', '--trials', '4'];
+  const small = [
+    '--engines',
+    'tape',
+    '--steps',
+    '5',
+    '--samples',
+    '0',
+    '--trials',
+    '4',
+    '--n-embd',
+    '8',
+    '--n-head',
+    '2',
+    '--block-size',
+    '8',
+  ];
   const dir = tempDir('baseline');
   const first = join(dir, 'first');
 

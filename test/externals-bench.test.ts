@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { jobHash } from '../scenarios/bench/reference.ts';
 import { hasGnuTime } from '../scenarios/bench/resource-meter.ts';
 import { expectInputError, rawResults, ROOT, runScript, tempDirs } from './helpers.ts';
+import { scriptCommandLine } from './compiled-scripts.ts';
 
 const tmp = tempDirs();
 /** A small model, so that topo (the reference) and the gradient check take a few seconds. */
@@ -18,7 +19,7 @@ const JOB_PLACEHOLDERS =
   '--steps {steps} --seed {seed} --n-embd {n-embd} --n-head {n-head} --block-size {block-size} ' +
   '--samples {samples} --data {data}';
 const trainCli = (engine: string, logEvery: number) =>
-  `node --import tsx scripts/train.ts --engine ${engine} --log-every ${logEvery} ${JOB_PLACEHOLDERS}`;
+  `${scriptCommandLine('train.ts')} --engine ${engine} --log-every ${logEvery} ${JOB_PLACEHOLDERS}`;
 /**
  * Past it `hangs` is killed (the bench waits that long for it); each other program's whole run takes
  * about a second quiet and 2 s at load 12 (a 10-fold margin there).
@@ -99,7 +100,7 @@ describe('bench:all with external programs beside an engine', () => {
     const md = readFileSync(report, 'utf8');
     expect(md).toContain('### External programs');
     expect(md).toMatch(
-      /\| own-tensor \| `node --import tsx scripts\/train\.ts --engine tensor .*` \| .* \| reproduces the reference/,
+      /\| own-tensor \| `node .*train\.(ts|mjs) --engine tensor .*` \| .* \| reproduces the reference/,
     );
   });
 

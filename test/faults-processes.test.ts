@@ -15,7 +15,8 @@ import { fixturePlugin } from './compiled-scripts.ts';
 
 const FAULTY = { MICROGPT_BENCH_ENGINES: fixturePlugin('faulty-engines') };
 const tmp = tempDirs()('faults-processes');
-const TINY_JOB = ['--steps', '4', '--samples', '0'];
+/** A small model: the faulty engines are topo's, whose gradient check on microgpt.py's model takes 5 s of CPU. */
+const TINY_JOB = ['--steps', '4', '--samples', '0', '--n-embd', '8', '--n-head', '2', '--block-size', '8'];
 
 /** The pids of `pid`'s child processes, from /proc. */
 function childrenOf(pid: number): number[] {

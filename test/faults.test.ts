@@ -13,7 +13,7 @@ import { speedupLine } from '../scenarios/output/bench-summary.ts';
 import { ROOT, runsOf, expectInputError, runScript, tempDirs } from './helpers.ts';
 
 const tmp = tempDirs()('faults');
-const TINY_JOB = ['--steps', '4', '--samples', '0'];
+const TINY_JOB = ['--steps', '4', '--samples', '0', '--n-embd', '8', '--n-head', '2', '--block-size', '8'];
 
 describe('5 and 6: output paths are checked before any work, and fail in one line', () => {
   const long = 'x'.repeat(300);
