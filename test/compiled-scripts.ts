@@ -25,15 +25,15 @@ export const COMPILED_SCRIPTS_VAR = 'MGB_TEST_COMPILED_SCRIPTS';
 
 const CACHE = join(ROOT, 'node_modules', '.cache', 'microgpt-bench');
 
-/** test/fixtures/<name>.ts plugins also compiled (see `fixturePlugin`). */
-const COMPILED_FIXTURES = ['faulty-engines'] as const;
+/** test/fixtures/<name>.ts modules also compiled (see `compiledFixture`): two plugins and a probe. */
+const COMPILED_FIXTURES = ['faulty-engines', 'heap-probe'] as const;
 
 /**
- * A fixture plugin module for MICROGPT_BENCH_ENGINES: compiled when the global setup built it (no
- * tsx for the command or its workers: about 1 s of CPU each), else its TypeScript source. Tests of
- * what a TypeScript plugin does use the source itself.
+ * A test fixture module (a plugin for MICROGPT_BENCH_ENGINES, the heap probe): compiled when the
+ * global setup built it (no tsx for the process or a command's workers: about 1 s of CPU each), else
+ * its TypeScript source. Tests of what a TypeScript plugin does use the source itself.
  */
-export function fixturePlugin(name: (typeof COMPILED_FIXTURES)[number]): string {
+export function compiledFixture(name: (typeof COMPILED_FIXTURES)[number]): string {
   const compiled = process.env[COMPILED_SCRIPTS_VAR];
   const bundle = compiled ? join(compiled, 'fixtures', `${name}.mjs`) : '';
   return bundle && existsSync(bundle) ? bundle : join(ROOT, 'test', 'fixtures', `${name}.ts`);
@@ -71,8 +71,8 @@ export async function compileScripts(): Promise<string> {
   try {
     const entryPoints = commandScripts().map((s) => join(ROOT, 'scripts', s));
     await build({ ...CHUNKED_NODE_BUNDLE, ...PACKAGES_BUNDLED, entryPoints, outdir, plugins: [SOURCE_URL_PLUGIN] });
-    // The fixture plugins whose TypeScript is not what a test is about, as one module each (the
-    // way a plugin with dependencies is bundled): their runs start from the compiled worker.
+    // The fixtures whose TypeScript is not what a test is about, as one module each (the way a
+    // plugin with dependencies is bundled): their runs start from the compiled worker.
     for (const name of COMPILED_FIXTURES) {
       const entry = join(ROOT, 'test', 'fixtures', `${name}.ts`);
       const outfile = join(outdir, 'fixtures', `${name}.mjs`);

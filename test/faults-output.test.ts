@@ -13,7 +13,7 @@ import { kindCsv, summaryCsv } from '../scenarios/output/export/csv.ts';
 import { markdownReport } from '../scenarios/output/export/markdown.ts';
 import { microCsv } from '../scenarios/output/export/micro.ts';
 import { trainKind } from '../scenarios/bench/kinds/index.ts';
-import { fixturePlugin } from './compiled-scripts.ts';
+import { compiledFixture } from './compiled-scripts.ts';
 import { ROOT, runScript, tempDirs } from './helpers.ts';
 
 const tmp = tempDirs();
@@ -132,7 +132,7 @@ describe('B. bench:micro: a fault costs one row, never the run', () => {
         ...['--engines', engines.join(','), '--operations', operations.join(','), '--time', '20', '--timeout', '15'],
         ...['--results-dir', dir, '--reports-dir', dir],
       ],
-      { env: { MICROGPT_BENCH_ENGINES: fixturePlugin('faulty-engines') } },
+      { env: { MICROGPT_BENCH_ENGINES: compiledFixture('faulty-engines') } },
     );
     // Some rows failed: exit code 1 with one line saying so, after both files were written.
     expect(r.status, r.stderr).toBe(1);

@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { ROOT, runsOf, runScriptAsync, startScript, tempDirs } from './helpers.ts';
-import { fixturePlugin } from './compiled-scripts.ts';
+import { compiledFixture } from './compiled-scripts.ts';
 
-const FAULTY = { MICROGPT_BENCH_ENGINES: fixturePlugin('faulty-engines') };
+const FAULTY = { MICROGPT_BENCH_ENGINES: compiledFixture('faulty-engines') };
 const tmp = tempDirs()('faults-processes');
 /** A small model: the faulty engines are topo's, whose gradient check on microgpt.py's model takes 5 s of CPU. */
 const TINY_JOB = ['--steps', '4', '--samples', '0', '--n-embd', '8', '--n-head', '2', '--block-size', '8'];

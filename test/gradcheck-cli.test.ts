@@ -1,8 +1,8 @@
 /** `npm run gradcheck` as a user runs it: its table, its JSON, its exit codes. */
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { GradcheckResult } from '../scenarios/gradcheck.ts';
-import { ROOT, runScript } from './helpers.ts';
+import { runScript } from './helpers.ts';
+import { compiledFixture } from './compiled-scripts.ts';
 
 describe('npm run gradcheck', () => {
   const small = ['--n-embd', '8', '--n-head', '2', '--block-size', '8', '--trajectory-steps', '2', '--fd-samples', '9'];
@@ -47,7 +47,7 @@ describe('npm run gradcheck', () => {
   });
 
   it('an engine that throws gets a FAIL row, the others are still checked, and the exit code is 1', () => {
-    const env = { MICROGPT_BENCH_ENGINES: join(ROOT, 'test/fixtures/faulty-engines.ts') };
+    const env = { MICROGPT_BENCH_ENGINES: compiledFixture('faulty-engines') };
     const args = ['--engines', 'throws-at-3,tape', ...small];
     const table = runScript('gradcheck.ts', args, { env });
     expect(table.status).toBe(1);

@@ -1,5 +1,4 @@
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Engine } from '../engines/engine.ts';
 import { TopoEngine } from '../engines/topo.ts';
@@ -11,6 +10,7 @@ import { DEFAULT_CONFIG, type TrainConfig } from '../workload/config.ts';
 import { loadDatasetFile } from '../workload/dataset.ts';
 import { documentLoss } from '../workload/model.ts';
 import { expectMicrogptPyLosses, MICROGPT_PY, NAMES_PATH, namesSkipReason, ROOT, SPAWN_GUARD_MS } from './helpers.ts';
+import { compiledFixture } from './compiled-scripts.ts';
 
 const dataset = { source: 'test', docs: ['emma', 'olivia', 'ava', 'isabella', 'christopherjohnson', 'x'], sha256: '' };
 
@@ -134,17 +134,18 @@ describe.skipIf(skip !== undefined).each(VECTOR_ENGINES)('%s trains the job on n
 
 describe.each(VECTOR_ENGINES)('%s memory', (name) => {
   it('steady-state steps allocate nothing of their own and retain nothing', () => {
-    const probe = spawnSync(
+    const probe = compiledFixture('heap-probe');
+    const run = spawnSync(
       process.execPath,
-      ['--expose-gc', '--import', 'tsx', join(ROOT, 'test/fixtures/heap-probe.ts'), name],
+      ['--expose-gc', ...(probe.endsWith('.ts') ? ['--import', 'tsx'] : []), probe, name],
       {
         cwd: ROOT,
         encoding: 'utf8',
         timeout: SPAWN_GUARD_MS,
       },
     );
-    expect(probe.status, probe.stderr).toBe(0);
-    const r = JSON.parse(probe.stdout);
+    expect(run.status, run.stderr).toBe(0);
+    const r = JSON.parse(run.stdout);
     console.log(`${name} heap probe: ${JSON.stringify(r)}`);
     // A leak of one object per step would retain ≥ 16 bytes × 1000 steps in every window; the JIT
     // settling can add a one-off bump to a window, so the quietest window is the one that counts.
