@@ -13,11 +13,9 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],
-    // Twice as many files as cores: several files spend most of their time waiting (on a --timeout
-    // to pass, a signal to land, PyTorch to load), and a waiting file should not hold a core. On a
-    // quiet 2-core machine the suite took 290 s and 304 s with four, 315-320 s with three (three
-    // runs), for the same CPU (550-590 s).
-    maxWorkers: '200%',
+    // One more file than cores: several files spend most of their time waiting (on a --timeout to
+    // pass, a signal to land, PyTorch to load), and a waiting file should not hold a core.
+    maxWorkers: '150%',
     // Test files in worker threads, not forked processes: a file's worker then starts without a Node
     // process of its own (about 40 s of the suite's CPU in forks). No test changes what a thread
     // does not have its own of (the working directory, signal handlers); process.env is a thread's copy.
