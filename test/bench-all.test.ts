@@ -24,14 +24,14 @@ interface RunLine {
 }
 type RunRecord = RunLine;
 type TrainRun = RunLine;
-import { expectInputError, runScript, startScript, tempDirs } from './helpers.ts';
+import { expectInputError, runScript, SMALL_MODEL_FLAGS, startScript, tempDirs } from './helpers.ts';
 import { compiledFixture } from './compiled-scripts.ts';
 
 /** The test-only faulty engines join the registry through the documented extension point. */
 const FAULTY = { MICROGPT_BENCH_ENGINES: compiledFixture('faulty-engines') };
 const tmp = tempDirs()('bench-all');
-/** A short job on a small model: topo's gradient check on microgpt.py's takes 5 s of CPU, 1 s on this. */
-const SHORT_JOB = ['--steps', '4', '--samples', '1', '--n-embd', '8', '--n-head', '2', '--block-size', '8'];
+/** A short job on the small model (SMALL_MODEL_FLAGS): none of these tests is about the model. */
+const SHORT_JOB = ['--steps', '4', '--samples', '1', ...SMALL_MODEL_FLAGS];
 
 const readRuns = (dir: string): RunRecord[] =>
   readFileSync(join(dir, 'runs.jsonl'), 'utf8')

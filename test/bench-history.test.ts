@@ -15,17 +15,22 @@ import { basename, join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { valgrindVersion } from '../scenarios/bench/counts/callgrind.ts';
-import { expectInputError, rawResults, ROOT, shortDataset, startScript, tempDirs } from './helpers.ts';
+import {
+  expectInputError,
+  rawResults,
+  ROOT,
+  shortDataset,
+  SMALL_MODEL_FLAGS,
+  startScript,
+  tempDirs,
+} from './helpers.ts';
 
 const tmp = tempDirs();
 /**
  * A tiny job: two counted steps of an 8-wide model (a count run is then mostly Node's start-up), on
  * a short dataset (shortDataset).
  */
-const MODEL = [
-  ...['--steps', '2', '--n-embd', '8', '--n-head', '2', '--block-size', '8', '--samples', '0'],
-  ...['--data', shortDataset(tmp('data'))],
-];
+const MODEL = [...['--steps', '2', ...SMALL_MODEL_FLAGS, '--samples', '0'], ...['--data', shortDataset(tmp('data'))]];
 const JOB_ALL = ['--count-steps', '2', ...MODEL];
 /**
  * The pass's elements per step: 3000 at first, 40000 from the sixth commit. On the tiny job the

@@ -11,7 +11,7 @@ import { readResultsFolder } from '../scenarios/bench/results.ts';
 import { summarize } from '../scenarios/bench/summary.ts';
 import { benchSummaryLines } from '../scenarios/output/bench-summary.ts';
 import { compareFolders, type EngineChange } from '../scenarios/compare/compare.ts';
-import { rawResults, ROOT, runScript, tempDirs } from './helpers.ts';
+import { rawResults, ROOT, runScript, SMALL_MODEL_FLAGS, tempDirs } from './helpers.ts';
 
 const FIXTURE = join(ROOT, 'test/fixtures/bench-results/complete');
 /* eslint-disable @typescript-eslint/no-explicit-any -- raw records, shaped as runs.jsonl holds them */
@@ -278,22 +278,7 @@ describe('npm run compare', () => {
 });
 
 describe('bench:all --baseline', () => {
-  const small = [
-    '--engines',
-    'tape',
-    '--steps',
-    '5',
-    '--samples',
-    '0',
-    '--trials',
-    '4',
-    '--n-embd',
-    '8',
-    '--n-head',
-    '2',
-    '--block-size',
-    '8',
-  ];
+  const small = ['--engines', 'tape', '--steps', '5', '--samples', '0', '--trials', '4', ...SMALL_MODEL_FLAGS];
   const dir = tempDir('baseline');
   const first = join(dir, 'first');
 

@@ -13,7 +13,7 @@ import { parse } from 'csv-parse/sync';
 import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { valgrindVersion } from '../scenarios/bench/counts/callgrind.ts';
-import { rawResults, ROOT, runScript, shortDataset, startScript, tempDirs } from './helpers.ts';
+import { rawResults, ROOT, runScript, shortDataset, SMALL_MODEL_FLAGS, startScript, tempDirs } from './helpers.ts';
 
 const tmp = tempDirs();
 const PLUGIN_SOURCE = join(ROOT, 'test/fixtures/counted-engines.ts');
@@ -28,7 +28,7 @@ const PLUGIN_SOURCE = join(ROOT, 'test/fixtures/counted-engines.ts');
 const STEPS = 20;
 const JOB = [
   ...['--steps', `${STEPS}`, '--count-steps', `${STEPS}`, '--samples', '2'],
-  ...['--n-embd', '8', '--n-head', '2', '--block-size', '8'],
+  ...SMALL_MODEL_FLAGS,
   ...['--data', shortDataset(tmp('data'))],
 ];
 /**

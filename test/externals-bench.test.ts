@@ -9,12 +9,12 @@ import { parse } from 'csv-parse/sync';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { jobHash } from '../scenarios/bench/reference.ts';
 import { hasGnuTime } from '../scenarios/bench/resource-meter.ts';
-import { expectInputError, rawResults, ROOT, runScript, tempDirs } from './helpers.ts';
+import { expectInputError, rawResults, ROOT, runScript, SMALL_MODEL_FLAGS, tempDirs } from './helpers.ts';
 import { scriptCommandLine } from './compiled-scripts.ts';
 
 const tmp = tempDirs();
 /** A small model, so that topo (the reference) and the gradient check take a few seconds. */
-const JOB = ['--steps', '6', '--n-embd', '8', '--n-head', '2', '--block-size', '8', '--samples', '3'];
+const JOB = ['--steps', '6', ...SMALL_MODEL_FLAGS, '--samples', '3'];
 const JOB_PLACEHOLDERS =
   '--steps {steps} --seed {seed} --n-embd {n-embd} --n-head {n-head} --block-size {block-size} ' +
   '--samples {samples} --data {data}';

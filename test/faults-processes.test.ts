@@ -10,13 +10,13 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { ROOT, runsOf, runScriptAsync, startScript, tempDirs } from './helpers.ts';
+import { ROOT, runScriptAsync, runsOf, SMALL_MODEL_FLAGS, startScript, tempDirs } from './helpers.ts';
 import { compiledFixture } from './compiled-scripts.ts';
 
 const FAULTY = { MICROGPT_BENCH_ENGINES: compiledFixture('faulty-engines') };
 const tmp = tempDirs()('faults-processes');
-/** A small model: the faulty engines are topo's, whose gradient check on microgpt.py's model takes 5 s of CPU. */
-const TINY_JOB = ['--steps', '4', '--samples', '0', '--n-embd', '8', '--n-head', '2', '--block-size', '8'];
+/** The small model (SMALL_MODEL_FLAGS): the faulty engines are topo's, and bench:all checks their gradients. */
+const TINY_JOB = ['--steps', '4', '--samples', '0', ...SMALL_MODEL_FLAGS];
 
 /** The pids of `pid`'s child processes, from /proc. */
 function childrenOf(pid: number): number[] {

@@ -10,10 +10,10 @@ import { outcomeOf } from '../scenarios/bench/process-executor.ts';
 import { readResultsFolder } from '../scenarios/bench/results.ts';
 import { summarize } from '../scenarios/bench/summary.ts';
 import { speedupLine } from '../scenarios/output/bench-summary.ts';
-import { ROOT, runsOf, expectInputError, runScript, tempDirs } from './helpers.ts';
+import { expectInputError, ROOT, runScript, runsOf, SMALL_MODEL_FLAGS, tempDirs } from './helpers.ts';
 
 const tmp = tempDirs()('faults');
-const TINY_JOB = ['--steps', '4', '--samples', '0', '--n-embd', '8', '--n-head', '2', '--block-size', '8'];
+const TINY_JOB = ['--steps', '4', '--samples', '0', ...SMALL_MODEL_FLAGS];
 
 describe('5 and 6: output paths are checked before any work, and fail in one line', () => {
   const long = 'x'.repeat(300);

@@ -1,11 +1,11 @@
 /** `npm run gradcheck` as a user runs it: its table, its JSON, its exit codes. */
 import { describe, expect, it } from 'vitest';
 import type { GradcheckResult } from '../scenarios/gradcheck.ts';
-import { runScript } from './helpers.ts';
+import { runScript, SMALL_MODEL_FLAGS } from './helpers.ts';
 import { compiledFixture } from './compiled-scripts.ts';
 
 describe('npm run gradcheck', () => {
-  const small = ['--n-embd', '8', '--n-head', '2', '--block-size', '8', '--trajectory-steps', '2', '--fd-samples', '9'];
+  const small = [...SMALL_MODEL_FLAGS, '--trajectory-steps', '2', '--fd-samples', '9'];
 
   it('--json prints one array of results; a failed check still exits 0', () => {
     const r = runScript('gradcheck.ts', ['--engines', 'tape,stack', ...small, '--json']);

@@ -37,6 +37,15 @@ export const TINY: { config: TrainConfig; dataset: Dataset } = {
   dataset: { source: 'test', docs: ['emma', 'olivia', 'ava', 'isabella'], sha256: '' },
 };
 
+/**
+ * TINY's model as command flags: for the commands a test runs whose subject is not the model
+ * (topo's gradient check takes 6 s of CPU on microgpt.py's model, 1 s on this one).
+ */
+export const SMALL_MODEL_FLAGS: readonly string[] = [
+  ...['--n-embd', `${TINY.config.nEmbd}`, '--n-head', `${TINY.config.nHead}`],
+  ...['--block-size', `${TINY.config.blockSize}`],
+];
+
 /** names.txt from $MICROGPT_NAMES or ../shared/data/names.txt; undefined when neither exists. */
 export const NAMES_PATH: string | undefined = [
   process.env.MICROGPT_NAMES,

@@ -16,7 +16,7 @@ import { prepareJob } from '../scenarios/train.ts';
 import type { Engine } from '../engines/engine.ts';
 import { DEFAULT_CONFIG } from '../workload/config.ts';
 import { loadDataset, type Dataset } from '../workload/dataset.ts';
-import { NAMES_PATH, rawResults, ROOT, runScript, tempDirs } from './helpers.ts';
+import { NAMES_PATH, rawResults, ROOT, runScript, SMALL_MODEL_FLAGS, tempDirs } from './helpers.ts';
 
 const tmp = tempDirs();
 const missing = pytorchMissing();
@@ -69,7 +69,7 @@ describe.skipIf(missing).each(DATASETS)("PyTorch's step-1 gradients as an oracle
 });
 
 /** A small model, so that tensor's gradient check takes a second; PyTorch's rows each start torch (1–2 s). */
-const JOB = ['--steps', '6', '--n-embd', '8', '--n-head', '2', '--block-size', '8', '--samples', '3'];
+const JOB = ['--steps', '6', ...SMALL_MODEL_FLAGS, '--samples', '3'];
 const CONFIG = join(ROOT, 'frameworks/pytorch.json');
 const PYTORCH_ROWS = ['pytorch-eager', 'pytorch-batched', 'pytorch-traced'];
 
