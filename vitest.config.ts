@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { defineConfig } from 'vitest/config';
 
@@ -14,8 +15,9 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],
     // One more file than cores: several files spend most of their time waiting (on a --timeout to
-    // pass, a signal to land, PyTorch to load), and a waiting file should not hold a core.
-    maxWorkers: '150%',
+    // pass, a signal to land, PyTorch to load), and a waiting file should not hold a core. A number:
+    // vitest caps a percentage ('150%') at the core count.
+    maxWorkers: availableParallelism() + 1,
     // Test files in worker threads, not forked processes: a file's worker then starts without a Node
     // process of its own (about 40 s of the suite's CPU in forks). No test changes what a thread
     // does not have its own of (the working directory, signal handlers); process.env is a thread's copy.
