@@ -21,10 +21,10 @@ const PLUGIN_SOURCE = join(ROOT, 'test/fixtures/counted-engines.ts');
  * The count job: 5 steps of a model half microgpt.py's width and context (n_embd 8, block 8), on a
  * short dataset (shortDataset). What is measured is the count machinery, which is the same for any
  * model, and a smaller one is cheaper (this file took 78 s of CPU run alone, against 110 s on the
- * default model; the gradient checks 0.8 s each against 3.8 s). Under callgrind a step of tape-padded
- * costs about 0.8 s of the count run (14.1 s at 5 steps, 18.2 s at 10, 26.4 s
- * at 20), and the counts' spread does not grow with fewer (two counts of these 5 steps were 2.4e-7
- * apart; 7e-9 at 20).
+ * default model; the gradient checks 0.8 s each against 3.8 s). A bench of one trial and a count run
+ * of tape-padded took 18.5 s of CPU at 5 counted steps against 20.7 s at 20 (medians of three,
+ * alternated): the count run's start-up under callgrind is most of it. The counts' spread does not
+ * grow with fewer steps (two counts of these 5 steps were 3.5e-8 apart; 7e-9 at 20).
  */
 const STEPS = 5;
 const JOB = [
