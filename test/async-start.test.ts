@@ -5,9 +5,9 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { rawResults, runScript, tempDirs } from './helpers.ts';
+import { bundlePlugin } from './compiled-scripts.ts';
 
 const temp = tempDirs();
 
@@ -35,16 +35,8 @@ describe('asynchronous start', () => {
   beforeAll(async () => {
     dir = temp('async');
     writeFileSync(join(dir, 'engines.ts'), PLUGIN);
-    // Bundled to JavaScript, as a plugin with dependencies is: the commands and their workers then
-    // start without tsx (about 0.8 s of CPU each). What is tested is the asynchronous start.
-    const plugin = join(dir, 'engines.mjs');
-    await build({
-      entryPoints: [join(dir, 'engines.ts')],
-      outfile: plugin,
-      bundle: true,
-      format: 'esm',
-      platform: 'node',
-    });
+    // Bundled to JavaScript: what is tested is the asynchronous start, not the TypeScript.
+    const plugin = await bundlePlugin(join(dir, 'engines.ts'), join(dir, 'engines.mjs'));
     env = { MICROGPT_BENCH_ENGINES: plugin };
   });
 

@@ -10,10 +10,10 @@
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { valgrindVersion } from '../scenarios/bench/counts/callgrind.ts';
 import { rawResults, ROOT, runScript, shortDataset, SMALL_MODEL_FLAGS, startScript, tempDirs } from './helpers.ts';
+import { bundlePlugin } from './compiled-scripts.ts';
 
 const tmp = tempDirs();
 const PLUGIN_SOURCE = join(ROOT, 'test/fixtures/counted-engines.ts');
@@ -68,8 +68,7 @@ describe.skipIf(skip)('bench:all --counts', () => {
   };
   const ends: Record<string, { status: number | null; stderr: string }> = {};
   beforeAll(async () => {
-    const plugin = join(tmp('plugin'), 'counted-engines.mjs');
-    await build({ entryPoints: [PLUGIN_SOURCE], outfile: plugin, bundle: true, format: 'esm', platform: 'node' });
+    const plugin = await bundlePlugin(PLUGIN_SOURCE, join(tmp('plugin'), 'counted-engines.mjs'));
     /** BASE and NEXT time three trials each for the test on time alone; SAME needs only its counts. */
     const bench = (key: keyof typeof dirs, trials: number, env: NodeJS.ProcessEnv = {}, extra: string[] = []) => {
       const args = ['--engines', 'tape-padded', '--trials', `${trials}`, '--counts', ...JOB, ...extra];
