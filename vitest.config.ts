@@ -1,14 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { setFlagsFromString } from 'node:v8';
 import { defineConfig } from 'vitest/config';
-
-// A larger young generation for the test files' threads: V8 reads the flag when it makes a
-// thread's heap, and this file is loaded before any thread starts (the processes the tests spawn
-// do not inherit it). The engines that tests train in-process (reference-job, engine-trajectories,
-// tensor, gradcheck) build a graph per step that dies young, and with the default 16 MB semi-space
-// the scavenger copied it first: engine-trajectories and reference-job together took 33-35 s of
-// CPU, 24-25 s with 128 MB (three runs each).
-setFlagsFromString('--max-semi-space-size=128');
 
 export default defineConfig({
   test: {
@@ -18,11 +9,23 @@ export default defineConfig({
     // pass, a signal to land, PyTorch to load), and a waiting file should not hold a core. A number:
     // vitest caps a percentage ('150%') at the core count.
     maxWorkers: availableParallelism() + 1,
-    // Test files in worker threads, not forked processes: a file's worker then starts without a Node
-    // process of its own (about 40 s of the suite's CPU in forks). No test changes what a thread
-    // does not have its own of (the working directory, signal handlers); process.env is a thread's copy.
-    pool: 'threads',
-    // A thread runs its next file with the modules it has already imported (the harness's, esbuild,
+    // Test files in a few long-lived child processes, not in threads of vitest's own process. A test
+    // that spawns a command forks the process it runs in (libuv forks, then execs), and a fork costs
+    // in proportion to that process's memory: page tables copied, then a fault on each page it writes
+    // next. In threads, every spawn forked vitest itself with all three files' heaps (1.5 GB by the
+    // end); here it forks one file's. vitest's own processes (its main one and the three forks) took
+    // 57 s of CPU in a suite, against 69-78 s for its one process in three suites with threads.
+    // With `isolate: false` a fork runs file after file, so the suite starts three processes, not one
+    // per file (which is what made forks cost more before).
+    pool: 'forks',
+    // A larger young generation for the test files' processes (the commands they spawn do not get
+    // it). The engines that tests train in-process (reference-job, engine-trajectories, tensor,
+    // gradcheck) build a graph per step that dies young; with the default 16 MB semi-space the
+    // scavenger copied it first: engine-trajectories and reference-job together took 33-35 s of CPU,
+    // 24-25 s with 128 MB (three runs each); in a whole suite, vitest's own process took 137 s
+    // against 69 s.
+    execArgv: ['--max-semi-space-size=128'],
+    // A test process runs its next file with the modules it has already imported (the harness's, esbuild,
     // vega), instead of importing them again: 493 s of CPU against 513 s for the suite, green both
     // ways. Safe while no test file mocks a module or leaves process.env or a module's state changed
     // (counts-units.test.ts puts back the one variable it sets).
