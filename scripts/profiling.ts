@@ -5,9 +5,9 @@
  * nothing).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, relative, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import type { EngineInfo, EngineRegistry } from '../engines/registry.ts';
 import { loadDatasetFile } from '../workload/dataset.ts';
 import { writeFileAtomic } from '../scenarios/files.ts';
@@ -107,9 +107,8 @@ export async function compileTarget(dir: string): Promise<string> {
   for (const input of Object.keys(reached.metafile.inputs)) {
     const source = readFileSync(join(PROJECT_ROOT, input), 'utf8');
     const out = join(dir, input.replace(/\.ts$/, '.js'));
-    mkdirSync(dirname(out), { recursive: true });
     if (!input.endsWith('.ts')) {
-      writeFileSync(out, source);
+      writeFileAtomic(out, source);
       continue;
     }
     const { outputText } = ts.transpileModule(source, {
@@ -120,7 +119,7 @@ export async function compileTarget(dir: string): Promise<string> {
         rewriteRelativeImportExtensions: true,
       },
     });
-    writeFileSync(out, outputText);
+    writeFileAtomic(out, outputText);
   }
   // ES modules wherever the run folder is, importing this project's packages.
   writeFileAtomic(join(dir, 'package.json'), '{ "type": "module" }\n');
