@@ -34,9 +34,14 @@ const COMPILED_FIXTURES = ['faulty-engines', 'heap-probe'] as const;
  * its TypeScript source. Tests of what a TypeScript plugin does use the source itself.
  */
 export function compiledFixture(name: (typeof COMPILED_FIXTURES)[number]): string {
+  return builtFile(join('fixtures', `${name}.mjs`)) ?? join(ROOT, 'test', 'fixtures', `${name}.ts`);
+}
+
+/** A file of the global setup's build (a path inside it), or undefined when there is no such file. */
+function builtFile(path: string): string | undefined {
   const compiled = process.env[COMPILED_SCRIPTS_VAR];
-  const bundle = compiled ? join(compiled, 'fixtures', `${name}.mjs`) : '';
-  return bundle && existsSync(bundle) ? bundle : join(ROOT, 'test', 'fixtures', `${name}.ts`);
+  const file = compiled ? join(compiled, path) : '';
+  return file && existsSync(file) ? file : undefined;
 }
 
 /**
@@ -122,9 +127,7 @@ export async function compileScripts(): Promise<string> {
 
 /** The global setup's bundle of a command script, or undefined when there is none. */
 function scriptBundle(script: string): string | undefined {
-  const compiled = process.env[COMPILED_SCRIPTS_VAR];
-  const bundle = compiled ? join(compiled, script.replace(/\.ts$/, '.mjs')) : '';
-  return bundle && existsSync(bundle) ? bundle : undefined;
+  return builtFile(script.replace(/\.ts$/, '.mjs'));
 }
 
 /**
