@@ -56,6 +56,8 @@ ${runFlagsHelp(engines, ' and point')}
   --out DIR            sweep folder, new or empty (default results/sweep-<timestamp>/)
   --report FILE        the Markdown report (default reports/<sweep folder name>.md); the HTML page
                        with its log-log chart goes beside it, ending in .html
+  --no-page            write no HTML page, only the Markdown report and points.csv (\`npm run report
+                       -- DIR\` on the sweep folder writes all three later)
   --help               show this help
 ${JOB_HELP}
 
@@ -75,6 +77,7 @@ const FLAGS = {
   shard: { type: 'string' },
   out: { type: 'string' },
   report: { type: 'string' },
+  'no-page': { type: 'boolean' },
 } as const;
 
 /** Every flag and every point's job checked, before any run. */
@@ -105,7 +108,7 @@ function sweepSetup(values: FlagValues<typeof FLAGS>, registry: EngineRegistry) 
     pluginEngines: registry.pluginNames(),
     outDir,
     reportFile,
-    htmlFile: pageBesideFlag('report', reportFile),
+    htmlFile: values['no-page'] ? null : pageBesideFlag('report', reportFile),
   };
 }
 type SweepSetup = ReturnType<typeof sweepSetup>;
@@ -272,16 +275,16 @@ command({
       say(`Shard ${index}/${count} of ${s.points.length} points × ${s.engines.length} engines done in ${elapsed}.`);
       say(`Results: ${displayPath(s.outDir)}/; merge the ${count} shards' folders: npm run report -- DIR1 DIR2 …`);
     } else {
-      const report = await sweepReport(mergeSweeps([readSweepFolder(s.outDir)]));
+      const report = sweepReport(mergeSweeps([readSweepFolder(s.outDir)]));
       writeFileAtomic(join(s.outDir, POINTS_CSV), report.csv);
       writeFileAtomic(s.reportFile, report.markdown);
-      writeFileAtomic(s.htmlFile, report.html);
+      if (s.htmlFile !== null) writeFileAtomic(s.htmlFile, await report.html());
       say(`Sweep: ${s.points.length} points × ${s.engines.length} engines in ${elapsed}`);
       for (const line of fitLines(report.fits)) say(line);
       say();
       say(`Results: ${displayPath(s.outDir)}/ (${SWEEP_FILE}, ${POINTS_DIR}/, ${POINTS_CSV})`);
       say(`Report:  ${displayPath(s.reportFile)}`);
-      say(`Page:    ${displayPath(s.htmlFile)}`);
+      if (s.htmlFile !== null) say(`Page:    ${displayPath(s.htmlFile)}`);
     }
     if (ended !== 'completed') {
       process.stderr.write('interrupted: the finished runs are in the points folders\n');

@@ -49,10 +49,10 @@ async function sweepReportCommand(dirs: readonly string[], values: { format?: st
   const md = reportFileFlag('output', values.output && `${values.output.replace(/\.md$/, '')}.md`, [...dirs]);
   const csv = outputFile('output', md.replace(/\.md$/, '.points.csv'));
   const html = pageBesideFlag('output', md);
-  const report = await sweepReport(sweep);
+  const report = sweepReport(sweep);
   writeFileAtomic(md, report.markdown);
   writeFileAtomic(csv, report.csv);
-  writeFileAtomic(html, report.html);
+  writeFileAtomic(html, await report.html());
   process.stdout.write([md, csv, html].map((path) => `${displayPath(path)}\n`).join(''));
 }
 

@@ -57,7 +57,8 @@ describe('asynchronous start', () => {
 
   it('a rejected start in a bench: one failed row, the bench goes on', () => {
     const out = join(dir, 'results');
-    const args = ['--engines', 'rejects', '--steps', '2', '--trials', '1', '--out', out, '--report', join(dir, 'r.md')];
+    const job = ['--engines', 'rejects', '--steps', '2', '--trials', '1'];
+    const args = [...job, '--out', out, '--report', join(dir, 'r.md'), '--no-page'];
     const r = runScript('bench-all.ts', args, { env });
     expect(r.status).toBe(0);
     const { runs } = rawResults(out);

@@ -82,6 +82,8 @@ beforeAll(async () => {
         hang.out,
         '--report',
         hang.report,
+        // Its page is never read: the Markdown report only (tested below).
+        '--no-page',
       ],
       FAULTY,
     ).done,
@@ -272,6 +274,12 @@ describe('bench:all with an engine that hangs', () => {
       reason: 'timed out after 8 s',
     });
     expect(readFileSync(hang.report, 'utf8')).toMatch(/\| hangs-at-3 \|.*\| failed: timed out after 8 s \|/);
+  });
+
+  it('--no-page: the Markdown report and no HTML page beside it, nor its path printed', () => {
+    expect(hangRun.stdout).toContain(`Report:  ${hang.report}`);
+    expect(hangRun.stdout).not.toContain('Page:');
+    expect(readdirSync(tmp).filter((f) => f.startsWith('hang.'))).toEqual(['hang.md']);
   });
 });
 

@@ -99,6 +99,7 @@ describe('npm run bench:sweep', () => {
       out,
       '--report',
       join(out, 'r.md'),
+      '--no-page',
     ]);
     expect(r.status, r.stderr).toBe(0);
     const rows: Record<string, string>[] = parse(readFileSync(join(out, 'points.csv'), 'utf8'), { columns: true });
@@ -280,7 +281,9 @@ describe.skipIf(!VALGRIND)('npm run bench:sweep --counts', () => {
     const args = ['--vary', 'n-embd=8,16', '--engines', 'tensor', '--steps', '3', '--trials', '1'];
     // A short dataset: the count runs' start-up is then a fifth shorter (shortDataset).
     args.push('--data', shortDataset(dir));
-    r = runScript('bench-sweep.ts', [...args, '--counts', '--count-steps', '1', '--out', out, '--report', report]);
+    // No page: its drawing is tested on the sweep above.
+    const outputs = ['--out', out, '--report', report, '--no-page'];
+    r = runScript('bench-sweep.ts', [...args, '--counts', '--count-steps', '1', ...outputs]);
   });
 
   it('counts every point and fits the exponents on estimated cycles, saying so', () => {
@@ -298,5 +301,11 @@ describe.skipIf(!VALGRIND)('npm run bench:sweep --counts', () => {
     expect(point.runs.map((run) => run.kind).sort()).toEqual(['counts', 'train']);
     expect(readFileSync(report, 'utf8')).toMatch(/\| tensor \| est\. cycles\/step \| -?\d\.\d\d \(R² /);
     expect(r.stdout).toMatch(/^ {2}tensor: estimated cycles per step grows as parameters\^/m);
+  });
+
+  it('--no-page: the report and points.csv, and no page beside the report', () => {
+    expect(r.stdout).toContain(`Report:  ${report}`);
+    expect(r.stdout).not.toContain('Page:');
+    expect(existsSync(report.replace(/\.md$/, '.html'))).toBe(false);
   });
 });

@@ -279,6 +279,7 @@ describe('npm run compare', () => {
 
 describe('bench:all --baseline', () => {
   const small = ['--engines', 'tape', '--steps', '5', '--samples', '0', '--trials', '4', ...SMALL_MODEL_FLAGS];
+  small.push('--no-page');
   const dir = tempDir('baseline');
   const first = join(dir, 'first');
 

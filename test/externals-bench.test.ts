@@ -52,6 +52,7 @@ describe('bench:all with external programs beside an engine', () => {
       out,
       '--report',
       report,
+      '--no-page',
     ]);
   });
   const external = (name: string) => rawResults(out).runs.find((x) => x.kind === 'external' && x.engine === name);
@@ -176,7 +177,7 @@ describe('bench:all with no topo: the reference is at hand all the same', () => 
   beforeAll(() => {
     const externals = [`self=${trainCli('tensor', 1)}`, `own-stack=${trainCli('stack', 1)}`];
     const args = ['--engines', 'tensor', '--trials', '1', ...JOB, ...externals.flatMap((e) => ['--external', e])];
-    r = runScript('bench-all.ts', [...args, '--out', out, '--report', join(out, 'report.md')]);
+    r = runScript('bench-all.ts', [...args, '--out', out, '--report', join(out, 'report.md'), '--no-page']);
   });
   const verdict = (name: string) =>
     (parse(readFileSync(join(out, 'summary.csv'), 'utf8'), { columns: true }) as Record<string, string>[]).find(

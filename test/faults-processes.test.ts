@@ -70,7 +70,7 @@ describe.concurrent('1: two benches into one folder', () => {
     const bench = (seed: string) =>
       startScript('bench-all.ts', [
         ...['--engines', 'tensor', '--trials', '1', ...TINY_JOB, '--seed', seed],
-        ...['--out', out, '--report', join(tmp, `shared-${seed}.md`)],
+        ...['--out', out, '--report', join(tmp, `shared-${seed}.md`), '--no-page'],
       ]);
     const [a, b] = await Promise.all([bench('1').done, bench('2').done]);
     expect([a.status, b.status].sort()).toEqual([0, 2]);
@@ -92,7 +92,7 @@ describe.concurrent('2: a worker killed by SIGINT', () => {
     // The SIGINT comes 1.5 s after the worker starts, well inside the limit; the limit then ends the
     // hanging engine's gradient check.
     const args = ['--engines', 'hangs-at-3,tensor', '--trials', '1', '--timeout', '15', ...TINY_JOB];
-    const bench = startScript('bench-all.ts', [...args, '--out', out, '--report', report], FAULTY);
+    const bench = startScript('bench-all.ts', [...args, '--out', out, '--report', report, '--no-page'], FAULTY);
     const worker = await workerOf(bench.child.pid!);
     await sleep(1500);
     process.kill(worker, 'SIGINT');
@@ -111,7 +111,14 @@ describe.concurrent('2: a worker killed by SIGINT', () => {
     const out = join(tmp, 'sigint-self');
     const r = await runScriptAsync(
       'bench-all.ts',
-      ['--engines', 'sigint-at-3', '--trials', '2', ...TINY_JOB, '--out', out, '--report', join(tmp, 'self.md')],
+      [
+        ...['--engines', 'sigint-at-3', '--trials', '2', ...TINY_JOB],
+        '--out',
+        out,
+        '--report',
+        join(tmp, 'self.md'),
+        '--no-page',
+      ],
       { env: FAULTY },
     );
     expect(r.status, r.stderr).toBe(0);
@@ -180,7 +187,9 @@ describe.concurrent('5 and 6, 13: late failures and lingering timers', () => {
   it('an engine that finished but left a timer running is recorded as ok, not as timed out', async () => {
     const out = join(tmp, 'timer');
     const args = ['--engines', 'leaves-timer', '--trials', '1', '--timeout', '30', ...TINY_JOB, '--out', out];
-    const r = await runScriptAsync('bench-all.ts', [...args, '--report', join(tmp, 'timer.md')], { env: FAULTY });
+    const r = await runScriptAsync('bench-all.ts', [...args, '--report', join(tmp, 'timer.md'), '--no-page'], {
+      env: FAULTY,
+    });
     expect(r.status, r.stderr).toBe(0);
     expect(runsOf(out).map((x) => `${x.kind} ${x.status}`)).toEqual(['train ok', 'gradcheck ok']);
     expect(runsOf(out)[0].wallMs).toBeLessThan(20_000);

@@ -151,7 +151,8 @@ describe('13: smaller defects', () => {
 
   it('env.json records NODE_OPTIONS and the Node flags the runs inherit', () => {
     const out = join(tmp, 'node-flags');
-    const args = ['--engines', 'tensor', '--trials', '1', ...TINY_JOB, '--out', out, '--report', join(tmp, 'nf.md')];
+    const args = ['--engines', 'tensor', '--trials', '1', ...TINY_JOB, '--out', out];
+    args.push('--report', join(tmp, 'nf.md'), '--no-page');
     const r = runScript('bench-all.ts', args, { env: { NODE_OPTIONS: '--max-old-space-size=300' } });
     expect(r.status, r.stderr).toBe(0);
     const env = JSON.parse(readFileSync(join(out, 'env.json'), 'utf8'));
@@ -172,7 +173,7 @@ describe('9: divergence in bench:all', () => {
   it('a model whose logits stop being finite makes a diverged row, not a failed one', () => {
     const out = join(tmp, 'lr-diverges');
     const args = ['--engines', 'tensor', '--trials', '1', '--steps', '1', '--samples', '1', '--lr', '1e300'];
-    const r = runScript('bench-all.ts', [...args, '--out', out, '--report', join(tmp, 'lr.md')]);
+    const r = runScript('bench-all.ts', [...args, '--out', out, '--report', join(tmp, 'lr.md'), '--no-page']);
     expect(r.status, r.stderr).toBe(0);
     expect(runsOf(out)[0]).toMatchObject({
       kind: 'train',

@@ -43,7 +43,7 @@ describe('a plugin package outside the repository', () => {
     out = join(dir, 'results');
     const env = { MICROGPT_BENCH_ENGINES: join(dir, 'my-engines.mjs'), PLUGIN_LOADS_FILE: join(dir, 'loads.txt') };
     const job = ['--engines', 'tape,mine', '--steps', '3', '--trials', '1', '--out', out];
-    bench = runScript('bench-all.ts', [...job, '--report', join(dir, 'report.md')], { env });
+    bench = runScript('bench-all.ts', [...job, '--report', join(dir, 'report.md'), '--no-page'], { env });
   });
 
   it('type-checks against the package: Engine and EngineInfo from microgpt-bench/engine', () => {

@@ -101,7 +101,7 @@ describe.skipIf(missing)('bench:all --config frameworks/pytorch.json', () => {
     r = runScript('bench-all.ts', [
       ...['--engines', 'tensor', '--trials', '1', ...JOB],
       ...['--config', CONFIG, '--external', planted],
-      ...['--out', out, '--report', join(tmp('report'), 'r.md')],
+      ...['--out', out, '--report', join(tmp('report'), 'r.md'), '--no-page'],
     ]);
   });
 
@@ -139,6 +139,7 @@ describe('bench:all --config frameworks/pytorch.json without PyTorch', () => {
         ...['--engines', 'tensor', '--trials', '1', ...JOB, '--config', CONFIG, '--out', out],
         '--report',
         join(out, 'r.md'),
+        '--no-page',
       ],
       { env: { PYTHONPATH: hidden } },
     );
