@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
+import { SuiteSequencer } from './test/sequencer.ts';
 
 export default defineConfig({
   test: {
@@ -9,6 +10,8 @@ export default defineConfig({
     // pass, a signal to land, PyTorch to load), and a waiting file should not hold a core. A number:
     // vitest caps a percentage ('150%') at the core count.
     maxWorkers: availableParallelism() + 1,
+    // Which files start together (test/sequencer.ts): those that wait beside those that count.
+    sequence: { sequencer: SuiteSequencer },
     // Test files in a few long-lived child processes, not in threads of vitest's own process. A test
     // that spawns a command forks the process it runs in (libuv forks, then execs), and a fork costs
     // in proportion to that process's memory: page tables copied, then a fault on each page it writes
