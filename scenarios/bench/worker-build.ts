@@ -65,11 +65,22 @@ export async function cachedBuild(prefix: string, options: BuildOptions): Promis
     throw err;
   }
   const dir = settleBuild(outdir, prefix);
-  if (inputs.every((path) => statSync(path).mtimeMs < started)) {
+  recordBuild(recordPath, dir, inputs, started);
+  return { dir, built: true };
+}
+
+/**
+ * Writes the record that lets the next bench use `dir` as it is, unless an input changed after
+ * `since` (the build may have read it before) or cannot be read: the build then runs again next time.
+ */
+function recordBuild(recordPath: string, dir: string, inputs: readonly string[], since: number): void {
+  try {
+    if (inputs.some((path) => statSync(path).mtimeMs >= since)) return;
     const record: BuildRecord = { dir: basename(dir), inputs: inputs.map((path) => [path, fileHash(path)]) };
     writeFileAtomic(recordPath, JSON.stringify(record));
+  } catch {
+    // No record: only the next build's time is lost.
   }
-  return { dir, built: true };
 }
 
 /** What a cached build was made from: each input file (esbuild's metafile lists them) and its contents' hash. */
