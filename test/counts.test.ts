@@ -99,6 +99,16 @@ describe.skipIf(skip)('bench:all --counts', () => {
     for (const [key, end] of Object.entries(ends)) expect(end.status, `${key}: ${end.stderr}`).toBe(0);
   });
 
+  it("a count run's record keeps what the program printed, and V8's log is not in it", () => {
+    // The perf map turns on V8's log; sent to /dev/null, it came out on the worker's stdout, some 50
+    // lines of `new,MemoryChunk,…` in every count run's printed output. tape-padded prints nothing.
+    for (const dir of Object.values(dirs)) {
+      const run = counted(dir);
+      expect(run.output ?? '', dir).not.toMatch(/^(new|delete),|^heap-(capacity|available),/m);
+      expect(run.output, dir).toBeUndefined();
+    }
+  });
+
   const apart = (x: number) => x.toExponential(1);
 
   /**

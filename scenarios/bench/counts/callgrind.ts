@@ -27,8 +27,10 @@ export const MARKER_FUNCTION = 'uv_os_getpriority';
  * flushing, which drops the bytecode of functions unused for some GCs: how many GCs start-up makes
  * depends on the event loop's timing, and a function flushed is compiled again in the steps. With it,
  * two counts of 20 steps of tape were 1.5e-4 apart; without it, 4 instructions of 435 million.
- * Then the perf map that names the code V8 compiles (functions.ts), and its log, which the map turns
- * on, sent nowhere (else every count run leaves an isolate-*-v8.log in its working directory).
+ * Then the perf map that names the code V8 compiles (functions.ts), and the log the map turns on,
+ * into a temporary file of V8's own that is gone when the process ends (`+`): without the flag every
+ * count run leaves an isolate-*-v8.log in its working directory, and `--logfile=/dev/null` sends
+ * the log to the program's stdout (some 50 lines of `new,MemoryChunk,…` in a count run's record).
  */
 export const DETERMINISTIC_NODE_FLAGS = [
   '--predictable',
@@ -39,7 +41,7 @@ export const DETERMINISTIC_NODE_FLAGS = [
   '--no-flush-bytecode',
   '--perf-basic-prof',
   '--no-logfile-per-isolate',
-  '--logfile=/dev/null',
+  '--logfile=+',
 ] as const;
 
 /** CPython's string hashes are seeded at random unless this is set. */
