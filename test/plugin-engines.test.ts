@@ -31,8 +31,8 @@ describe('MICROGPT_BENCH_ENGINES', () => {
 
   it('must be an absolute path', () =>
     expectModuleError(
-      withModule(null, 'engines.ts'),
-      /^error: MICROGPT_BENCH_ENGINES=engines\.ts: expected an absolute path$/,
+      withModule(null, 'engines.mjs'),
+      /^error: MICROGPT_BENCH_ENGINES=engines\.mjs: expected an absolute path$/,
     ));
   it('must load', () =>
     expectModuleError(withModule(null, join(dir, 'missing.mjs')), /missing\.mjs: cannot load it: /));
