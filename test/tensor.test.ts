@@ -46,8 +46,10 @@ describe.each(VECTOR_ENGINES)('%s gradients', (name) => {
       const b = gradientsOf(topo, job.layout, config, tokens, job.params);
       // The forward pass performs topo's float operations in topo's order: the loss is bit-identical.
       expect(a.loss).toBe(b.loss);
-      // Parameters no path reaches (unused embedding rows) get exactly zero in both.
-      for (let i = 0; i < a.grads.length; i++) expect(a.grads[i] === 0).toBe(b.grads[i] === 0);
+      // Parameters no path reaches (unused embedding rows) get exactly zero in both. One expect per
+      // document, not per element: an expect costs about 3 µs, some 1.3 s over this test's elements.
+      const zeroInOne = a.grads.findIndex((g, i) => (g === 0) !== (b.grads[i] === 0));
+      expect(zeroInOne, `a parameter zero in one engine's gradient only (${zeroInOne})`).toBe(-1);
       worst = Math.max(worst, worstRelative(a.grads, b.grads));
     }
     console.log(
