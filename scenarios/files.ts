@@ -10,6 +10,7 @@ import {
   lstatSync,
   mkdirSync,
   openSync,
+  readlinkSync,
   realpathSync,
   renameSync,
   rmSync,
@@ -64,7 +65,14 @@ export function resolveOutputFile(path: string): OutputFile {
     target = realpathSync(full);
     stats = statSync(target);
   } catch {
-    return { problem: 'is a symlink to nothing (a broken link), expected a file' };
+    // /dev/stdout and /proc/self/fd/N may lead to a pipe or a socket, which has no path to resolve
+    // to but which stat reaches through the link: say what it is, not "broken".
+    try {
+      stats = statSync(full);
+    } catch {
+      return { problem: 'is a symlink to nothing (a broken link), expected a file' };
+    }
+    return { problem: `is a symlink to ${entryKind(stats)} (${readlinkSync(full)}), expected a file` };
   }
   if (stats.isFile()) return { target, problem: null };
   return { problem: `is a symlink to ${entryKind(stats)} (${target}), expected a file` };

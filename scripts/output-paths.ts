@@ -46,9 +46,28 @@ export function reportFileFlag(flag: string, raw: string | undefined, folderDirs
   return outputFile(flag, resolve(raw ?? `${defaultReportBase(folderDirs)}.md`));
 }
 
+/**
+ * Where files named after `--flag raw` go (`<this>.html` beside a report, `<this>.md` and `<this>.csv`
+ * from a base): beside what `raw` names. That is `raw` itself when nothing is there or a folder is; the
+ * target of a file's symlink, where the report itself is written. A device, FIFO, socket or a link to
+ * one is refused like an output file: beside `/dev/stdout` (a link to stdout's pipe or file), a page
+ * went into /dev as `/dev/stdout.html`.
+ */
+export function outputBase(flag: string, raw: string): string {
+  const full = resolve(raw);
+  try {
+    if (statSync(full).isDirectory()) return full;
+  } catch {
+    // Nothing there (or a broken link, which resolveOutputFile names).
+  }
+  const file = resolveOutputFile(full);
+  if (file.problem !== null) throw new InputError(`--${flag} ${raw}: ${file.problem}`);
+  return file.target;
+}
+
 /** The HTML page beside a Markdown report: the same name ending in .html, checked as --flag. */
 export function pageBesideFlag(flag: string, reportFile: string): string {
-  return outputFile(flag, resolve(`${reportFile.replace(/\.md$/, '')}.html`));
+  return outputFile(flag, `${outputBase(flag, reportFile).replace(/\.md$/, '')}.html`);
 }
 
 /**
@@ -64,7 +83,8 @@ export function reportFilesFlag<T>(
 ): (suffix: string) => string {
   const suffixes = formats.flatMap((f) => f.files.map((file) => file.suffix));
   const single = raw !== undefined && suffixes.length === 1;
-  const base = resolve(raw?.replace(/\.(md|json|csv)$/, '') ?? defaultReportBase(folderDirs));
+  const base =
+    raw === undefined ? defaultReportBase(folderDirs) : outputBase(flag, raw).replace(/\.(md|json|csv)$/, '');
   const pathOf = (suffix: string) => (single ? resolve(raw) : `${base}.${suffix}`);
   for (const suffix of suffixes) outputFile(flag, pathOf(suffix));
   return pathOf;

@@ -3,7 +3,14 @@ import { readResultsFolder } from '../scenarios/bench/results.ts';
 import { formatNames, RESULTS_FORMATS, selectFormats, writeFormats } from '../scenarios/output/export/formats.ts';
 import { InputError } from '../engines/input-error.ts';
 import { choiceListFlag, command } from './cli.ts';
-import { displayPath, outputFile, pageBesideFlag, reportFileFlag, reportFilesFlag } from './output-paths.ts';
+import {
+  displayPath,
+  outputBase,
+  outputFile,
+  pageBesideFlag,
+  reportFileFlag,
+  reportFilesFlag,
+} from './output-paths.ts';
 import { writeFileAtomic } from '../scenarios/files.ts';
 import { sweepReport } from '../scenarios/output/export/sweep.ts';
 import { isSweepFolder, mergeSweeps, readSweepFolder } from '../scenarios/sweep/folder.ts';
@@ -46,7 +53,8 @@ async function sweepReportCommand(dirs: readonly string[], values: { format?: st
   if (again >= 0) throw new InputError(`${dirs[again]}: the same sweep folder is given twice`);
   const sweep = mergeSweeps(dirs.map(readSweepFolder));
   // All three paths checked before any work: the two beside the report are outputs too.
-  const md = reportFileFlag('output', values.output && `${values.output.replace(/\.md$/, '')}.md`, [...dirs]);
+  const base = values.output && outputBase('output', values.output).replace(/\.md$/, '');
+  const md = reportFileFlag('output', base && `${base}.md`, [...dirs]);
   const csv = outputFile('output', md.replace(/\.md$/, '.points.csv'));
   const html = pageBesideFlag('output', md);
   const report = sweepReport(sweep);

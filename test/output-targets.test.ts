@@ -4,12 +4,14 @@
  * line, exit 2), a symlink is written through to its target and kept, and engine and program names,
  * which become parts of paths, are checked where they are registered.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import {
+  closeSync,
   cpSync,
   existsSync,
   lstatSync,
   mkdirSync,
+  openSync,
   readFileSync,
   readlinkSync,
   statSync,
@@ -23,6 +25,7 @@ import { loadEngines } from '../engines/registry.ts';
 import { InputError } from '../engines/input-error.ts';
 import { externalFlag } from '../scenarios/bench/external/spec.ts';
 import { writeFileAtomic } from '../scenarios/files.ts';
+import { scriptArgs } from './compiled-scripts.ts';
 import { expectInputError, ROOT, runScript, tempDirs } from './helpers.ts';
 
 const tmp = tempDirs();
@@ -137,6 +140,47 @@ describe('commands check every output path before any run: one line, exit 2', ()
       /^error: --report .*page\.html: is a folder, expected a file$/,
     );
     expect(existsSync(join(dir, 'r'))).toBe(false);
+  });
+
+  // The instance: `report DIR --output /dev/stdout --format md,json`, stdout sent to a file, wrote
+  // /dev/stdout.md and /dev/stdout.json (the files were named after the link, not its target).
+  it('files named after a report go beside what it names, never into /dev', () => {
+    const dir = tmp('stdout-base');
+    const captured = join(dir, 'captured.txt');
+    const fd = openSync(captured, 'w');
+    let r: SpawnSyncReturns<string>;
+    try {
+      const args = scriptArgs('report.ts', [COMPLETE, '--output', '/dev/stdout', '--format', 'md,json'], process.env);
+      r = spawnSync(process.execPath, args, { cwd: ROOT, stdio: ['ignore', fd, 'pipe'], encoding: 'utf8' });
+    } finally {
+      closeSync(fd);
+    }
+    expect(r.status, r.stderr).toBe(0);
+    expect(['/dev/stdout.md', '/dev/stdout.json'].filter((path) => existsSync(path))).toEqual([]);
+    expect(readFileSync(`${captured}.md`, 'utf8')).toMatch(/^# /);
+    expect(JSON.parse(readFileSync(`${captured}.json`, 'utf8'))).toBeTypeOf('object');
+
+    // One made up: a report named through a link in another folder; its page goes beside the target.
+    mkdirSync(join(dir, 'runs'));
+    writeFileSync(join(dir, 'runs', 'target.md'), 'old\n');
+    symlinkSync(join(dir, 'runs', 'target.md'), join(dir, 'latest.md'));
+    const linked = runScript('report.ts', [COMPLETE, '--output', join(dir, 'latest.md'), '--format', 'md,html']);
+    expect(linked.status, linked.stderr).toBe(0);
+    expect(lstatSync(join(dir, 'latest.md')).isSymbolicLink()).toBe(true);
+    expect(readFileSync(join(dir, 'runs', 'target.md'), 'utf8')).toMatch(/^# /);
+    expect(readFileSync(join(dir, 'runs', 'target.html'), 'utf8')).toContain('<html');
+    expect(existsSync(join(dir, 'latest.html'))).toBe(false);
+  });
+
+  it('/dev/stdout to a pipe or socket where a report goes: refused, saying which (it was called a broken link)', () => {
+    // A child's piped stdout is a socket pair here (libuv's pipes), a FIFO in a shell pipeline.
+    const job = ['--engines', 'topo', '--steps', '1', '--trials', '1', '--out', join(tmp('stdout-pipe'), 'r')];
+    expectInputError(
+      'bench-all.ts',
+      [...job, '--report', '/dev/stdout'],
+      /^error: --report \/dev\/stdout: is a symlink to a socket \(\/proc\/self\/fd\/1\), expected a file$/,
+    );
+    expect(existsSync('/dev/stdout.html')).toBe(false);
   });
 
   it('a FIFO where train --cpu-prof-dir wants a folder: refused before the job', () =>
