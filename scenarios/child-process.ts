@@ -6,8 +6,7 @@
 import { ChildProcess, spawn, type SpawnOptions } from 'node:child_process';
 import {
   describeLeftover,
-  findLeftovers,
-  killLeftovers,
+  killAllLeftovers,
   newRunToken,
   outputsOf,
   type RunMarks,
@@ -119,21 +118,24 @@ export function watchChild(child: ChildProcess, timeoutMs: number, signal?: Abor
       exited = true;
       end.code = code;
       end.signal = exitSignal;
-      const leftovers = findLeftovers({ group: child.pid!, token: null, outputs: new Set(), ...runMarks.get(child) });
-      if (leftovers.length > 0) {
-        end.lingering = leftovers.map(describeLeftover);
-        killLeftovers(leftovers);
-      }
-      // Without /proc, the group is all there is to find; with it, this reaches one started meanwhile.
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        // no group left, or the child led none
-      }
+      killLeftoversOf(child, end);
       graceTimer = setTimeout(finish, PIPE_GRACE_MS);
     });
     child.on('close', finish);
   });
+}
+
+/** Once `child` has exited: kills what it left running and names it in `end.lingering`. */
+function killLeftoversOf(child: ChildProcess, end: ChildExit): void {
+  const marks = { group: child.pid!, token: null, outputs: new Set<string>(), ...runMarks.get(child) };
+  const leftovers = killAllLeftovers(marks);
+  if (leftovers.length > 0) end.lingering = leftovers.map(describeLeftover);
+  // Without /proc, the group is all there is to find; with it, this reaches one started meanwhile.
+  try {
+    process.kill(-child.pid!, 'SIGKILL');
+  } catch {
+    // no group left, or the child led none
+  }
 }
 
 /** Why a child that was not stopped here died, in one phrase; null if it exited 0. */

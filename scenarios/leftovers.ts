@@ -91,14 +91,35 @@ export function findLeftovers(marks: RunMarks): Leftover[] {
   return [...found].sort((a, b) => a - b).map((pid) => ({ pid, command: commandOf(pid) }));
 }
 
-/** SIGKILL to each; one already gone is no error. */
-export function killLeftovers(leftovers: readonly Leftover[]): void {
-  for (const { pid } of leftovers) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // ended meanwhile
+/** The most looks at /proc `killAllLeftovers` takes; each stops what the last one missed. */
+const MAX_LOOKS = 20;
+
+/**
+ * Kills every leftover, those they start meanwhile included, and returns them. Each one found is
+ * stopped first (SIGSTOP: a stopped process starts nothing), then /proc is read again, until a look
+ * finds nothing new; then all get SIGKILL. A single look then a kill missed what a leftover started
+ * between the two: `setsid sh -c "sleep 60" &` left its sleep running, its sh reported killed.
+ */
+export function killAllLeftovers(marks: RunMarks): Leftover[] {
+  const found = new Map<number, Leftover>();
+  for (let look = 0; look < MAX_LOOKS; look++) {
+    const fresh = findLeftovers(marks).filter(({ pid }) => !found.has(pid));
+    if (fresh.length === 0) break;
+    for (const leftover of fresh) {
+      found.set(leftover.pid, leftover);
+      signal(leftover.pid, 'SIGSTOP');
     }
+  }
+  const leftovers = [...found.values()].sort((a, b) => a.pid - b.pid);
+  for (const { pid } of leftovers) signal(pid, 'SIGKILL');
+  return leftovers;
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // ended meanwhile
   }
 }
 

@@ -10,6 +10,7 @@ import { emptyOutput, MAX_LINE_CHARS, OutputReader } from '../scenarios/bench/ex
 import { externalFlag, type ExternalSpec } from '../scenarios/bench/external/spec.ts';
 import type { ExternalResult } from '../scenarios/bench/kinds/external.ts';
 import { externalKind } from '../scenarios/bench/kinds/index.ts';
+import { namesShortened } from '../scenarios/output/progress.ts';
 import { DEFAULT_CONFIG } from '../workload/config.ts';
 
 /** Runs one shell script as an external program, with `timeoutSeconds` as its --timeout. */
@@ -75,6 +76,33 @@ describe('a program that exits and leaves descendants running', () => {
     expect(run).toMatchObject({ status: 'failed', reason: 'timed out after 1 s' });
     expect(running(leftover)).toEqual([]);
   }, 60_000);
+
+  // Made up: a leftover that keeps starting processes. One look at /proc then one kill let what it
+  // started between the two live on (`setsid sh -c "sleep 60" &` left its sleep running, reported
+  // killed with its sh); each leftover is now stopped before the next look, and all killed at the end.
+  it('a leftover that keeps starting processes: none of them outlives the run', async () => {
+    const leftover = 'sleep 67.25';
+    try {
+      const run = await runScript(
+        `setsid sh -c 'while :; do ${leftover} & done' </dev/null >/dev/null 2>&1 & ${LOSS_LINE}`,
+        30,
+      );
+      expect(run).toMatchObject({
+        status: 'ok',
+        lingering: expect.arrayContaining([expect.stringMatching(/^sh -c /)]),
+      });
+      expect(running(leftover)).toEqual([]);
+    } finally {
+      spawnSync('pkill', ['-KILL', '-x', '-f', leftover]);
+      spawnSync('pkill', ['-KILL', '-f', `while :; do ${leftover}`]);
+    }
+  }, 60_000);
+
+  it('the progress line names the first three leftovers and counts the rest; the record keeps them all', () => {
+    const left = ['sh -c x (pid 1)', 'sleep 9 (pid 2)', 'sleep 9 (pid 3)', 'sleep 9 (pid 4)', 'sleep 9 (pid 5)'];
+    expect(namesShortened(left)).toBe('sh -c x (pid 1), sleep 9 (pid 2), sleep 9 (pid 3) and 2 more');
+    expect(namesShortened(left.slice(0, 3))).toBe('sh -c x (pid 1), sleep 9 (pid 2), sleep 9 (pid 3)');
+  });
 
   it('a program that leaves nothing behind names nothing', async () => {
     const run = await runScript(LOSS_LINE, 30);

@@ -43,7 +43,7 @@ export class RunProgress implements Required<ScheduleHooks> {
     const counted = c
       ? `, ${formatCount((c.training ?? c.whole).instructions)} instructions${c.training ? ' training' : ''}`
       : '';
-    const left = run.lingering ? `; left running, killed: ${run.lingering.join(', ')}` : '';
+    const left = run.lingering ? `; left running, killed: ${namesShortened(run.lingering)}` : '';
     const head = printable(`${this.name(task)}: ${outcome}${counted}`);
     const line = `${head} (${formatSeconds(run.wallMs, 1)} wall${printable(left)})\n`;
     // Above the bars while some are drawn.
@@ -63,4 +63,10 @@ export class RunProgress implements Required<ScheduleHooks> {
     const [label, of] = task.warmup ? ['warmup', warmup] : [task.kind.runLabel, trials];
     return `${task.engine} ${label} ${task.trial}/${of}`;
   }
+}
+
+/** Processes a program left running, in a progress line: the first few, then how many more (the record keeps all). */
+export function namesShortened(lingering: readonly string[], shown = 3): string {
+  const more = lingering.length - shown;
+  return more > 0 ? `${lingering.slice(0, shown).join(', ')} and ${more} more` : lingering.join(', ');
 }
