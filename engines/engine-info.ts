@@ -10,6 +10,10 @@ export const PRECISIONS: readonly Precision[] = ['float64', 'float32'];
 
 /** One registered engine: the built-in ones in engines/registry.ts, a plugin module's in its `engines`. */
 export interface EngineInfo {
+  /**
+   * What `--engine` takes, and part of file names (flame's `<out>/<name>/`): not empty, at most 100
+   * bytes of UTF-8, without `/`, `\`, `..` or control characters (engines/names.ts).
+   */
   readonly name: string;
   readonly description: string;
   /** Which design of the study this variant reproduces (the report's "study row"). */

@@ -11,8 +11,15 @@ export function runNameProblem(name: string): string | null {
   if (hasControlCharacter(name)) return 'has a control character';
   if (/[/\\]/.test(name)) return 'has a / or \\ (it becomes part of a path)';
   if (name === '.' || name.includes('..')) return "is '.' or has '..' (it becomes part of a path)";
+  // A file name holds at most 255 bytes, and train's profile adds some 30 to the name: a 300-letter
+  // engine made flame fail on mkdir with a stack trace.
+  const bytes = Buffer.byteLength(name, 'utf8');
+  if (bytes > MAX_NAME_BYTES) return `is ${bytes} bytes long, over ${MAX_NAME_BYTES} (it becomes part of a file name)`;
   return null;
 }
+
+/** The longest name in UTF-8 bytes: a file name's 255, less what the commands add around it, with room to spare. */
+export const MAX_NAME_BYTES = 100;
 
 /** C0 and C1 control characters and DEL (U+0000–U+001F, U+007F–U+009F). */
 export function hasControlCharacter(text: string): boolean {

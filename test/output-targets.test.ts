@@ -209,16 +209,21 @@ describe('engine and program names are checked where they are registered', () =>
     expect(existsSync(join(dir, 'out'))).toBe(false);
   });
 
-  it('plugin names empty, with a control character or a backslash, program names with ..: refused', async () => {
+  it('plugin names empty, with a control character, a backslash or 300 letters, program names with ..: refused', async () => {
     const dir = tmp('names');
-    for (const [i, name] of ['', 'a\u001b[2Jb', 'a\\b', 'nul\u0000'].entries()) {
+    // 300 letters: flame made <out>/<name>/ and failed with ENAMETOOLONG and a stack trace.
+    for (const [i, name] of ['', 'a\u001b[2Jb', 'a\\b', 'nul\u0000', 'e'.repeat(300)].entries()) {
       const module = join(dir, `m${i}.mjs`);
       const engine = `{ name: ${JSON.stringify(name)}, description: 'd', study: 's', create: () => null }`;
       writeFileSync(module, `export const engines = [${engine}];\n`);
-      await expect(loadEngines(module)).rejects.toThrow(/engine name .* (is empty|has a control character|has a \/)/);
+      await expect(loadEngines(module)).rejects.toThrow(
+        /engine name .* (is empty|has a control character|has a \/|is 300 bytes long, over 100)/,
+      );
     }
     expect(() => externalFlag('..=python3 microgpt.py')).toThrow(/name "\.\." is '\.' or has '\.\.'/);
     expect(() => externalFlag('a..b=python3 microgpt.py')).toThrow(InputError);
+    expect(() => externalFlag(`${'p'.repeat(101)}=python3 microgpt.py`)).toThrow(/is 101 bytes long, over 100/);
+    expect(externalFlag(`${'p'.repeat(100)}=python3 microgpt.py`).name).toHaveLength(100);
     expect(externalFlag('microgpt.py=python3 microgpt.py').name).toBe('microgpt.py');
   });
 });
