@@ -4,7 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { externalExecutor } from '../scenarios/bench/external/executor.ts';
 import { emptyOutput, OutputReader, type Patterns } from '../scenarios/bench/external/output.ts';
 import { externalFlag, fillPlaceholders } from '../scenarios/bench/external/spec.ts';
@@ -12,7 +12,7 @@ import { externalVerdict } from '../scenarios/bench/external/verdict.ts';
 import type { Reference } from '../scenarios/bench/reference.ts';
 import type { ExternalResult } from '../scenarios/bench/kinds/external.ts';
 import { externalKind } from '../scenarios/bench/kinds/index.ts';
-import { parseTimeOutput } from '../scenarios/bench/resource-meter.ts';
+import { parseTimeOutput, resourceMeter } from '../scenarios/bench/resource-meter.ts';
 import { DEFAULT_CONFIG } from '../workload/config.ts';
 import { ROOT, SPAWN_GUARD_MS } from './helpers.ts';
 
@@ -275,6 +275,44 @@ describe.skipIf(!hasPython)('the same lines from Python and from node', () => {
       { timeoutMs: SPAWN_GUARD_MS },
     );
     expect(run).toMatchObject({ status: 'failed', reason: 'could not start: spawn E2BIG' });
+  });
+});
+
+describe('a program that cannot be started is named, not GNU time', () => {
+  // Under GNU time a missing command read `exited with code 127: /usr/bin/time: cannot run ./nothere:
+  // No such file or directory`; Node's own spawn says `could not start: spawn ./nothere ENOENT`.
+  const runOnce = async (command: string[], meter: ReturnType<typeof resourceMeter>) => {
+    const spec = { ...externalFlag('prog=true'), command };
+    const execute = externalExecutor({ specs: [spec], job: { dataPath: '-', config: DEFAULT_CONFIG }, meter });
+    return execute({ kind: externalKind, engine: 'prog', trial: 1, warmup: false }, { timeoutMs: SPAWN_GUARD_MS });
+  };
+  const meter = resourceMeter();
+  afterAll(() => meter?.dispose());
+  it.skipIf(meter === null)(
+    'a missing command and one not executable, under GNU time: could not start, and why',
+    async () => {
+      const missing = await runOnce(['./nothere'], meter);
+      expect(missing).toMatchObject({
+        status: 'failed',
+        reason: 'could not start: ./nothere: No such file or directory',
+      });
+      const notExecutable = await runOnce([join(ROOT, 'package.json')], meter);
+      expect(notExecutable).toMatchObject({
+        status: 'failed',
+        reason: `could not start: ${join(ROOT, 'package.json')}: Permission denied`,
+      });
+      // A program that itself exits 127 keeps its own reason.
+      expect(await runOnce(['/bin/sh', '-c', 'echo oops >&2; exit 127'], meter)).toMatchObject({
+        status: 'failed',
+        reason: 'exited with code 127: oops',
+      });
+    },
+  );
+  it('without GNU time too', async () => {
+    expect(await runOnce(['./nothere'], null)).toMatchObject({
+      status: 'failed',
+      reason: 'could not start: spawn ./nothere ENOENT',
+    });
   });
 });
 

@@ -88,13 +88,35 @@ export function resourceMeter(): ResourceMeter | null {
  * A measured child's end as GNU time saw it, and its figures: a death by a signal shows only in GNU
  * time's report (GNU time itself then exits 128+n), so the signal is taken from there.
  */
-export function meteredEnd<E extends { code: number | null; signal: NodeJS.Signals | null }>(
+export function meteredEnd<E extends MeteredChildEnd>(
   end: E,
   metered: Metered | null | undefined,
 ): { end: E; cost: MeteredCost } {
   const { userMs, systemMs, maxRssBytes, counts } = metered ?? UNMEASURED;
   const signalled = metered?.signal ? { ...end, code: null, signal: metered.signal } : end;
-  return { end: signalled, cost: { userMs, systemMs, maxRssBytes, counts } };
+  return { end: notStarted(signalled), cost: { userMs, systemMs, maxRssBytes, counts } };
+}
+
+/** The parts of a child's end that metering may rewrite. */
+interface MeteredChildEnd {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderr?: string;
+  spawnError?: Error;
+}
+
+/** GNU time's last words when it could not start the command (it then exits 127, or 126 if not executable). */
+const CANNOT_RUN = new RegExp(`^${GNU_TIME}: cannot run (.+)$`);
+
+/**
+ * A command GNU time could not start ended as a command Node could not start does (`spawnError`),
+ * so its reason names the command, not GNU time: `could not start: ./nothere: No such file or
+ * directory`, where it read `exited with code 127: /usr/bin/time: cannot run ./nothere: …`.
+ */
+function notStarted<E extends MeteredChildEnd>(end: E): E {
+  if (end.code !== 126 && end.code !== 127) return end;
+  const why = CANNOT_RUN.exec((end.stderr ?? '').trimEnd().split('\n').at(-1) ?? '');
+  return why ? { ...end, spawnError: new Error(why[1]) } : end;
 }
 
 /** GNU time's file: maybe "Command exited with non-zero status 3" or "… terminated by signal 6", then our line. */
