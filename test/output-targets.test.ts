@@ -209,7 +209,7 @@ describe('engine and program names are checked where they are registered', () =>
     expect(existsSync(join(dir, 'out'))).toBe(false);
   });
 
-  it('plugin names empty, with a control character, a backslash or 300 letters, program names with ..: refused', async () => {
+  it('names refused: plugins empty, with a control character, a \\ or 300 letters; programs with ..', async () => {
     const dir = tmp('names');
     // 300 letters: flame made <out>/<name>/ and failed with ENAMETOOLONG and a stack trace.
     for (const [i, name] of ['', 'a\u001b[2Jb', 'a\\b', 'nul\u0000', 'e'.repeat(300)].entries()) {
