@@ -119,7 +119,7 @@ export function probeFile(path: string): void {
  * command writes goes through here, so none replaces a device, a FIFO or a folder, whatever checks
  * its command made first; a symlink is written through, its target replaced beside itself.
  */
-export function writeFileAtomic(path: string, text: string): void {
+export function writeFileAtomic(path: string, text: string | Uint8Array): void {
   const target = writeTarget(path);
   makeDirs(dirname(target));
   // A short name: `target` itself may be as long as the file system allows.

@@ -49,6 +49,7 @@ import { checkCountSkip, RUN_FLAGS, runFlags, runFlagsHelp } from './run-flags.t
 import { COMPARE_FLAGS, thresholdFlag } from './compare-flags.ts';
 import { displayPath, pageBesideFlag, reportFileFlag } from './output-paths.ts';
 import { RESULTS_DIR, timestamp } from './paths.ts';
+import { dataPathForChildren } from './child-data.ts';
 
 /** The embedded dataset as a file, for external programs' {data}. */
 const EMBEDDED_DATA_FILE = 'dataset.txt';
@@ -257,8 +258,9 @@ command({
   help,
   flags: FLAGS,
   async run({ values, engines: registry }) {
-    const s = benchSetup(values, registry);
-    prepareResultsDir(s.outDir);
+    const setup = benchSetup(values, registry);
+    prepareResultsDir(setup.outDir);
+    const s = { ...setup, dataPath: dataPathForChildren(setup.dataset, setup.dataPath, setup.outDir) };
     startResults(s.outDir, captureEnv({ ...s, args: process.argv.slice(2) }));
     if (s.externals.length > 0) prepareReference(s, REFERENCE_CACHE, s.outDir);
     const started = performance.now();

@@ -29,6 +29,7 @@ import { formatElapsed } from '../scenarios/output/units.ts';
 import { loadDataset } from '../workload/dataset.ts';
 import { command, CommandError, intFlag, numberFlag, stopOnSignals, timeoutFlag, type FlagValues } from './cli.ts';
 import { JOB_FLAGS, JOB_HELP, configFromFlags, enginesFlag } from './job-flags.ts';
+import { assertRereadable } from './child-data.ts';
 import { displayPath } from './output-paths.ts';
 import { PROJECT_ROOT, RESULTS_DIR } from './paths.ts';
 import { DEFAULT_COUNT_STEPS, DEFAULT_TIMEOUT_SECONDS } from './run-flags.ts';
@@ -168,6 +169,8 @@ function historySetup(v: Values) {
     (n) => n >= 0 && n < 100,
     'a percentage ≥ 0 and < 100',
   );
+  const dataset = loadDataset(v.data);
+  if (v.data !== undefined) assertRereadable(dataset, v.data);
   const out = resolve(v.out ?? HISTORY_DIR);
   try {
     makeDirs(out);
@@ -188,7 +191,7 @@ function historySetup(v: Values) {
     rerun: v.rerun === true,
     out,
     config: configFromFlags(v),
-    dataset: loadDataset(v.data),
+    dataset,
     dataPath: v.data === undefined ? null : resolve(v.data),
   };
 }

@@ -26,6 +26,7 @@ import { command, numberFlag, stopOnSignals, type FlagValues } from './cli.ts';
 import { JOB_FLAGS, JOB_HELP } from './job-flags.ts';
 import { checkCountSkip, RUN_FLAGS, runFlags, runFlagsHelp } from './run-flags.ts';
 import { displayPath, outputDir, pageBesideFlag, reportFileFlag } from './output-paths.ts';
+import { dataPathForChildren } from './child-data.ts';
 import { RESULTS_DIR, timestamp } from './paths.ts';
 import { parseVary, sweepGrid, VARY_KEYS } from './sweep-flags.ts';
 import { shardFlag } from './shard-flag.ts';
@@ -264,8 +265,9 @@ command({
   help,
   flags: FLAGS,
   async run({ values, engines: registry }) {
-    const s = sweepSetup(values, registry);
-    const dirs = prepareSweepDir(s);
+    const setup = sweepSetup(values, registry);
+    const dirs = prepareSweepDir(setup);
+    const s = { ...setup, dataPath: dataPathForChildren(setup.dataset, setup.dataPath, setup.outDir) };
     const started = performance.now();
     const ended = await runPoints(s, dirs, {});
     const say = (line = '') => process.stdout.write(line + '\n');

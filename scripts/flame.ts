@@ -7,6 +7,7 @@ import { countStepsOf, flameFromCounts } from './flame-counts.ts';
 import { outputDir } from './output-paths.ts';
 import { InputError } from '../engines/input-error.ts';
 import { loadDatasetFile } from '../workload/dataset.ts';
+import { assertRereadable } from './child-data.ts';
 import { join, resolve } from 'node:path';
 
 const FLAGS = { ...PROFILE_FLAGS, counts: { type: 'boolean' }, 'count-steps': { type: 'string' } } as const;
@@ -36,7 +37,7 @@ command({
       const engine = engineFlag(engines, values.engine);
       const config = configFromFlags(values);
       countStepsOf(values['count-steps']);
-      if (values.data !== undefined) loadDatasetFile(resolve(values.data));
+      if (values.data !== undefined) assertRereadable(loadDatasetFile(resolve(values.data)), values.data);
       const outDir = outputDir('out', values.out ?? DEFAULT_OUT);
       await flameFromCounts({
         engine,

