@@ -16,6 +16,7 @@ import {
 import { firstIssue } from '../scenarios/bench/schemas.ts';
 import { buildScript, isTypeScript } from '../scenarios/bench/worker-build.ts';
 import { loadDatasetFile } from '../workload/dataset.ts';
+import { assertRereadable } from './child-data.ts';
 import { choiceListFlag, command, CommandError, ENGINES_MODULE_VAR, intFlag, timeoutFlag } from './cli.ts';
 import { defaultEnginesHelp, enginesFlag } from './job-flags.ts';
 import { outputDir } from './output-paths.ts';
@@ -153,7 +154,7 @@ command({
     const timeMs = intFlag('time', values.time, DEFAULT_MICRO_TIME_MS);
     const timeoutSeconds = timeoutFlag(values.timeout, DEFAULT_TIMEOUT_SECONDS);
     const data = values.data === undefined ? undefined : resolve(values.data);
-    if (data !== undefined) loadDatasetFile(data);
+    if (data !== undefined) assertRereadable(loadDatasetFile(data), values.data!);
     const reportsDir = outputDir('reports-dir', values['reports-dir'] ?? REPORTS_DIR);
     const resultsDir = outputDir('results-dir', values['results-dir'] ?? RESULTS_DIR);
     const childArgs = ['--time', String(timeMs), ...(data === undefined ? [] : ['--data', data])];

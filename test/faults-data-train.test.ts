@@ -83,13 +83,14 @@ describe('--data that can be read only once (/dev/stdin from a pipe)', () => {
     expect(env.dataset).toEqual({ source: '/dev/stdin', docs: 6, sha256 });
   });
 
-  it('bench:history and flame, which keep no folder of the run for a copy, refuse it in one line', () => {
+  it('bench:history, bench:micro and flame, which keep no folder of the run for a copy, refuse it in one line', () => {
     const refused =
       /^error: --data \/dev\/stdin: can be read only once \(a pipe or a device\), and each run reads it again; save it to a file$/;
     const history = ['--commits', 'HEAD~1..HEAD', '--engines', 'tape', '--no-counts', '--trials', '1'];
     for (const [script, args] of [
       ['bench-history.ts', [...history, '--out', join(dir, 'h')]],
       ['flame.ts', ['--engine', 'topo', '--steps', '1', '--out', join(dir, 'flame')]],
+      ['bench-micro.ts', ['--engines', 'tape', '--operations', 'training step', '--results-dir', join(dir, 'micro')]],
     ] as const) {
       const r = fromStdin(script, [...args]);
       expect(r.status, `${script}: ${r.stderr}`).toBe(2);
