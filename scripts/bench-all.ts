@@ -49,10 +49,8 @@ import { checkCountSkip, RUN_FLAGS, runFlags, runFlagsHelp } from './run-flags.t
 import { COMPARE_FLAGS, thresholdFlag } from './compare-flags.ts';
 import { displayPath, pageBesideFlag, reportFileFlag } from './output-paths.ts';
 import { RESULTS_DIR, timestamp } from './paths.ts';
-import { dataPathForChildren } from './child-data.ts';
+import { DATA_COPY_FILE, dataPathForChildren } from './child-data.ts';
 
-/** The embedded dataset as a file, for external programs' {data}. */
-const EMBEDDED_DATA_FILE = 'dataset.txt';
 /** Written into the results folder; the Markdown report goes to --report. */
 const CSV_FORMATS = selectFormats(RESULTS_FORMATS, ['csv']);
 const REPORT_FORMATS = selectFormats(RESULTS_FORMATS, ['md', 'html']);
@@ -181,7 +179,8 @@ function baselineFlag(values: FlagValues<typeof FLAGS>, job: Pick<BenchSetup, 'c
  */
 function externalDataPath(s: BenchSetup): string {
   if (s.dataPath !== null) return resolve(s.dataPath);
-  const path = join(s.outDir, EMBEDDED_DATA_FILE);
+  // Only without --data, so never beside a copy of it (child-data.ts writes that under the same name).
+  const path = join(s.outDir, DATA_COPY_FILE);
   if (s.externals.some(usesData)) writeFileAtomic(path, s.dataset.docs.join('\n') + '\n');
   return path;
 }

@@ -3,7 +3,10 @@ import { InputError } from '../engines/input-error.ts';
 import { writeFileAtomic } from '../scenarios/files.ts';
 import type { Dataset } from '../workload/dataset.ts';
 
-/** The copy of a dataset that could be read only once, in the command's output folder. */
+/**
+ * The dataset as a file in a results folder: a copy of --data that could be read only once, or, for
+ * external programs' {data} without --data, the embedded list (bench-all.ts).
+ */
 export const DATA_COPY_FILE = 'dataset.txt';
 
 /**
