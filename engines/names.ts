@@ -4,6 +4,9 @@
  * a name that could climb out of a folder or rewrite a terminal is refused where it is registered.
  */
 
+/** The longest name in UTF-8 bytes: a file name's 255, less what the commands add around it, with room to spare. */
+export const MAX_NAME_BYTES = 100;
+
 /** Why `name` cannot name an engine or a program, or null when it can. */
 export function runNameProblem(name: string): string | null {
   if (name.trim() === '') return 'is empty';
@@ -17,9 +20,6 @@ export function runNameProblem(name: string): string | null {
   if (bytes > MAX_NAME_BYTES) return `is ${bytes} bytes long, over ${MAX_NAME_BYTES} (it becomes part of a file name)`;
   return null;
 }
-
-/** The longest name in UTF-8 bytes: a file name's 255, less what the commands add around it, with room to spare. */
-export const MAX_NAME_BYTES = 100;
 
 /** C0 and C1 control characters and DEL (U+0000–U+001F, U+007F–U+009F). */
 export function hasControlCharacter(text: string): boolean {
